@@ -1,0 +1,84 @@
+"""Running blocking code off the Trio event loop.
+
+Every sync endpoint, dependency, background task and blocking file operation
+goes through :func:`run_in_threadpool`, so one capacity limiter bounds the
+number of worker threads the whole process uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+import trio
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_DEFAULT_THREADS = 40
+_limiter: trio.CapacityLimiter | None = None
+
+
+def thread_limiter() -> trio.CapacityLimiter:
+    """Return the limiter shared by all of trioapi's worker threads.
+
+    It is created lazily because a ``CapacityLimiter`` must be made inside a
+    running Trio loop, and the test client runs several loops in one process.
+    """
+    global _limiter
+    if _limiter is None:
+        _limiter = trio.CapacityLimiter(_DEFAULT_THREADS)
+    return _limiter
+
+
+def set_thread_limit(total_tokens: int) -> None:
+    """Change how many worker threads may run at once (default 40)."""
+    thread_limiter().total_tokens = total_tokens
+
+
+async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call ``func(*args, **kwargs)`` in a worker thread and return its result.
+
+    A checkpoint. If the calling task is cancelled, the thread is abandoned
+    only after it finishes (Trio cannot interrupt a thread), so cancellation
+    waits for the call to return.
+    """
+    if kwargs:
+        return await trio.to_thread.run_sync(
+            functools.partial(func, *args, **kwargs), limiter=thread_limiter()
+        )
+    return await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
+
+
+class _StopIterationInThread(Exception):
+    """Carries the end of a sync iterator out of the worker thread."""
+
+
+def _next_or_stop(iterator: Iterator[T]) -> T:
+    try:
+        return next(iterator)
+    except StopIteration:
+        # StopIteration cannot cross trio.to_thread: it would become a RuntimeError.
+        raise _StopIterationInThread from None
+
+
+async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
+    """Iterate a blocking iterable, fetching each item in a worker thread."""
+    iterator = iter(iterable)
+    while True:
+        try:
+            yield await trio.to_thread.run_sync(_next_or_stop, iterator, limiter=thread_limiter())
+        except _StopIterationInThread:
+            return
+
+
+def is_async_callable(obj: Any) -> bool:
+    """Whether calling ``obj`` returns a coroutine (looks through ``functools.partial``)."""
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    if inspect.iscoroutinefunction(obj):
+        return True
+    call = getattr(type(obj), "__call__", None)  # noqa: B004  # instances with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)

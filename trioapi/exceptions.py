@@ -1,0 +1,94 @@
+"""Exceptions raised by endpoints and by trioapi itself."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class TrioAPIError(RuntimeError):
+    """A configuration mistake in the application, raised at registration time."""
+
+
+class HTTPException(Exception):
+    """Raise in an endpoint or dependency to answer with an HTTP error.
+
+    The default handler answers ``{"detail": detail}`` with ``status_code`` and
+    any ``headers`` given.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = http.HTTPStatus(status_code).phrase
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = dict(headers) if headers is not None else None
+        super().__init__(status_code, detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class WebSocketException(Exception):
+    """Raise in a WebSocket endpoint to close the connection with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class ValidationException(Exception):
+    """Base of the errors that carry a list of pydantic-style error dicts."""
+
+    def __init__(self, errors: Sequence[Any]) -> None:
+        self._errors = errors
+
+    def errors(self) -> Sequence[Any]:
+        """The error dicts: ``type``, ``loc``, ``msg``, ``input`` and optionally ``ctx``."""
+        return self._errors
+
+    def __str__(self) -> str:
+        lines = [f"{len(self._errors)} validation error{'s' if len(self._errors) != 1 else ''}:"]
+        lines.extend(f"  {err}" for err in self._errors)
+        return "\n".join(lines)
+
+
+class RequestValidationError(ValidationException):
+    """The request did not match the endpoint's declared parameters (answered with 422)."""
+
+    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self.body = body
+
+
+class WebSocketRequestValidationError(ValidationException):
+    """A WebSocket's parameters did not validate (the socket is closed with 1008)."""
+
+
+class ResponseValidationError(ValidationException):
+    """The endpoint returned data that does not match its ``response_model`` (a 500)."""
+
+    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self.body = body
+
+
+class TrioAPIDeprecationWarning(UserWarning):
+    """A trioapi feature used here is deprecated."""
+
+
