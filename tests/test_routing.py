@@ -1,0 +1,230 @@
+"""The toolkit's routing: paths and convertors, Route, WebSocketRoute, Mount, Host, Router."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trioapi.convertors import Convertor, register_url_convertor
+from trioapi.exceptions import TrioAPIError
+from trioapi.requests import Request
+from trioapi.responses import JSONResponse, PlainTextResponse, Response
+from trioapi.routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute
+from trioapi.testclient import TestClient
+from trioapi.types import Receive, Scope, Send
+from trioapi.websockets import WebSocket
+
+
+async def echo_params(request: Request) -> Response:
+    return JSONResponse({k: str(v) for k, v in request.path_params.items()})
+
+
+async def typed_params(request: Request) -> Response:
+    return JSONResponse({k: type(v).__name__ for k, v in request.path_params.items()})
+
+
+def sync_home(request: Request) -> Response:
+    return PlainTextResponse(f"home {request.method}")
+
+
+async def users_root(request: Request) -> Response:
+    return PlainTextResponse("users")
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    text = await websocket.receive_text()
+    await websocket.send_text(f"{websocket.path_params['room']}:{text}")
+    await websocket.close()
+
+
+async def raw_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    body = f"{scope['root_path']}|{scope['path']}".encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+def make_router() -> Router:
+    users = Router(
+        routes=[
+            Route("/", users_root, name="root"),
+            Route("/{user_id:int}", echo_params, name="user"),
+        ]
+    )
+    return Router(
+        routes=[
+            Route("/", sync_home, name="home", methods=["GET", "POST"]),
+            Route("/items/{item_id}", echo_params, name="item"),
+            Route("/typed/{a:int}/{b:float}/{c:uuid}/{d:path}", typed_params, name="typed"),
+            Route("/only-post", echo_params, methods=["POST"]),
+            WebSocketRoute("/ws/{room}", ws_echo, name="ws"),
+            Mount("/users", app=users, name="users"),
+            Mount("/raw", app=raw_asgi, name="raw"),
+            Host("{sub}.example.org", app=Router([Route("/here", echo_params, name="sub")]), name="h"),
+        ]
+    )
+
+
+def test_str_parameter_matches_one_segment() -> None:
+    client = TestClient(make_router())
+    assert client.get("/items/abc").json() == {"item_id": "abc"}
+    assert client.get("/items/a/b").status_code == 404
+
+
+def test_convertors_give_typed_values() -> None:
+    client = TestClient(make_router())
+    value = uuid.uuid4()
+    response = client.get(f"/typed/3/1.5/{value}/x/y.txt")
+    assert response.json() == {"a": "int", "b": "float", "c": "UUID", "d": "str"}
+    assert client.get("/typed/x/1.5/{value}/z").status_code == 404
+
+
+def test_sync_endpoint_runs_and_get_route_answers_head() -> None:
+    client = TestClient(make_router())
+    assert client.get("/").text == "home GET"
+    head = client.head("/")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len("home HEAD"))
+
+
+def test_wrong_method_is_405_with_allow() -> None:
+    response = TestClient(make_router()).get("/only-post")
+    assert response.status_code == 405
+    assert response.text == "Method Not Allowed"
+    assert response.headers["allow"] == "POST"
+
+
+def test_unknown_path_is_404_plain_text() -> None:
+    response = TestClient(make_router()).get("/nowhere")
+    assert response.status_code == 404
+    assert response.text == "Not Found"
+
+
+def test_trailing_slash_redirects_to_the_route_that_exists() -> None:
+    client = TestClient(make_router(), follow_redirects=False)
+    response = client.get("/items/abc/?q=1")
+    assert response.status_code == 307
+    assert response.headers["location"] == "http://testserver/items/abc?q=1"
+    assert client.get("/users").headers["location"] == "http://testserver/users/"
+
+
+def test_redirect_slashes_can_be_turned_off() -> None:
+    router = Router([Route("/a", echo_params)], redirect_slashes=False)
+    assert TestClient(router, follow_redirects=False).get("/a/").status_code == 404
+
+
+def test_mount_serves_sub_router_with_root_path() -> None:
+    client = TestClient(make_router())
+    assert client.get("/users/").text == "users"
+    assert client.get("/users/7").json() == {"user_id": "7"}
+    assert client.get("/raw/a/b").text == "/raw|/raw/a/b"
+
+
+def test_host_matches_subdomain_without_port() -> None:
+    client = TestClient(make_router())
+    response = client.get("/here", headers={"host": "api.example.org:8080"})
+    assert response.json() == {"sub": "api"}
+
+
+def test_websocket_route_with_path_param() -> None:
+    client = TestClient(make_router())
+    with client.websocket_connect("/ws/lobby") as websocket:
+        websocket.send_text("hi")
+        assert websocket.receive_text() == "lobby:hi"
+
+
+def test_url_path_for_routes_mounts_and_hosts() -> None:
+    router = make_router()
+    assert router.url_path_for("item", item_id="x") == "/items/x"
+    assert router.url_path_for("users:user", user_id=5) == "/users/5"
+    assert router.url_path_for("users:root") == "/users/"
+    assert router.url_path_for("raw", path="/file.txt") == "/raw/file.txt"
+    ws_path = router.url_path_for("ws", room="r1")
+    assert (ws_path, ws_path.protocol) == ("/ws/r1", "websocket")
+    host_path = router.url_path_for("h:sub", sub="api")
+    assert (host_path, host_path.host) == ("/here", "api.example.org")
+
+
+def test_url_path_for_refuses_unknown_names_and_bad_params() -> None:
+    router = make_router()
+    with pytest.raises(NoMatchFound, match='No route exists for name "nope"'):
+        router.url_path_for("nope")
+    with pytest.raises(NoMatchFound, match="item_idx"):
+        router.url_path_for("item", item_idx="x")
+    with pytest.raises(ValueError, match="must not be negative"):
+        router.url_path_for("users:user", user_id=-1)
+
+
+def test_request_url_for_builds_absolute_url() -> None:
+    async def link(request: Request) -> Response:
+        return PlainTextResponse(str(request.url_for("item", item_id="5")))
+
+    router = Router([Route("/link", link), Route("/items/{item_id}", echo_params, name="item")])
+    assert TestClient(router).get("/link").text == "http://testserver/items/5"
+
+
+class TwoDigits(Convertor[int]):
+    regex = "[0-9]{2}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return f"{value:02d}"
+
+
+def test_user_registered_convertor() -> None:
+    register_url_convertor("twodigits", TwoDigits())
+    router = Router([Route("/month/{m:twodigits}", typed_params, name="month")])
+    client = TestClient(router)
+    assert client.get("/month/07").json() == {"m": "int"}
+    assert client.get("/month/7").status_code == 404
+    assert router.url_path_for("month", m=3) == "/month/03"
+
+
+def test_bad_paths_are_refused_at_registration() -> None:
+    with pytest.raises(TrioAPIError, match="unknown convertor type 'nope'"):
+        Route("/x/{a:nope}", echo_params)
+    with pytest.raises(TrioAPIError, match="uses the parameter name 'a' twice"):
+        Route("/x/{a}/{a}", echo_params)
+    with pytest.raises(TrioAPIError, match="must start with '/'"):
+        Route("x", echo_params)
+
+
+def test_partial_match_does_not_hide_a_later_full_match() -> None:
+    async def post_only(request: Request) -> Response:
+        return PlainTextResponse("post")
+
+    async def get_too(request: Request) -> Response:
+        return PlainTextResponse("get")
+
+    router = Router([Route("/x", post_only, methods=["POST"]), Route("/x", get_too)])
+    client = TestClient(router)
+    assert client.get("/x").text == "get"
+    assert client.post("/x").text == "post"
+
+
+def test_router_runs_startup_and_shutdown_handlers() -> None:
+    log: list[str] = []
+    router = Router(
+        [Route("/", users_root)],
+        on_startup=[lambda: log.append("up")],
+        on_shutdown=[lambda: log.append("down")],
+    )
+    with TestClient(router) as client:
+        assert client.get("/").text == "users"
+        assert log == ["up"]
+    assert log == ["up", "down"]
+
+
+@given(st.text(max_size=60))
+def test_arbitrary_paths_never_crash_the_router(path: str) -> None:
+    router = make_router()
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/" + path}
+    for route in router.routes:
+        route.matches(scope)

@@ -1,0 +1,300 @@
+"""The structured-concurrency core: receive pump, limits, deadlines, cleanups, groups."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import trio
+import trio.testing
+
+from trioapi._scopes import (
+    RequestLimits,
+    get_request_context,
+    open_scope_nursery,
+    serve_request,
+    single_leaf,
+)
+from trioapi.exceptions import HTTPException
+
+
+def http_scope(headers: list[tuple[bytes, bytes]] | None = None) -> dict:
+    return {"type": "http", "method": "POST", "path": "/", "headers": headers or []}
+
+
+class FakeServer:
+    """A scripted client: body chunks to deliver, then (optionally) a disconnect."""
+
+    def __init__(self, chunks: list[bytes], *, disconnect_after: float | None = None) -> None:
+        self.chunks = list(chunks)
+        self.disconnect_after = disconnect_after
+        self.sent: list[dict] = []
+        self.received_calls = 0
+
+    async def receive(self) -> dict:
+        self.received_calls += 1
+        if self.chunks:
+            chunk = self.chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(self.chunks)}
+        if self.disconnect_after is None:
+            await trio.sleep_forever()
+        await trio.sleep(self.disconnect_after)
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+
+
+async def respond(send, status: int = 200, body: bytes = b"ok") -> None:
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        assert message["type"] == "http.request"
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def test_app_reads_the_whole_body_through_the_pump():
+    server = FakeServer([b"a" * 10, b"b" * 10, b"c"])
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(await read_body(receive))
+        await respond(send)
+
+    await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert seen == [b"a" * 10 + b"b" * 10 + b"c"]
+    assert [m["type"] for m in server.sent] == ["http.response.start", "http.response.body"]
+
+
+async def test_body_over_the_limit_raises_413_in_the_app():
+    server = FakeServer([b"x" * 60, b"x" * 60])
+    errors = []
+
+    async def app(scope, receive, send):
+        try:
+            await read_body(receive)
+        except HTTPException as exc:
+            errors.append((exc.status_code, exc.detail))
+        await respond(send)
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send, limits=RequestLimits(max_body_size=100)
+    )
+    assert errors == [(413, "Request body is too large")]
+
+
+async def test_declared_content_length_over_the_limit_is_refused_before_reading():
+    server = FakeServer([b"x"])
+    errors = []
+
+    async def app(scope, receive, send):
+        try:
+            await receive()
+        except HTTPException as exc:
+            errors.append(exc.status_code)
+        await respond(send)
+
+    scope = http_scope([(b"content-length", b"1000")])
+    await serve_request(
+        app, scope, server.receive, server.send, limits=RequestLimits(max_body_size=10)
+    )
+    assert errors == [413]
+
+
+async def test_slow_body_gets_408(autojump_clock):
+    async def receive():
+        await trio.sleep(1000)
+        return {"type": "http.request", "body": b"late"}
+
+    errors = []
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(scope, receive, send):
+        try:
+            await receive()
+        except HTTPException as exc:
+            errors.append(exc.status_code)
+        await respond(send)
+
+    await serve_request(app, http_scope(), receive, send, limits=RequestLimits(body_timeout=5))
+    assert errors == [408]
+
+
+async def test_client_disconnect_cancels_handler_and_cleanup_runs(autojump_clock):
+    server = FakeServer([b""], disconnect_after=1.0)
+    events = []
+
+    async def app(scope, receive, send):
+        try:
+            await trio.sleep(100)
+            events.append("finished")
+        except trio.Cancelled:
+            events.append("cancelled")
+            raise
+        finally:
+            events.append("finally")
+
+    await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert events == ["cancelled", "finally"]
+    assert trio.current_time() == pytest.approx(1.0)
+    assert server.sent == []
+
+
+async def test_disconnect_does_not_cancel_when_switched_off(autojump_clock):
+    server = FakeServer([b""], disconnect_after=1.0)
+    events = []
+
+    async def app(scope, receive, send):
+        await trio.sleep(5)
+        events.append("finished")
+        assert get_request_context(scope).client_disconnected
+        await respond(send)
+
+    limits = RequestLimits(cancel_on_disconnect=False)
+    await serve_request(app, http_scope(), server.receive, server.send, limits=limits)
+    assert events == ["finished"]
+
+
+async def test_deadline_before_response_answers_504(autojump_clock):
+    server = FakeServer([b""])
+
+    async def app(scope, receive, send):
+        await trio.sleep(10)
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send, limits=RequestLimits(timeout=2)
+    )
+    assert server.sent[0]["status"] == 504
+    assert server.sent[1]["body"] == b'{"detail":"Gateway Timeout"}'
+    assert trio.current_time() == pytest.approx(2.0)
+
+
+async def test_deadline_after_response_start_ends_the_stream(autojump_clock):
+    server = FakeServer([b""])
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while True:
+            await send({"type": "http.response.body", "body": b"tick", "more_body": True})
+            await trio.sleep(1)
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send, limits=RequestLimits(timeout=3.5)
+    )
+    bodies = [m for m in server.sent if m["type"] == "http.response.body"]
+    assert len(bodies) == 4
+    assert all(m["status"] != 504 for m in server.sent if m["type"] == "http.response.start")
+
+
+async def test_work_after_the_response_is_not_bound_by_the_deadline(autojump_clock):
+    server = FakeServer([b""])
+    events = []
+
+    async def app(scope, receive, send):
+        await respond(send)
+        await trio.sleep(10)  # a background task
+        events.append("background done")
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send, limits=RequestLimits(timeout=1)
+    )
+    assert events == ["background done"]
+
+
+async def test_cleanups_run_last_in_first_out_even_when_cancelled(autojump_clock):
+    server = FakeServer([b""], disconnect_after=1)
+    events = []
+
+    async def app(scope, receive, send):
+        context = get_request_context(scope)
+
+        async def close(name):
+            await trio.sleep(0.1)  # a checkpoint inside a cancelled request still runs
+            events.append(name)
+
+        context.add_cleanup(lambda: close("first"))
+        context.add_cleanup(lambda: close("second"))
+        await trio.sleep_forever()
+
+    await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert events == ["second", "first"]
+
+
+async def test_unread_body_is_drained_after_the_app_returns():
+    server = FakeServer([b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"])
+
+    async def app(scope, receive, send):
+        await respond(send)
+
+    with trio.fail_after(5):
+        await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert server.chunks == []
+
+
+async def test_request_nursery_tasks_finish_before_the_request_ends():
+    server = FakeServer([b""])
+    events = []
+
+    async def app(scope, receive, send):
+        async def child():
+            await trio.sleep(0.01)
+            events.append("child")
+
+        get_request_context(scope).request_nursery.start_soon(child)
+        await respond(send)
+        events.append("responded")
+
+    await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert events == ["responded", "child"]
+
+
+async def test_single_error_leaves_the_nursery_unwrapped():
+    with pytest.raises(ValueError, match="boom"):
+        async with open_scope_nursery():
+            raise ValueError("boom")
+
+
+async def test_two_errors_leave_as_a_group():
+    async def fail(message):
+        raise KeyError(message)
+
+    with pytest.RaisesGroup(KeyError, KeyError):
+        async with open_scope_nursery() as nursery:
+            nursery.start_soon(fail, "a")
+            nursery.start_soon(fail, "b")
+
+
+def test_single_leaf_looks_through_nested_groups():
+    inner = ValueError("x")
+    group = ExceptionGroup("outer", [ExceptionGroup("inner", [inner])])
+    assert single_leaf(group) is inner
+    assert single_leaf(ExceptionGroup("two", [ValueError(), KeyError()])) is None
+
+
+async def test_remaining_time_counts_down(autojump_clock):
+    server = FakeServer([b""])
+    seen = []
+
+    async def app(scope, receive, send):
+        context = get_request_context(scope)
+        seen.append(context.remaining_time())
+        await trio.sleep(3)
+        seen.append(context.remaining_time())
+        context.set_timeout(None)
+        seen.append(context.remaining_time())
+        await respond(send)
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send, limits=RequestLimits(timeout=10)
+    )
+    assert seen == [pytest.approx(10), pytest.approx(7), math.inf]

@@ -1,0 +1,147 @@
+"""The blocking TestClient and the async AsyncTestClient, over plain ASGI apps."""
+
+from __future__ import annotations
+
+from contextlib import aclosing, asynccontextmanager
+
+import pytest
+import trio
+
+from trioapi._lifespan import serve_lifespan
+from trioapi._testing.lifespan import LifespanError
+from trioapi.testclient import TestClient
+from trioapi.testing import AsyncTestClient
+
+
+async def echo_app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    payload = f"{scope['method']} {scope['path']} {scope['query_string'].decode()} {body.decode()}"
+    headers = [(b"content-type", b"text/plain"), (b"set-cookie", b"seen=1; Path=/")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload.encode()})
+
+
+def test_sync_client_sends_method_path_query_and_body():
+    client = TestClient(echo_app)
+    response = client.post("/items/a%20b?x=1", content=b"hello")
+    assert response.status_code == 200
+    assert response.text == "POST /items/a b x=1 hello"
+    assert client.cookies["seen"] == "1"
+    client.close()
+
+
+def test_sync_client_reraises_app_errors_unless_told_not_to():
+    async def broken(scope, receive, send):
+        raise ValueError("app failed")
+
+    with pytest.raises(ValueError, match="app failed"):
+        TestClient(broken).get("/")
+    response = TestClient(broken, raise_server_exceptions=False).get("/")
+    assert response.status_code == 500
+
+
+def make_lifespan_app(events: list[str]):
+    @asynccontextmanager
+    async def lifespan(app):
+        events.append("startup")
+        yield {"db": "connected"}
+        events.append("shutdown")
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            await serve_lifespan(app, scope, receive, send, lifespan, lambda nursery: None)
+            return
+        body = scope["state"]["db"].encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def test_with_block_runs_lifespan_and_shares_state():
+    events: list[str] = []
+    app = make_lifespan_app(events)
+    with TestClient(app) as client:
+        assert events == ["startup"]
+        assert client.get("/").text == "connected"
+    assert events == ["startup", "shutdown"]
+
+
+def test_failed_startup_is_raised():
+    @asynccontextmanager
+    async def lifespan(app):
+        raise RuntimeError("no database")
+        yield
+
+    async def app(scope, receive, send):
+        await serve_lifespan(app, scope, receive, send, lifespan, lambda nursery: None)
+
+    with pytest.raises((RuntimeError, LifespanError), match="no database"):
+        with TestClient(app):
+            pass
+
+
+async def stream_app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for i in range(3):
+        await send({"type": "http.response.body", "body": f"chunk{i};".encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_sync_client_streams_the_body():
+    with TestClient(stream_app) as client, client.stream("GET", "/") as response:
+        assert list(response.iter_bytes()) == [b"chunk0;", b"chunk1;", b"chunk2;"]
+
+
+async def test_async_client_with_lifespan():
+    events: list[str] = []
+    async with AsyncTestClient(make_lifespan_app(events)) as client:
+        response = await client.get("/")
+        assert response.text == "connected"
+    assert events == ["startup", "shutdown"]
+
+
+async def test_async_client_streams_and_closing_disconnects():
+    seen = []
+
+    async def endless(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        async with trio.open_nursery() as nursery:
+
+            async def watch():
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                seen.append("http.disconnect")
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(watch)
+            while True:
+                await send({"type": "http.response.body", "body": b"tick", "more_body": True})
+                await trio.sleep(0.001)
+
+    async with AsyncTestClient(endless, lifespan=False) as client:
+        async with client.stream("GET", "/") as response:
+            chunks = []
+            async with aclosing(response.aiter_bytes()) as stream:
+                async for chunk in stream:
+                    chunks.append(chunk)
+                    if len(chunks) == 3:
+                        break
+        with trio.fail_after(5):
+            while not seen:
+                await trio.sleep(0.001)
+    assert seen == ["http.disconnect"]
+
+
+async def test_async_client_without_block_reads_whole_response():
+    client = AsyncTestClient(stream_app)
+    response = await client.get("/")
+    assert response.content == b"chunk0;chunk1;chunk2;"
+    await client.aclose()

@@ -1,0 +1,72 @@
+"""The routes that serve the OpenAPI document and the interactive docs pages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trioapi.requests import Request
+from trioapi.responses import HTMLResponse, JSONResponse
+
+if TYPE_CHECKING:
+    from trioapi.applications import TrioAPI
+
+
+def install_docs_routes(app: TrioAPI) -> None:
+    """Add ``openapi_url``, ``docs_url``, its OAuth2 redirect and ``redoc_url`` when set."""
+    if not app.openapi_url:
+        return
+    openapi_url = app.openapi_url
+
+    async def openapi(request: Request) -> JSONResponse:
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        schema = app.openapi()
+        if root_path and app.root_path_in_servers:
+            servers = schema.get("servers") or []
+            if root_path not in {server.get("url") for server in servers}:
+                schema = {**schema, "servers": [{"url": root_path}, *servers]}
+        return JSONResponse(schema)
+
+    app.add_route(openapi_url, openapi, include_in_schema=False)
+    if app.docs_url:
+        _install_swagger_ui(app, openapi_url, app.docs_url)
+    if app.redoc_url:
+
+        async def redoc_html(request: Request) -> HTMLResponse:
+            from trioapi.openapi.docs import get_redoc_html
+
+            root_path = request.scope.get("root_path", "").rstrip("/")
+            return get_redoc_html(
+                openapi_url=root_path + openapi_url, title=f"{app.title} - ReDoc"
+            )
+
+        app.add_route(app.redoc_url, redoc_html, include_in_schema=False)
+
+
+def _install_swagger_ui(app: TrioAPI, openapi_url: str, docs_url: str) -> None:
+    redirect_url = app.swagger_ui_oauth2_redirect_url
+
+    async def swagger_ui_html(request: Request) -> HTMLResponse:
+        from trioapi.openapi.docs import get_swagger_ui_html
+
+        root_path = request.scope.get("root_path", "").rstrip("/")
+        oauth2_redirect_url = root_path + redirect_url if redirect_url else None
+        options: dict[str, Any] = {}
+        if app.swagger_ui_parameters:
+            options["swagger_ui_parameters"] = app.swagger_ui_parameters
+        return get_swagger_ui_html(
+            openapi_url=root_path + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=oauth2_redirect_url,
+            init_oauth=app.swagger_ui_init_oauth,
+            **options,
+        )
+
+    app.add_route(docs_url, swagger_ui_html, include_in_schema=False)
+    if redirect_url:
+
+        async def swagger_ui_redirect(request: Request) -> HTMLResponse:
+            from trioapi.openapi.docs import get_swagger_ui_oauth2_redirect_html
+
+            return get_swagger_ui_oauth2_redirect_html()
+
+        app.add_route(redirect_url, swagger_ui_redirect, include_in_schema=False)

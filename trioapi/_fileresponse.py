@@ -1,0 +1,360 @@
+"""FileResponse: a file from disk, with HEAD, conditional and Range support.
+
+Re-exported as :class:`trioapi.responses.FileResponse`. Every stat, open and
+read runs in a worker thread, so a slow disk never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+import secrets
+import stat
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from email.utils import formatdate
+from typing import BinaryIO
+from urllib.parse import quote
+
+from trioapi.background import BackgroundTask
+from trioapi.concurrency import run_in_threadpool
+from trioapi.datastructures import Headers
+from trioapi.responses import PlainTextResponse, Response
+from trioapi.types import Receive, Scope, Send
+
+__all__ = ["FileResponse", "MalformedRangeHeader", "RangeNotSatisfiable", "parse_range_header"]
+
+_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+# int() refuses strings over 4300 digits; any position this long is past the
+# end of every file, so it is capped instead of parsed.
+_MAX_DIGITS = 18
+_PAST_ANY_FILE = 10**_MAX_DIGITS
+
+
+class MalformedRangeHeader(Exception):
+    """The Range header is not valid ``bytes=`` syntax (answered with 400)."""
+
+
+class RangeNotSatisfiable(Exception):
+    """No range in the Range header overlaps the file (answered with 416)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def parse_range_header(value: str, size: int) -> list[tuple[int, int]]:
+    """Parse a ``Range`` header into sorted, merged ``(start, end)`` pairs, end exclusive.
+
+    Ranges that start past the end of the file are dropped (RFC 9110 §14.1.1);
+    overlapping or adjacent ranges are merged; a suffix range longer than the
+    file means the whole file.
+
+    Raises:
+        MalformedRangeHeader: The unit is not ``bytes``, or a range is not
+            ``first-last``, ``first-`` or ``-suffix`` with ``first <= last``.
+        RangeNotSatisfiable: No range overlaps the file.
+    """
+    unit, sep, specs = value.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        raise MalformedRangeHeader("Only byte ranges are supported.")
+    ranges: list[tuple[int, int]] = []
+    found_any = False
+    for spec in specs.split(","):
+        spec = spec.strip(" \t")
+        if not spec:
+            continue  # the list syntax allows empty elements
+        found_any = True
+        parsed = _parse_range_spec(spec, size)
+        if parsed is not None:
+            ranges.append(parsed)
+    if not found_any:
+        raise MalformedRangeHeader("The Range header names no range.")
+    if not ranges:
+        raise RangeNotSatisfiable(size)
+    return _merge_ranges(ranges)
+
+
+def _parse_range_spec(spec: str, size: int) -> tuple[int, int] | None:
+    """One ``first-last`` / ``first-`` / ``-suffix``; ``None`` when it misses the file."""
+    match = _RANGE_SPEC.fullmatch(spec)
+    if match is None or match.group(0) == "-":
+        raise MalformedRangeHeader(f"Invalid range {spec!r}.")
+    first, last = match.groups()
+    if not first:
+        suffix = _to_int(last)
+        if suffix == 0 or size == 0:
+            return None
+        return max(size - suffix, 0), size
+    start = _to_int(first)
+    if last and _to_int(last) < start:
+        raise MalformedRangeHeader(f"Invalid range {spec!r}: the end is before the start.")
+    if start >= size:
+        return None
+    end = min(_to_int(last) + 1, size) if last else size
+    return start, end
+
+
+def _to_int(digits: str) -> int:
+    return _PAST_ANY_FILE if len(digits) > _MAX_DIGITS else int(digits)
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
+    return open(path, "rb")  # closed by FileResponse._open_file
+
+
+def _read_at(file: BinaryIO, offset: int, size: int) -> bytes:
+    file.seek(offset)
+    return file.read(size)
+
+
+class FileResponse(Response):
+    """Send a file from disk.
+
+    Args:
+        path: The file to send.
+        status_code: The HTTP status; Range requests are honoured only for 200.
+        headers: Extra headers (they win over the computed ones).
+        media_type: The Content-Type; guessed from ``filename`` or ``path``
+            when omitted (``text/plain`` if unknown).
+        background: Awaited after the body has been sent.
+        filename: Adds ``Content-Disposition`` with this name (RFC 5987
+            ``filename*`` when it needs encoding).
+        stat_result: A ready ``os.stat`` result, to skip the stat at send time.
+        method: Deprecated and unused; the method is read from the scope.
+        content_disposition_type: ``"attachment"`` or ``"inline"``.
+
+    Sending raises ``RuntimeError`` if the file does not exist or is not a
+    regular file.
+    """
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+        filename: str | None = None,
+        stat_result: os.stat_result | None = None,
+        method: str | None = None,
+        content_disposition_type: str = "attachment",
+    ) -> None:
+        if method is not None:
+            warnings.warn(
+                "FileResponse's 'method' parameter is unused (the method is read from the "
+                "request) and will be removed. Stop passing it.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.path = path
+        self.status_code = status_code
+        self.filename = filename
+        self.media_type = media_type or mimetypes.guess_type(filename or path)[0] or "text/plain"
+        self.background = background
+        self.init_headers(headers)
+        self.headers.setdefault("accept-ranges", "bytes")
+        if filename is not None:
+            self.headers.setdefault(
+                "content-disposition", _content_disposition(content_disposition_type, filename)
+            )
+        self.stat_result = stat_result
+        if stat_result is not None:
+            self.set_stat_headers(stat_result)
+
+    def set_stat_headers(self, stat_result: os.stat_result) -> None:
+        """Add Content-Length, Last-Modified and ETag from ``stat_result`` unless already set."""
+        etag_base = f"{stat_result.st_mtime}-{stat_result.st_size}"
+        etag = hashlib.md5(etag_base.encode(), usedforsecurity=False).hexdigest()
+        self.headers.setdefault("content-length", str(stat_result.st_size))
+        self.headers.setdefault("last-modified", formatdate(stat_result.st_mtime, usegmt=True))
+        self.headers.setdefault("etag", f'"{etag}"')
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the file (or the requested ranges), then run the background task.
+
+        A checkpoint. Cancellation stops sending between chunks; the file is
+        closed either way.
+
+        Raises:
+            RuntimeError: The file does not exist or is not a regular file.
+        """
+        stat_result = self.stat_result
+        if stat_result is None:
+            stat_result = await self._stat()
+            self.set_stat_headers(stat_result)
+        request_headers = Headers(scope=scope)
+        header_only = _is_head(scope)
+        range_header = request_headers.get("range")
+        if (
+            range_header is None
+            or self.status_code != 200
+            or not self._if_range_matches(request_headers.get("if-range"))
+        ):
+            await self._send_whole(send, stat_result.st_size, header_only)
+        else:
+            await self._send_ranges(scope, receive, send, range_header, stat_result.st_size)
+        if self.background is not None:
+            await self.background()
+
+    async def _stat(self) -> os.stat_result:
+        try:
+            stat_result = await run_in_threadpool(os.stat, self.path)
+        except FileNotFoundError:
+            raise RuntimeError(f"File at path {self.path} does not exist.") from None
+        if not stat.S_ISREG(stat_result.st_mode):
+            raise RuntimeError(f"File at path {self.path} is not a file.")
+        return stat_result
+
+    def _if_range_matches(self, if_range: str | None) -> bool:
+        # If-Range: serve the ranges only if the file is still the version the
+        # client has part of (same ETag or same Last-Modified); else all of it.
+        if if_range is None:
+            return True
+        return if_range in (self.headers.get("etag"), self.headers.get("last-modified"))
+
+    async def _send_whole(self, send: Send, size: int, header_only: bool) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        if header_only or size == 0:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            async with self._open_file() as file:
+                await self._send_file_part(send, file, 0, size, more_after=False)
+
+    async def _send_ranges(
+        self, scope: Scope, receive: Receive, send: Send, range_header: str, size: int
+    ) -> None:
+        try:
+            ranges = parse_range_header(range_header, size)
+        except MalformedRangeHeader:
+            await PlainTextResponse("Malformed range header.", status_code=400)(
+                scope, receive, send
+            )
+            return
+        except RangeNotSatisfiable:
+            response = PlainTextResponse(
+                status_code=416, headers={"content-range": f"bytes */{size}"}
+            )
+            await response(scope, receive, send)
+            return
+        header_only = _is_head(scope)
+        if len(ranges) == 1:
+            await self._send_single_range(send, ranges[0], size, header_only)
+        else:
+            await self._send_multipart(send, ranges, size, header_only)
+
+    async def _send_single_range(
+        self, send: Send, byte_range: tuple[int, int], size: int, header_only: bool
+    ) -> None:
+        start, end = byte_range
+        headers = self._replace_headers(
+            content_length=end - start,
+            extra=(("content-range", f"bytes {start}-{end - 1}/{size}"),),
+        )
+        await send({"type": "http.response.start", "status": 206, "headers": headers})
+        if header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            async with self._open_file() as file:
+                await self._send_file_part(send, file, start, end, more_after=False)
+
+    async def _send_multipart(
+        self, send: Send, ranges: list[tuple[int, int]], size: int, header_only: bool
+    ) -> None:
+        boundary = secrets.token_hex(13)
+        part_type = self.headers.get("content-type")
+        part_heads = [_part_head(boundary, part_type, start, end, size) for start, end in ranges]
+        closing = f"--{boundary}--\r\n".encode("latin-1")
+        # Each part is its head, the bytes, then CRLF before the next delimiter.
+        length = sum(
+            len(head) + (end - start) + 2
+            for head, (start, end) in zip(part_heads, ranges, strict=True)
+        )
+        headers = self._replace_headers(
+            content_length=length + len(closing),
+            extra=(("content-type", f"multipart/byteranges; boundary={boundary}"),),
+        )
+        await send({"type": "http.response.start", "status": 206, "headers": headers})
+        if header_only:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        async with self._open_file() as file:
+            separator = b""
+            for head, (start, end) in zip(part_heads, ranges, strict=True):
+                await send(
+                    {"type": "http.response.body", "body": separator + head, "more_body": True}
+                )
+                await self._send_file_part(send, file, start, end, more_after=True)
+                separator = b"\r\n"
+        await send({"type": "http.response.body", "body": b"\r\n" + closing, "more_body": False})
+
+    def _replace_headers(
+        self, *, content_length: int, extra: tuple[tuple[str, str], ...]
+    ) -> list[tuple[bytes, bytes]]:
+        """The response's headers for a 206, without touching the response itself."""
+        replaced = {b"content-length"} | {name.encode("latin-1") for name, _ in extra}
+        headers = [(name, value) for name, value in self.raw_headers if name not in replaced]
+        headers.append((b"content-length", str(content_length).encode("latin-1")))
+        headers.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in extra)
+        return headers
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[BinaryIO]:
+        file = await run_in_threadpool(_open_binary, self.path)
+        try:
+            yield file
+        finally:
+            # Closing a file opened for reading does not block, and doing it
+            # here (not in a thread) means it happens even when cancelled.
+            file.close()
+
+    async def _send_file_part(
+        self, send: Send, file: BinaryIO, start: int, end: int, *, more_after: bool
+    ) -> None:
+        """Send bytes ``start`` to ``end`` of ``file`` in chunks of :attr:`chunk_size`."""
+        position = start
+        while position < end:
+            size = min(self.chunk_size, end - position)
+            chunk = await run_in_threadpool(_read_at, file, position, size)
+            if not chunk:
+                raise RuntimeError(f"File at path {self.path} shrank while it was being sent.")
+            position += len(chunk)
+            more_body = more_after or position < end
+            await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+
+
+def _is_head(scope: Scope) -> bool:
+    return str(scope.get("method", "GET")).upper() == "HEAD"
+
+
+def _content_disposition(disposition_type: str, filename: str) -> str:
+    quoted = quote(filename)
+    if quoted != filename:
+        # RFC 5987: the name has characters that need encoding.
+        return f"{disposition_type}; filename*=utf-8''{quoted}"
+    return f'{disposition_type}; filename="{filename}"'
+
+
+def _part_head(boundary: str, content_type: str | None, start: int, end: int, size: int) -> bytes:
+    lines = [f"--{boundary}"]
+    if content_type is not None:
+        lines.append(f"Content-Type: {content_type}")
+    lines.append(f"Content-Range: bytes {start}-{end - 1}/{size}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

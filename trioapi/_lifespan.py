@@ -1,0 +1,114 @@
+"""The ASGI lifespan protocol, with an app-wide nursery that lives as long as the server.
+
+::
+
+    serve_lifespan
+    └─ lifespan nursery
+       ├─ app-task holder: a nursery for tasks that run until shutdown
+       └─ the user's lifespan context (startup ... yield ... shutdown)
+
+At shutdown the app tasks are cancelled and awaited first, so their cleanup
+has run before the code after the lifespan's ``yield`` (the shutdown hooks).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import trio
+
+from trioapi._scopes import open_scope_nursery
+from trioapi.types import Receive, Scope, Send
+
+logger = logging.getLogger("trioapi")
+
+LifespanContext = Callable[[Any], AbstractAsyncContextManager[Any]]
+
+
+class AppTasks:
+    """Owns the nursery for application-lifetime tasks (``app.state`` work, refreshers)."""
+
+    def __init__(self) -> None:
+        self.nursery: trio.Nursery | None = None
+        self._cancel_scope = trio.CancelScope()
+        self._stopped = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Hold the nursery open until :meth:`stop`; for ``nursery.start``."""
+        try:
+            with self._cancel_scope:
+                async with open_scope_nursery() as nursery:
+                    self.nursery = nursery
+                    task_status.started()
+                    await trio.sleep_forever()
+        finally:
+            self.nursery = None
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Cancel every app task and wait until they have all finished their cleanup."""
+        self._cancel_scope.cancel()
+        await self._stopped.wait()
+
+
+async def serve_lifespan(
+    app: Any,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    lifespan_context: LifespanContext,
+    on_tasks: Callable[[trio.Nursery | None], None],
+) -> None:
+    """Answer the server's lifespan messages around ``lifespan_context(app)``.
+
+    ``on_tasks`` is told the app-task nursery once it exists and ``None`` once
+    it is gone, so requests can start application-lifetime tasks in it.
+    """
+    message = await receive()
+    if message["type"] != "lifespan.startup":  # pragma: no cover - the server's contract
+        return
+    started = False
+    tasks = AppTasks()
+    try:
+        async with open_scope_nursery() as nursery:
+            await nursery.start(tasks.run)
+            on_tasks(tasks.nursery)
+            try:
+                async with lifespan_context(app) as state:
+                    _store_state(scope, state)
+                    started = True
+                    await send({"type": "lifespan.startup.complete"})
+                    await _wait_for_shutdown(receive)
+                    on_tasks(None)
+                    await tasks.stop()
+            finally:
+                on_tasks(None)
+                nursery.cancel_scope.cancel()
+    except BaseException as exc:
+        # BaseException: a failing startup/shutdown must be reported to the
+        # server in the protocol's terms, whatever it was; it is re-raised.
+        phase = "shutdown" if started else "startup"
+        if isinstance(exc, Exception | BaseExceptionGroup):
+            text = "".join(traceback.format_exception(exc))
+            await send({"type": f"lifespan.{phase}.failed", "message": text})
+        raise
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+def _store_state(scope: Scope, state: Any) -> None:
+    if state is None:
+        return
+    if "state" not in scope:
+        raise RuntimeError('The server does not support "state" in the lifespan scope.')
+    scope["state"].update(state)
+
+
+async def _wait_for_shutdown(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            return

@@ -1,0 +1,373 @@
+"""``APIRoute`` and ``APIWebSocketRoute``: typed path operations.
+
+Everything a route needs per request is prepared in ``__init__``: the
+analysed signature (:attr:`APIRoute.dependant`), the execution plan, how the
+body is read, and the response serializer. The per-request handler only reads,
+validates, calls and responds.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from enum import IntEnum
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from trioapi._routing.endpoint_response import ResponseBuilder
+from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
+from trioapi._routing.response_model import (
+    ResponseSerializer,
+    build_response_serializer,
+    is_body_allowed_for_status_code,
+    resolve_response_model,
+)
+from trioapi._routing.route_plans import RoutePlans
+from trioapi._routing.routes import Route, WebSocketRoute
+from trioapi._routing.unique_id import generate_unique_id
+from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.datastructures import Default, DefaultPlaceholder
+from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
+from trioapi.dependencies.models import Dependant
+from trioapi.dependencies.solver import RequestSolution, solve_and_run
+from trioapi.exceptions import (
+    RequestValidationError,
+    TrioAPIError,
+    ValidationException,
+    WebSocketRequestValidationError,
+)
+from trioapi.params import Depends
+from trioapi.requests import Request
+from trioapi.responses import JSONResponse, Response
+from trioapi.types import Receive, Scope, Send
+from trioapi.websockets import WebSocket
+
+__all__ = ["APIRoute", "APIWebSocketRoute"]
+
+RouteHandler = Callable[[Request], Awaitable[Response]]
+
+
+def _endpoint_name(endpoint: Callable[..., Any]) -> str:
+    return getattr(endpoint, "__name__", type(endpoint).__name__)
+
+
+def _unwrap_default(value: Any) -> Any:
+    return value.value if isinstance(value, DefaultPlaceholder) else value
+
+
+def _request_error(errors: list[dict[str, Any]], body: Any) -> ValidationException:
+    return RequestValidationError(errors, body=body)
+
+
+def _websocket_error(errors: list[dict[str, Any]], body: Any) -> ValidationException:
+    del body  # a WebSocket has no body
+    return WebSocketRequestValidationError(errors)
+
+
+async def _call_endpoint(route: APIRoute | APIWebSocketRoute, kwargs: dict[str, Any]) -> Any:
+    endpoint = route.endpoint
+    if route.is_stream_endpoint:
+        return endpoint(**kwargs)  # a generator: its body runs as the response streams
+    if route.is_async_endpoint:
+        return await endpoint(**kwargs)
+    return await run_in_threadpool(endpoint, **kwargs)
+
+
+async def _serve(
+    route: APIRoute, request: Request, respond: Callable[[Response], Awaitable[None]]
+) -> None:
+    """Read, validate, call the endpoint, and hand its response to ``respond``.
+
+    ``respond`` runs inside the request-scoped yield dependencies, after the
+    function-scoped ones have closed.
+    """
+    plan = route.plans.for_scope(request.scope)
+    body_plan = route.body_plan
+    body = await read_body(request, body_plan) if body_plan is not None else None
+    state = RequestSolution(request, plan, body, body_plan.embed if body_plan else False)
+
+    async def call_endpoint(kwargs: dict[str, Any]) -> Any:
+        return await _call_endpoint(route, kwargs)
+
+    async def build_and_respond(result: Any) -> None:
+        await respond(await route.response_builder.build(result, state))
+
+    await solve_and_run(
+        plan, state, call_endpoint=call_endpoint, respond=build_and_respond, error_class=_request_error
+    )
+
+
+class _HTTPHandler:
+    """The ASGI app of one ``APIRoute``: the response is sent inside the request's scopes."""
+
+    __slots__ = ("route",)
+
+    def __init__(self, route: APIRoute) -> None:
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request. A checkpoint; cancellation tears the dependencies down."""
+
+        async def respond(response: Response) -> None:
+            await response(scope, receive, send)
+
+        await _serve(self.route, Request(scope, receive, send), respond)
+
+
+class _RouteHandlerApp:
+    """The ASGI app of a route whose class overrides ``get_route_handler``."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler: RouteHandler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Call the handler for the response, then send it. A checkpoint."""
+        response = await self.handler(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+
+class APIRoute(Route):
+    """A path operation: FastAPI's ``APIRoute``, with the same attributes.
+
+    Args:
+        path: The path, with ``{param}`` segments.
+        endpoint: The path operation function (``def`` runs in a worker thread).
+        **options: Those of :class:`~trioapi._routing.route_options.RouteOptions`,
+            plus ``methods``, ``dependency_overrides_provider``,
+            ``strict_content_type`` (parse JSON only with a JSON
+            ``Content-Type``; default on, as in FastAPI 0.132+).
+
+    Raises:
+        TrioAPIError: a parameter, dependency, status code or response model
+            is declared in a way that cannot work.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        response_model: Any = Default(None),
+        status_code: int | None = None,
+        tags: list[Any] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        response_description: str = "Successful Response",
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        deprecated: bool | None = None,
+        name: str | None = None,
+        methods: Sequence[str] | set[str] | None = None,
+        operation_id: str | None = None,
+        response_model_include: Any = None,
+        response_model_exclude: Any = None,
+        response_model_by_alias: bool = True,
+        response_model_exclude_unset: bool = False,
+        response_model_exclude_defaults: bool = False,
+        response_model_exclude_none: bool = False,
+        include_in_schema: bool = True,
+        response_class: type[Response] | DefaultPlaceholder = Default(JSONResponse),
+        dependency_overrides_provider: Any | None = None,
+        callbacks: list[Any] | None = None,
+        openapi_extra: dict[str, Any] | None = None,
+        generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder = Default(
+            generate_unique_id
+        ),
+        strict_content_type: bool = True,
+    ) -> None:
+        if not callable(endpoint):
+            raise TrioAPIError(f"{path}: the endpoint {endpoint!r} is not callable. Pass a function.")
+        self.response_model = resolve_response_model(endpoint, response_model)
+        self.summary = summary
+        self.response_description = response_description
+        self.deprecated = deprecated
+        self.operation_id = operation_id
+        self.response_model_include = response_model_include
+        self.response_model_exclude = response_model_exclude
+        self.response_model_by_alias = response_model_by_alias
+        self.response_model_exclude_unset = response_model_exclude_unset
+        self.response_model_exclude_defaults = response_model_exclude_defaults
+        self.response_model_exclude_none = response_model_exclude_none
+        self.response_class = response_class
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.callbacks = callbacks
+        self.openapi_extra = openapi_extra
+        self.generate_unique_id_function = generate_unique_id_function
+        self.strict_content_type = strict_content_type
+        self.tags = tags or []
+        self.responses = responses or {}
+        self.dependencies = list(dependencies or [])
+        route_name = _endpoint_name(endpoint) if name is None else name
+        super().__init__(
+            path,
+            endpoint=_HTTPHandler(self),
+            name=route_name,
+            include_in_schema=include_in_schema,
+        )
+        # FastAPI answers exactly the methods given (no implicit HEAD for GET).
+        self.methods: set[str] = {method.upper() for method in (methods or ["GET"])}
+        self.endpoint = endpoint
+        self.is_async_endpoint = is_async_callable(endpoint)
+        self.is_stream_endpoint = is_stream_endpoint(endpoint)
+        self.unique_id = self.operation_id or _unwrap_default(generate_unique_id_function)(self)
+        self.status_code = int(status_code) if isinstance(status_code, IntEnum) else status_code
+        self.description = self._description(description)
+        self.label = f"{','.join(sorted(self.methods))} {self.path}"
+        self._build_typed_parts()
+        if type(self).get_route_handler is not APIRoute.get_route_handler:
+            self.app = _RouteHandlerApp(self.get_route_handler())
+
+    def get_route_handler(self) -> RouteHandler:
+        """FastAPI's extension point: a coroutine function ``request -> Response``.
+
+        Subclasses override it to wrap the handler (custom ``Request``
+        classes, timing, error translation). A route whose class overrides it
+        has its request-scoped ``yield`` dependencies closed when the handler
+        returns, before the response is sent (a handler that returns the
+        response cannot keep them open around the sending); routes that do
+        not override it close them after the response and background tasks.
+        """
+        route = self
+
+        async def route_handler(request: Request) -> Response:
+            responses: list[Response] = []
+
+            async def keep(response: Response) -> None:
+                responses.append(response)
+
+            await _serve(route, request, keep)
+            return responses[0]
+
+        return route_handler
+
+    def _description(self, description: str | None) -> str:
+        text = description or inspect.cleandoc(self.endpoint.__doc__ or "")
+        # A form feed ends the part of a docstring meant for the API docs.
+        return text.split("\f")[0].strip()
+
+    def _build_typed_parts(self) -> None:
+        self.response_serializer = self._build_serializer()
+        self.response_field: TypeAdapter[Any] | None = (
+            self.response_serializer.type_adapter if self.response_serializer else None
+        )
+        self.response_fields = self._build_response_fields()
+        self.plans = RoutePlans(
+            path=self.path_format,
+            label=self.label,
+            endpoint=self.endpoint,
+            dependencies=self.dependencies,
+            overrides_provider=self.dependency_overrides_provider,
+        )
+        self.dependant: Dependant = self.plans.dependant
+        self.body_plan: BodyPlan | None = build_body_plan(
+            self.dependant, strict_content_type=self.strict_content_type
+        )
+        self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
+        response_class = _unwrap_default(self.response_class)
+        stream = None
+        if self.is_stream_endpoint:
+            stream = StreamBuilder(response_class, stream_item_type(self.endpoint))
+        self.response_builder = ResponseBuilder(
+            response_class, self.status_code, self.response_serializer, stream
+        )
+
+    def _build_serializer(self) -> ResponseSerializer | None:
+        if not self.response_model:
+            return None
+        if not is_body_allowed_for_status_code(self.status_code):
+            raise TrioAPIError(
+                f"{self.label}: status code {self.status_code} must not have a response body, "
+                f"but the route has a response model ({self.response_model!r}). Pass "
+                f"response_model=None, or use a status code that allows a body."
+            )
+        return build_response_serializer(
+            self.response_model,
+            include=self.response_model_include,
+            exclude=self.response_model_exclude,
+            by_alias=self.response_model_by_alias,
+            exclude_unset=self.response_model_exclude_unset,
+            exclude_defaults=self.response_model_exclude_defaults,
+            exclude_none=self.response_model_exclude_none,
+            in_thread=not self.is_async_endpoint,
+        )
+
+    def _build_response_fields(self) -> dict[int | str, TypeAdapter[Any]]:
+        fields: dict[int | str, TypeAdapter[Any]] = {}
+        for code, response in self.responses.items():
+            if not isinstance(response, dict):
+                raise TrioAPIError(
+                    f"{self.label}: responses[{code!r}] is {response!r}, but an additional "
+                    f"response must be a dict. Write it as {{'model': ..., 'description': ...}}."
+                )
+            model = response.get("model")
+            if model is None:
+                continue
+            if not is_body_allowed_for_status_code(code):
+                raise TrioAPIError(
+                    f"{self.label}: responses[{code!r}] has a model, but status {code} must not "
+                    f"have a body. Remove 'model' from that response."
+                )
+            fields[code] = TypeAdapter(model)
+        return fields
+
+
+class _WebSocketHandler:
+    """The ASGI app of one ``APIWebSocketRoute``."""
+
+    __slots__ = ("route",)
+
+    def __init__(self, route: APIWebSocketRoute) -> None:
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one WebSocket session. A checkpoint."""
+        route = self.route
+        websocket = WebSocket(scope, receive, send)
+        plan = route.plans.for_scope(scope)
+        state = RequestSolution(websocket, plan, None, False)
+
+        async def call_endpoint(kwargs: dict[str, Any]) -> Any:
+            return await _call_endpoint(route, kwargs)
+
+        async def respond(result: Any) -> None:
+            del result  # a WebSocket endpoint answers through the socket itself
+
+        await solve_and_run(
+            plan, state, call_endpoint=call_endpoint, respond=respond, error_class=_websocket_error
+        )
+
+
+class APIWebSocketRoute(WebSocketRoute):
+    """A typed WebSocket endpoint: parameters and dependencies as for ``APIRoute``.
+
+    Validation failures raise ``WebSocketRequestValidationError``, which the
+    application answers by closing the socket with code 1008.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        dependency_overrides_provider: Any | None = None,
+    ) -> None:
+        route_name = _endpoint_name(endpoint) if name is None else name
+        super().__init__(path, endpoint=_WebSocketHandler(self), name=route_name)
+        self.endpoint = endpoint
+        self.is_async_endpoint = is_async_callable(endpoint)
+        self.is_stream_endpoint = False
+        self.dependencies = list(dependencies or [])
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.plans = RoutePlans(
+            path=self.path_format,
+            label=f"WEBSOCKET {self.path}",
+            endpoint=endpoint,
+            dependencies=self.dependencies,
+            overrides_provider=dependency_overrides_provider,
+        )
+        self.dependant: Dependant = self.plans.dependant

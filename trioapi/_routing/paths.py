@@ -1,0 +1,113 @@
+"""Compiling route paths: ``/items/{item_id:int}`` into a regex, a format and convertors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from trioapi.convertors import CONVERTOR_TYPES, Convertor
+from trioapi.exceptions import TrioAPIError
+from trioapi.types import Scope
+
+__all__ = ["CompiledPath", "compile_path", "get_name", "get_route_path"]
+
+# ``{name}`` or ``{name:type}``; names are Python identifiers.
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPath:
+    """What a route path compiles to.
+
+    Attributes:
+        regex: Matches a whole path (or host) and captures the parameters.
+        format: The path with ``{name}`` placeholders only (types dropped);
+            what OpenAPI shows.
+        convertors: Each parameter's convertor, by name.
+    """
+
+    regex: re.Pattern[str]
+    format: str
+    convertors: dict[str, Convertor[Any]]
+
+    def match(self, text: str) -> dict[str, Any] | None:
+        """The converted parameters when ``text`` matches, else ``None``."""
+        found = self.regex.match(text)
+        if found is None:
+            return None
+        return {
+            name: self.convertors[name].convert(value) for name, value in found.groupdict().items()
+        }
+
+    def build(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Fill the parameters this path has; return the path and the params left over."""
+        remaining = dict(params)
+        path = self.format
+        for name, convertor in self.convertors.items():
+            value = remaining.pop(name)
+            path = path.replace("{" + name + "}", convertor.to_string(value))
+        return path, remaining
+
+
+def compile_path(path: str) -> CompiledPath:
+    """Compile a route path, or a host pattern when it does not start with ``/``.
+
+    Raises:
+        TrioAPIError: a parameter uses an unknown convertor, or a name twice.
+    """
+    is_host = not path.startswith("/")
+    regex = "^"
+    path_format = ""
+    convertors: dict[str, Convertor[Any]] = {}
+    end = 0
+    for found in _PARAM.finditer(path):
+        name, type_suffix = found.group(1), found.group(2)
+        type_name = type_suffix[1:] if type_suffix else "str"
+        convertor = CONVERTOR_TYPES.get(type_name)
+        if convertor is None:
+            raise TrioAPIError(
+                f"Path {path!r}: unknown convertor type {type_name!r} for parameter {name!r}. "
+                f"Use one of {sorted(CONVERTOR_TYPES)} or register it with "
+                f"register_url_convertor()."
+            )
+        if name in convertors:
+            raise TrioAPIError(
+                f"Path {path!r} uses the parameter name {name!r} twice. Give each "
+                f"parameter its own name."
+            )
+        literal = path[end : found.start()]
+        regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
+        path_format += literal + "{" + name + "}"
+        convertors[name] = convertor
+        end = found.end()
+    tail = path[end:]
+    if is_host:
+        # A host pattern matches the host without its port.
+        tail = tail.split(":")[0]
+    regex += re.escape(tail) + "$"
+    path_format += path[end:]
+    return CompiledPath(re.compile(regex), path_format, convertors)
+
+
+def get_name(endpoint: Any) -> str:
+    """The default route name of an endpoint: its ``__name__``, or its class name."""
+    return getattr(endpoint, "__name__", type(endpoint).__name__)
+
+
+def get_route_path(scope: Scope) -> str:
+    """The part of ``scope["path"]`` a router matches: the path after ``root_path``.
+
+    A mount leaves ``scope["path"]`` whole and adds its prefix to
+    ``root_path``. A ``root_path`` the path does not start with was stripped
+    by a proxy already, so the path is used as it is.
+    """
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    if path == root_path:
+        return ""
+    if path[len(root_path)] == "/":
+        return path[len(root_path) :]
+    return path  # "/apiary" is not under the root path "/api"

@@ -1,0 +1,265 @@
+"""Response models: which type a route returns, and its serializer built once.
+
+At registration, :func:`resolve_response_model` applies FastAPI's rule for
+turning a return annotation into the ``response_model``, and
+:func:`build_response_serializer` compiles one pydantic ``TypeAdapter`` for it.
+Per request the serializer validates the endpoint's return value and writes
+JSON bytes straight from pydantic-core. Routes without a model use
+:func:`serialize_without_model`: ``jsonable_encoder`` plus the JSON options of
+``JSONResponse``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from typing import Any, get_origin
+
+from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
+
+from trioapi.concurrency import run_in_threadpool
+from trioapi.datastructures import DefaultPlaceholder
+from trioapi.encoders import IncEx, jsonable_encoder
+from trioapi.exceptions import ResponseValidationError, TrioAPIError
+from trioapi.responses import Response
+
+__all__ = [
+    "ResponseSerializer",
+    "build_response_serializer",
+    "is_body_allowed_for_status_code",
+    "resolve_response_model",
+    "serialize_without_model",
+]
+
+# OpenAPI's wildcard response keys: they may always carry a body.
+_STATUS_RANGES = frozenset({"default", "1XX", "2XX", "3XX", "4XX", "5XX"})
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
+_STREAM_ORIGINS = frozenset(
+    {AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable, Iterator}
+)
+
+
+def is_body_allowed_for_status_code(status_code: int | str | None) -> bool:
+    """Whether a response with ``status_code`` may have a body (HTTP and OpenAPI rules).
+
+    ``None`` (not decided yet) and OpenAPI's ``"default"``/``"2XX"``-style keys
+    allow one; 1xx, 204, 205 and 304 do not.
+    """
+    if status_code is None or status_code in _STATUS_RANGES:
+        return True
+    code = int(status_code)
+    return code >= 200 and code not in _NO_BODY_STATUSES
+
+
+def resolve_response_model(endpoint: Callable[..., Any], response_model: Any) -> Any:
+    """The response model of a route, by FastAPI's rule.
+
+    An explicit ``response_model`` wins, and ``None`` turns validation off.
+    When it was not given (a ``DefaultPlaceholder``), the endpoint's return
+    annotation is used, except that no model is used for: no annotation,
+    ``-> None``, a ``Response`` subclass, or a generator endpoint annotated
+    with an iterator type (it streams items instead).
+
+    Args:
+        endpoint: The path operation function.
+        response_model: The decorator's ``response_model`` option.
+
+    Returns:
+        The type to validate against, or ``None`` for no model.
+    """
+    if not isinstance(response_model, DefaultPlaceholder):
+        return response_model
+    annotation = inspect.signature(endpoint, eval_str=True).return_annotation
+    if annotation is inspect.Signature.empty or annotation is None or annotation is type(None):
+        return None
+    if inspect.isclass(annotation) and issubclass(annotation, Response):
+        return None
+    if _is_generator(endpoint) and get_origin(annotation) in _STREAM_ORIGINS:
+        return None
+    return annotation
+
+
+def _is_generator(endpoint: Callable[..., Any]) -> bool:
+    target = inspect.unwrap(endpoint)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        # A callable instance: the __call__ its class defines is what runs.
+        target = type(target).__call__
+    return inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
+
+
+class ResponseSerializer:
+    """Validates an endpoint's return value against a model and writes JSON bytes.
+
+    Built once per route by :func:`build_response_serializer`; calling it is
+    the per-request work.
+
+    Attributes:
+        response_model: The declared type.
+        type_adapter: The pydantic adapter compiled for it (also usable for
+            the OpenAPI schema).
+    """
+
+    __slots__ = ("_dump_options", "_in_thread", "response_model", "type_adapter")
+
+    def __init__(
+        self,
+        response_model: Any,
+        type_adapter: TypeAdapter[Any],
+        dump_options: dict[str, Any],
+        *,
+        in_thread: bool,
+    ) -> None:
+        self.response_model = response_model
+        self.type_adapter = type_adapter
+        self._dump_options = dump_options
+        self._in_thread = in_thread
+
+    async def __call__(self, value: Any) -> bytes:
+        """Validate ``value`` and return it as JSON bytes.
+
+        A checkpoint only when built with ``in_thread=True`` (the work then runs
+        in a worker thread; cancellation abandons the wait, not the thread).
+
+        Raises:
+            ResponseValidationError: ``value`` does not match the model; the
+                errors' ``loc`` starts with ``"response"``.
+        """
+        if self._in_thread:
+            return await run_in_threadpool(self.serialize, value)
+        return self.serialize(value)
+
+    async def to_content(self, value: Any) -> Any:
+        """Validate ``value`` and return JSON-compatible Python data.
+
+        For routes whose ``response_class`` is not the default: the data is
+        handed to that class, as FastAPI does. Checkpoint and errors as
+        :meth:`__call__`.
+        """
+        if self._in_thread:
+            return await run_in_threadpool(self.serialize_python, value)
+        return self.serialize_python(value)
+
+    def serialize(self, value: Any) -> bytes:
+        """The synchronous work of :meth:`__call__`: validate, then dump JSON bytes."""
+        return self.type_adapter.dump_json(self.validate(value), **self._dump_options)
+
+    def serialize_python(self, value: Any) -> Any:
+        """The synchronous work of :meth:`to_content`."""
+        validated = self.validate(value)
+        return self.type_adapter.dump_python(validated, mode="json", **self._dump_options)
+
+    def validate(self, value: Any) -> Any:
+        """Validate ``value`` against the model; dataclasses and ORM objects by attribute.
+
+        A returned instance of a subclass of the model validates as itself;
+        the model's serializer then writes only the declared fields.
+
+        Raises:
+            ResponseValidationError: as :meth:`__call__`.
+        """
+        try:
+            return self.type_adapter.validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            errors = [
+                {**error, "loc": ("response", *error["loc"])}
+                for error in exc.errors(include_url=False)
+            ]
+            raise ResponseValidationError(errors, body=value) from None
+
+
+def build_response_serializer(
+    response_model: Any,
+    *,
+    include: IncEx | None = None,
+    exclude: IncEx | None = None,
+    by_alias: bool = True,
+    exclude_unset: bool = False,
+    exclude_defaults: bool = False,
+    exclude_none: bool = False,
+    in_thread: bool = False,
+) -> ResponseSerializer:
+    """Compile the serializer of a route's ``response_model``, once, at registration.
+
+    Args:
+        response_model: Any type pydantic can validate: a model, ``RootModel``,
+            dataclass, ``list[Item]``, ``dict[str, int]``, a union, ...
+        include: ``response_model_include``.
+        exclude: ``response_model_exclude``.
+        by_alias: ``response_model_by_alias``.
+        exclude_unset: ``response_model_exclude_unset``.
+        exclude_defaults: ``response_model_exclude_defaults``.
+        exclude_none: ``response_model_exclude_none``.
+        in_thread: Validate in a worker thread, as FastAPI does for ``def``
+            endpoints (reading ORM attributes may block).
+
+    Returns:
+        An async callable ``value -> bytes`` (see :class:`ResponseSerializer`).
+
+    Raises:
+        TrioAPIError: pydantic cannot build a schema for ``response_model``.
+    """
+    _reject_pydantic_v1(response_model)
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(response_model)
+    except PydanticSchemaGenerationError:
+        raise TrioAPIError(
+            f"Invalid response model {response_model!r}: pydantic cannot validate this type. "
+            "If the return annotation is not meant as a response model (for example "
+            "'Response | dict'), pass response_model=None to the decorator."
+        ) from None
+    dump_options: dict[str, Any] = {
+        "include": _as_spec(include),
+        "exclude": _as_spec(exclude),
+        "by_alias": by_alias,
+        "exclude_unset": exclude_unset,
+        "exclude_defaults": exclude_defaults,
+        "exclude_none": exclude_none,
+    }
+    return ResponseSerializer(response_model, adapter, dump_options, in_thread=in_thread)
+
+
+def serialize_without_model(value: Any) -> bytes:
+    """JSON bytes for a route without a response model, as ``JSONResponse`` writes them.
+
+    ``jsonable_encoder(value)``, then ``json.dumps`` with ``ensure_ascii=False``,
+    ``allow_nan=False`` and compact separators, UTF-8 encoded: byte for byte
+    what FastAPI sends. The route's ``response_model_*`` options do not apply
+    here, as in FastAPI.
+
+    Raises:
+        ValueError: ``value`` holds NaN or an infinity, or an object
+            ``jsonable_encoder`` cannot read.
+    """
+    return json.dumps(
+        jsonable_encoder(value),
+        ensure_ascii=False,
+        allow_nan=False,
+        indent=None,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def _as_spec(spec: Any) -> Any:
+    # Decorators accept lists of field names; pydantic wants sets or mappings.
+    if spec is None or isinstance(spec, set | dict):
+        return spec
+    return set(spec)
+
+
+def _reject_pydantic_v1(response_model: Any) -> None:
+    if inspect.isclass(response_model) and any(
+        cls.__module__ == "pydantic.v1.main" for cls in response_model.__mro__
+    ):
+        raise TrioAPIError(
+            f"Response model {response_model!r} is a pydantic.v1 model, which is not "
+            "supported. Port it to pydantic v2 (from pydantic import BaseModel)."
+        )

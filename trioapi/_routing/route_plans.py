@@ -1,0 +1,127 @@
+"""A route's dependency analysis and execution plans, with ``dependency_overrides``.
+
+The plan without overrides is compiled at registration. Overrides are read
+per request from the provider (the app), because tests set them after the
+routes exist; the plan for a given set of overrides is compiled on first use
+and kept, so a signature is analysed once per override, not per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, create_model
+
+from trioapi.dependencies.analysis import build_dependant, build_parameterless_dependant
+from trioapi.dependencies.body import BodyPlan
+from trioapi.dependencies.fields import build_param_field
+from trioapi.dependencies.models import Dependant, ParamField
+from trioapi.dependencies.plan import Plan, compile_plan
+from trioapi.params import Body, Depends, File, Form
+from trioapi.types import Scope
+
+__all__ = ["RoutePlans"]
+
+_MAX_OVERRIDE_PLANS = 32
+
+
+class RoutePlans:
+    """The analysed endpoint of one route and its plans.
+
+    Attributes:
+        dependant: The endpoint's dependant, route ``dependencies=`` first.
+        plan: The plan without overrides.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        label: str,
+        endpoint: Callable[..., Any],
+        dependencies: Sequence[Depends],
+        overrides_provider: Any | None,
+    ) -> None:
+        self._path = path
+        self._label = label
+        self._provider = overrides_provider
+        self.dependant = build_dependant(path=path, call=endpoint, label=label)
+        extra = [
+            build_parameterless_dependant(path=path, depends=depends, label=label)
+            for depends in dependencies
+        ]
+        self.dependant.dependencies[:0] = extra
+        self.plan = compile_plan(self.dependant, label=label)
+        self._override_plans: dict[Any, Plan] = {}
+
+    def _analyze_override(self, original: Dependant, override: Callable[..., Any]) -> Dependant:
+        depends = Depends(override, use_cache=original.use_cache, scope=original.scope)
+        dependant = build_dependant(
+            path=self._path,
+            call=override,
+            name=original.name,
+            label=self._label,
+            depends=depends,
+            parent=original,
+        )
+        return dependant
+
+    def for_overrides(self, overrides: Mapping[Any, Callable[..., Any]] | None) -> Plan:
+        """The plan to run with ``overrides`` (original callable -> replacement) in effect."""
+        if not overrides:
+            return self.plan
+        try:
+            key: Any = tuple(overrides.items())
+            hash(key)
+        except TypeError:
+            key = None  # unhashable replacement: compile for this request only
+        plan = self._override_plans.get(key) if key is not None else None
+        if plan is None:
+            plan = compile_plan(
+                self.dependant,
+                label=self._label,
+                overrides=overrides,
+                analyze_override=self._analyze_override,
+            )
+            if key is not None:
+                if len(self._override_plans) >= _MAX_OVERRIDE_PLANS:
+                    self._override_plans.clear()
+                self._override_plans[key] = plan
+        return plan
+
+    def for_scope(self, scope: Scope) -> Plan:
+        """The plan for one request: overrides come from the provider, else the app in scope."""
+        provider = self._provider
+        if provider is None:
+            provider = scope.get("app")
+        overrides = getattr(provider, "dependency_overrides", None)
+        return self.for_overrides(overrides)
+
+    def body_field(self, body_plan: BodyPlan | None, unique_id: str) -> ParamField | None:
+        """FastAPI's ``body_field``: the lone body parameter, or a model of the embedded ones."""
+        if body_plan is None:
+            return None
+        if not body_plan.embed:
+            return body_plan.fields[0]
+        model = _embedded_body_model(body_plan.fields, f"Body_{unique_id}")
+        info_class: type[Body] = Body
+        if any(field.is_file for field in body_plan.fields):
+            info_class = File
+        elif any(field.is_form for field in body_plan.fields):
+            info_class = Form
+        media_types = {getattr(f.field_info, "media_type", None) for f in body_plan.fields}
+        media_type = media_types.pop() if len(media_types) == 1 else None
+        info = info_class(media_type=media_type) if media_type else info_class()
+        required = any(field.required for field in body_plan.fields)
+        if not required:
+            info.default = None
+        return build_param_field("body", model, info)
+
+
+def _embedded_body_model(fields: Sequence[ParamField], name: str) -> type[BaseModel]:
+    definitions: dict[str, Any] = {}
+    for field in fields:
+        definitions[field.name] = (field.annotation, field.field_info)
+    model: type[BaseModel] = create_model(name, **definitions)
+    return model

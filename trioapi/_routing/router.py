@@ -1,0 +1,209 @@
+"""``Router``: dispatch a scope to the first route that matches it.
+
+Full matches win; a path-only match (wrong method) is served when nothing
+matches fully, so the route answers 405 with ``Allow``. When nothing matches,
+``/path/`` and ``/path`` redirect to each other if that would match, and
+otherwise the router answers 404.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from trioapi._lifespan import serve_lifespan
+from trioapi._routing.paths import get_route_path
+from trioapi._routing.routes import (
+    BaseRoute,
+    Host,
+    Match,
+    Mount,
+    NoMatchFound,
+    Route,
+    WebSocketRoute,
+    not_found,
+    wrap_middleware,
+)
+from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.datastructures import URL, URLPath
+from trioapi.responses import RedirectResponse
+from trioapi.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from trioapi.middleware import Middleware
+
+__all__ = ["Router"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+LifespanFactory = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
+
+
+async def _call_handler(handler: Callable[[], Any]) -> None:
+    if is_async_callable(handler):
+        await handler()
+    else:
+        await run_in_threadpool(handler)
+
+
+class Router:
+    """A list of routes served as one ASGI app.
+
+    Args:
+        routes: The routes, tried in order.
+        redirect_slashes: Redirect ``/path/`` to ``/path`` (and back) when
+            only the other one exists.
+        default: ASGI app for scopes no route matches (default: 404).
+        lifespan: ``lifespan(app)`` async context manager factory, run when
+            the router itself receives the lifespan scope.
+        on_startup: Functions run at startup when there is no ``lifespan``.
+        on_shutdown: Functions run at shutdown when there is no ``lifespan``.
+        middleware: Middleware wrapped around the routing itself.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute] | None = None,
+        redirect_slashes: bool = True,
+        default: ASGIApp | None = None,
+        lifespan: LifespanFactory | None = None,
+        *,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        middleware: Sequence[Middleware[Any]] | None = None,
+    ) -> None:
+        self.routes: list[BaseRoute] = list(routes or [])
+        self.redirect_slashes = redirect_slashes
+        self.default: ASGIApp = default if default is not None else not_found
+        self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
+        self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
+        self.lifespan_context: LifespanFactory = lifespan or self._run_event_handlers
+        self.middleware_stack: ASGIApp = wrap_middleware(self.app, middleware)
+
+    @contextlib.asynccontextmanager
+    async def _run_event_handlers(self, app: Any) -> AsyncIterator[None]:
+        del app
+        for handler in self.on_startup:
+            await _call_handler(handler)
+        yield
+        for handler in self.on_shutdown:
+            await _call_handler(handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point. A checkpoint."""
+        await self.middleware_stack(scope, receive, send)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route one scope (the router without its middleware). A checkpoint."""
+        if "router" not in scope:
+            scope["router"] = self
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match == Match.FULL:
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match == Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:
+            route, child_scope = partial
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+        if self._should_redirect_slash(scope):
+            await self._redirect_slash(scope, receive, send)
+            return
+        await self.default(scope, receive, send)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the lifespan protocol around ``lifespan_context``. A checkpoint."""
+        app = scope.get("app", self)
+        await serve_lifespan(app, scope, receive, send, self.lifespan_context, lambda _: None)
+
+    def _toggled_slash_scope(self, scope: Scope) -> Scope:
+        path: str = scope["path"]
+        new_path = path.rstrip("/") if path.endswith("/") else path + "/"
+        return {**scope, "path": new_path}
+
+    def _should_redirect_slash(self, scope: Scope) -> bool:
+        if not self.redirect_slashes or scope["type"] != "http":
+            return False
+        if get_route_path(scope) in ("", "/"):
+            return False
+        toggled = self._toggled_slash_scope(scope)
+        return any(route.matches(toggled)[0] != Match.NONE for route in self.routes)
+
+    async def _redirect_slash(self, scope: Scope, receive: Receive, send: Send) -> None:
+        url = URL(scope=scope)
+        new_path = self._toggled_slash_scope(scope)["path"]
+        await RedirectResponse(str(url.replace(path=new_path)))(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called ``name`` with ``path_params`` filled in.
+
+        Raises:
+            NoMatchFound: no route has that name and those parameters.
+        """
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
+
+    # -- registration ----------------------------------------------------
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Add a plain route; ``endpoint`` takes a ``Request`` and returns a ``Response``."""
+        self.routes.append(
+            Route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
+        )
+
+    def route(
+        self,
+        path: str,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> Callable[[F], F]:
+        """Decorator form of :meth:`add_route`."""
+
+        def decorator(func: F) -> F:
+            self.add_route(path, func, methods, name, include_in_schema)
+            return func
+
+        return decorator
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Add a plain WebSocket route; ``endpoint`` takes a ``WebSocket``."""
+        self.routes.append(WebSocketRoute(path, endpoint, name=name))
+
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[F], F]:
+        """Decorator form of :meth:`add_websocket_route`."""
+
+        def decorator(func: F) -> F:
+            self.add_websocket_route(path, func, name=name)
+            return func
+
+        return decorator
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve ``app`` under ``path``."""
+        self.routes.append(Mount(path, app=app, name=name))
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve ``app`` for requests to ``host``."""
+        self.routes.append(Host(host, app=app, name=name))

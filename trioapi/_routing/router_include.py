@@ -1,0 +1,182 @@
+"""How ``APIRouter.include_router`` copies routes: FastAPI's merging rules.
+
+Each route of the included router is registered again on the including
+router, under ``parent.prefix + include prefix + route path``. Typed routes
+go through the parent's ``add_api_route``, which adds the parent's own
+settings in front, so the final order is always parent, include call, route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
+from trioapi._routing.routes import BaseRoute, Mount, Route, WebSocketRoute
+from trioapi.datastructures import DefaultPlaceholder
+from trioapi.exceptions import TrioAPIError
+from trioapi.params import Depends
+from trioapi.responses import Response
+
+if TYPE_CHECKING:
+    from trioapi._routing.api_router import APIRouter
+
+__all__ = ["Inclusion", "check_prefix", "first_given", "include_route"]
+
+UniqueIdFunction = Callable[[Any], str]
+
+# Route settings an included APIRoute keeps as they are.
+_COPIED_OPTIONS = (
+    "response_model",
+    "status_code",
+    "summary",
+    "description",
+    "response_description",
+    "operation_id",
+    "response_model_include",
+    "response_model_exclude",
+    "response_model_by_alias",
+    "response_model_exclude_unset",
+    "response_model_exclude_defaults",
+    "response_model_exclude_none",
+    "name",
+    "openapi_extra",
+)
+
+
+def check_prefix(prefix: str, where: str) -> None:
+    """Refuse a router prefix that would join badly with route paths.
+
+    Raises:
+        TrioAPIError: ``prefix`` is not empty and does not start with ``/``,
+            or ends with ``/``.
+    """
+    if prefix and not prefix.startswith("/"):
+        raise TrioAPIError(
+            f"{where}: the prefix {prefix!r} must start with '/'. Use {'/' + prefix!r}."
+        )
+    if prefix.endswith("/"):
+        raise TrioAPIError(
+            f"{where}: the prefix {prefix!r} must not end with '/', as route paths start "
+            f"with '/'. Use {prefix.rstrip('/')!r}."
+        )
+
+
+def first_given(*values: Any) -> Any:
+    """The first value that is not a ``Default(...)`` placeholder, else the first value."""
+    for value in values:
+        if not isinstance(value, DefaultPlaceholder):
+            return value
+    return values[0]
+
+
+class Inclusion:
+    """The arguments of one ``include_router`` call."""
+
+    __slots__ = (
+        "callbacks",
+        "default_response_class",
+        "dependencies",
+        "deprecated",
+        "generate_unique_id_function",
+        "include_in_schema",
+        "prefix",
+        "responses",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        tags: list[str | Enum],
+        dependencies: list[Depends],
+        default_response_class: type[Response] | DefaultPlaceholder,
+        responses: dict[int | str, dict[str, Any]],
+        callbacks: list[BaseRoute],
+        deprecated: bool | None,
+        include_in_schema: bool,
+        generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
+    ) -> None:
+        self.prefix = prefix
+        self.tags = tags
+        self.dependencies = dependencies
+        self.default_response_class = default_response_class
+        self.responses = responses
+        self.callbacks = callbacks
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.generate_unique_id_function = generate_unique_id_function
+
+
+def include_route(
+    parent: APIRouter, router: APIRouter, route: BaseRoute, include: Inclusion
+) -> None:
+    """Register one route of ``router`` on ``parent`` with the include's settings merged in.
+
+    Raises:
+        TrioAPIError: the route's path and the include prefix are both empty.
+    """
+    path = getattr(route, "path", None)
+    if path == "" and not include.prefix:
+        name = getattr(route, "name", "unknown")
+        raise TrioAPIError(
+            f"include_router(): prefix and path cannot both be empty (path operation: "
+            f"{name}). Give the route a path, or include the router with a prefix."
+        )
+    full_prefix = parent.prefix + include.prefix
+    if isinstance(route, APIRoute):
+        _include_api_route(parent, router, route, include)
+    elif isinstance(route, APIWebSocketRoute):
+        parent.add_api_websocket_route(
+            include.prefix + route.path,
+            route.endpoint,
+            name=route.name,
+            dependencies=[*include.dependencies, *route.dependencies],
+        )
+    elif isinstance(route, Route):
+        parent.add_route(
+            full_prefix + route.path,
+            route.endpoint,
+            methods=sorted(route.methods or ()),
+            name=route.name,
+            include_in_schema=route.include_in_schema,
+        )
+    elif isinstance(route, WebSocketRoute):
+        parent.add_websocket_route(full_prefix + route.path, route.endpoint, name=route.name)
+    elif isinstance(route, Mount):
+        parent.routes.append(Mount(full_prefix + route.path, app=route.app, name=route.name))
+    else:
+        # Host and custom routes do not match on the path: kept as they are.
+        parent.routes.append(route)
+
+
+def _include_api_route(
+    parent: APIRouter, router: APIRouter, route: APIRoute, include: Inclusion
+) -> None:
+    options: dict[str, Any] = {name: getattr(route, name) for name in _COPIED_OPTIONS}
+    if hasattr(route, "strict_content_type"):
+        # Not a decorator option, but a route built with it keeps it.
+        options["strict_content_type"] = route.strict_content_type
+    parent.add_api_route(
+        include.prefix + route.path,
+        route.endpoint,
+        methods=route.methods,
+        route_class_override=type(route),
+        tags=[*include.tags, *route.tags],
+        dependencies=[*include.dependencies, *route.dependencies],
+        responses={**include.responses, **route.responses},
+        callbacks=[*include.callbacks, *(route.callbacks or [])],
+        deprecated=route.deprecated or include.deprecated,
+        include_in_schema=route.include_in_schema and include.include_in_schema,
+        response_class=first_given(
+            route.response_class, router.default_response_class, include.default_response_class
+        ),
+        generate_unique_id_function=first_given(
+            route.generate_unique_id_function,
+            router.generate_unique_id_function,
+            include.generate_unique_id_function,
+        ),
+        **options,
+    )

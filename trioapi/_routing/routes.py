@@ -1,0 +1,470 @@
+"""The toolkit's routes: ``Route``, ``WebSocketRoute``, ``Mount`` and ``Host``.
+
+A route answers two questions: does this scope match me (``matches``, which
+also returns what to add to the scope), and what is the path of my name
+(``url_path_for``). ``handle`` then serves the matched scope.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from trioapi._routing.paths import CompiledPath, compile_path, get_name, get_route_path
+from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.datastructures import URLPath
+from trioapi.exceptions import HTTPException, TrioAPIError
+from trioapi.requests import Request
+from trioapi.responses import PlainTextResponse, Response
+from trioapi.types import ASGIApp, Receive, Scope, Send
+from trioapi.websockets import WebSocket, WebSocketClose
+
+if TYPE_CHECKING:
+    from trioapi.middleware import Middleware
+
+__all__ = [
+    "BaseRoute",
+    "Host",
+    "Match",
+    "Mount",
+    "NoMatchFound",
+    "Route",
+    "WebSocketRoute",
+    "not_found",
+    "request_response",
+    "websocket_session",
+    "wrap_middleware",
+]
+
+
+class Match(IntEnum):
+    """How well a route matches: not at all, path only (wrong method), or fully."""
+
+    NONE = 0
+    PARTIAL = 1
+    FULL = 2
+
+
+class NoMatchFound(Exception):
+    """``url_path_for`` found no route with that name and those parameters."""
+
+    def __init__(self, name: str, path_params: dict[str, Any]) -> None:
+        params = ", ".join(sorted(path_params))
+        super().__init__(f'No route exists for name "{name}" and params "{params}".')
+
+
+def request_response(func: Callable[[Request], Any]) -> ASGIApp:
+    """Turn ``func(request) -> Response`` (async, or sync run in a thread) into an ASGI app."""
+    call_async = is_async_callable(func)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        if call_async:
+            response = await func(request)
+        else:
+            response = await run_in_threadpool(func, request)
+        await response(scope, receive, send)
+
+    return app
+
+
+def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
+    """Turn ``async func(websocket)`` into an ASGI app."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await func(WebSocket(scope, receive, send))
+
+    return app
+
+
+def _is_plain_function(endpoint: Any) -> bool:
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    return inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
+
+
+def wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware[Any]] | None) -> ASGIApp:
+    for cls, args, kwargs in reversed(list(middleware or [])):
+        app = cls(app, *args, **kwargs)
+    return app
+
+
+def _check_path(path: str, kind: str) -> None:
+    # "" is allowed: a router's route whose path is all prefix (``@router.get("")``).
+    if path and not path.startswith("/"):
+        raise TrioAPIError(f"{kind} path {path!r} must start with '/'. Use {'/' + path!r}.")
+
+
+class BaseRoute:
+    """What a router holds: something that matches scopes and builds paths."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """How well ``scope`` matches, and the entries to add to the scope if it does."""
+        raise NotImplementedError  # pragma: no cover
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called ``name``.
+
+        Raises:
+            NoMatchFound: no route of that name takes those parameters.
+        """
+        raise NotImplementedError  # pragma: no cover
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a scope ``matches`` accepted. A checkpoint."""
+        raise NotImplementedError  # pragma: no cover
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the route on its own, outside a router: unmatched scopes get a 404."""
+        match, child_scope = self.matches(scope)
+        if match == Match.NONE:
+            await not_found(scope, receive, send)
+            return
+        scope.update(child_scope)
+        await self.handle(scope, receive, send)
+
+
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await WebSocketClose()(scope, receive, send)
+        return
+    if "app" in scope:
+        # Inside an application, the app's exception handlers render the 404.
+        raise HTTPException(status_code=404)
+    await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+
+def _build_path(
+    compiled: CompiledPath, name: str, own_name: str, path_params: dict[str, Any]
+) -> str:
+    if name != own_name or set(path_params) != set(compiled.convertors):
+        raise NoMatchFound(name, path_params)
+    path, _ = compiled.build(path_params)
+    return path
+
+
+class Route(BaseRoute):
+    """An HTTP route: a path, the methods it answers and the endpoint serving it.
+
+    Args:
+        path: The path, with ``{name}`` or ``{name:type}`` parameters.
+        endpoint: A function ``request -> Response`` (async, or sync run in
+            a worker thread), or an ASGI app (e.g. an ``HTTPEndpoint`` class).
+        methods: The methods answered; a function endpoint defaults to GET,
+            and GET routes answer HEAD too. ``None`` for an ASGI app: all.
+        name: The name for ``url_path_for``; default the endpoint's name.
+        include_in_schema: Whether OpenAPI lists the route.
+        middleware: Middleware wrapped around this route's endpoint only.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+        middleware: Sequence[Middleware[Any]] | None = None,
+    ) -> None:
+        _check_path(path, "Route")
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        self.include_in_schema = include_in_schema
+        if _is_plain_function(endpoint):
+            app: ASGIApp = request_response(endpoint)
+            methods = ["GET"] if methods is None else methods
+        else:
+            app = endpoint
+        self.methods: set[str] | None = None
+        if methods is not None:
+            self.methods = {method.upper() for method in methods}
+            if "GET" in self.methods:
+                self.methods.add("HEAD")
+        self.app = wrap_middleware(app, middleware)
+        self.compiled = compile_path(path)
+
+    @property
+    def path_format(self) -> str:
+        """The path with ``{name}`` placeholders (convertor types dropped)."""
+        return self.compiled.format
+
+    @property
+    def param_convertors(self) -> dict[str, Any]:
+        """Each path parameter's convertor, by name."""
+        return self.compiled.convertors
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        params = self.compiled.match(get_route_path(scope))
+        if params is None:
+            return Match.NONE, {}
+        child_scope = {
+            "endpoint": self.endpoint,
+            "path_params": {**scope.get("path_params", {}), **params},
+        }
+        if self.methods and scope["method"] not in self.methods:
+            return Match.PARTIAL, child_scope
+        return Match.FULL, child_scope
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        return URLPath(_build_path(self.compiled, name, self.name, path_params), protocol="http")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allow = ", ".join(sorted(self.methods))
+            if "app" in scope:
+                raise HTTPException(status_code=405, headers={"Allow": allow})
+            response: Response = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"Allow": allow}
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
+
+    __hash__ = BaseRoute.__hash__
+
+    def __repr__(self) -> str:
+        methods = sorted(self.methods or [])
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
+
+
+class WebSocketRoute(BaseRoute):
+    """A WebSocket route: ``endpoint`` is ``async f(websocket)`` or an ASGI app."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        name: str | None = None,
+        middleware: Sequence[Middleware[Any]] | None = None,
+    ) -> None:
+        _check_path(path, "WebSocketRoute")
+        self.path = path
+        self.endpoint = endpoint
+        self.name = get_name(endpoint) if name is None else name
+        app: ASGIApp = websocket_session(endpoint) if _is_plain_function(endpoint) else endpoint
+        self.app = wrap_middleware(app, middleware)
+        self.compiled = compile_path(path)
+
+    @property
+    def path_format(self) -> str:
+        """The path with ``{name}`` placeholders."""
+        return self.compiled.format
+
+    @property
+    def param_convertors(self) -> dict[str, Any]:
+        """Each path parameter's convertor, by name."""
+        return self.compiled.convertors
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "websocket":
+            return Match.NONE, {}
+        params = self.compiled.match(get_route_path(scope))
+        if params is None:
+            return Match.NONE, {}
+        path_params = {**scope.get("path_params", {}), **params}
+        return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        path = _build_path(self.compiled, name, self.name, path_params)
+        return URLPath(path, protocol="websocket")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WebSocketRoute)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+        )
+
+    __hash__ = BaseRoute.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
+
+
+def _sub_routes(app: Any) -> list[BaseRoute]:
+    return list(getattr(app, "routes", []))
+
+
+def _url_path_in_children(
+    routes: list[BaseRoute], name: str, prefix: str, path_params: dict[str, Any]
+) -> URLPath | None:
+    for route in routes:
+        try:
+            url = route.url_path_for(name, **path_params)
+        except NoMatchFound:
+            continue
+        return URLPath(prefix.rstrip("/") + str(url), protocol=url.protocol, host=url.host)
+    return None
+
+
+class Mount(BaseRoute):
+    """Serve an ASGI app, or a list of routes, under a path prefix.
+
+    The sub-app sees ``scope["path"]`` whole and the prefix added to
+    ``root_path``, as the ASGI spec describes.
+
+    Args:
+        path: The prefix (``""`` or starting with ``/``), with optional parameters.
+        app: The ASGI app to serve; or give ``routes``.
+        routes: Routes for a new ``Router`` to serve.
+        name: Name for ``url_path_for`` (``"static"``, and ``"name:child"`` for routes inside).
+        middleware: Middleware wrapped around the mounted app only.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        app: ASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware[Any]] | None = None,
+    ) -> None:
+        if path:
+            _check_path(path, "Mount")
+        if (app is None) == (routes is None):
+            raise TrioAPIError(f"Mount({path!r}): give either an app or routes, not both or neither.")
+        self.path = path.rstrip("/")
+        if app is None:
+            from trioapi._routing.router import Router  # the router imports this module
+
+            app = Router(routes=list(routes or []))
+        self._base_app: ASGIApp = app
+        self.app = wrap_middleware(app, middleware)
+        self.name = name
+        self.compiled = compile_path(self.path + "/{path:path}")
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the mounted app, if it has any."""
+        return _sub_routes(self._base_app)
+
+    @property
+    def path_format(self) -> str:
+        """The mount pattern, with a trailing ``{path}``."""
+        return self.compiled.format
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        route_path = get_route_path(scope)
+        params = self.compiled.match(route_path)
+        if params is None:
+            return Match.NONE, {}
+        remaining = "/" + params.pop("path")
+        matched = route_path[: len(route_path) - len(remaining) + 1].rstrip("/")
+        root_path = scope.get("root_path", "")
+        return Match.FULL, {
+            "path_params": {**scope.get("path_params", {}), **params},
+            "app_root_path": scope.get("app_root_path", root_path),
+            "root_path": root_path + matched,
+            "endpoint": self.app,
+        }
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            path, remaining = self.compiled.build(
+                {**path_params, "path": str(path_params["path"]).lstrip("/")}
+            )
+            if not remaining:
+                return URLPath(path, protocol="http")
+        elif self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            own = {key: path_params[key] for key in self.compiled.convertors if key in path_params}
+            if set(own) | {"path"} == set(self.compiled.convertors):
+                prefix, _ = self.compiled.build({**own, "path": ""})
+                child_params = {k: v for k, v in path_params.items() if k not in own}
+                if "path" in path_params:
+                    child_params["path"] = path_params["path"]
+                url = _url_path_in_children(self.routes, child_name, prefix, child_params)
+                if url is not None:
+                    return url
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+
+    __hash__ = BaseRoute.__hash__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self.app!r})"
+
+
+class Host(BaseRoute):
+    """Serve an ASGI app for requests whose ``Host`` matches a pattern like ``{sub}.example.org``."""
+
+    def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        if host.startswith("/"):
+            raise TrioAPIError(f"Host pattern {host!r} must not start with '/'.")
+        self.host = host
+        self.app = app
+        self.name = name
+        self.compiled = compile_path(host)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the app served for this host."""
+        return _sub_routes(self.app)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        host = ""
+        for key, value in scope.get("headers", []):
+            if key == b"host":
+                host = value.decode("latin-1").split(":")[0]
+                break
+        params = self.compiled.match(host)
+        if params is None:
+            return Match.NONE, {}
+        path_params = {**scope.get("path_params", {}), **params}
+        return Match.FULL, {"path_params": path_params, "endpoint": self.app}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        own = {key: path_params[key] for key in self.compiled.convertors if key in path_params}
+        if self.name is not None and name == self.name and "path" in path_params:
+            host, _ = self.compiled.build(own)
+            return URLPath(str(path_params["path"]), host=host)
+        if (self.name is None or name.startswith(self.name + ":")) and len(own) == len(
+            self.compiled.convertors
+        ):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            host, _ = self.compiled.build(own)
+            child_params = {k: v for k, v in path_params.items() if k not in own}
+            for route in self.routes:
+                try:
+                    url = route.url_path_for(child_name, **child_params)
+                except NoMatchFound:
+                    continue
+                return URLPath(str(url), protocol=url.protocol, host=host)
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
+
+    __hash__ = BaseRoute.__hash__

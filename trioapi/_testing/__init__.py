@@ -1,0 +1,1 @@
+"""Machinery behind trioapi.testclient and trioapi.testing."""

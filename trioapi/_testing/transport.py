@@ -1,0 +1,181 @@
+"""An httpx transport that calls an ASGI app in-process, on Trio.
+
+The app runs in its own task; the response's body streams back through a
+memory channel, so endless streams (server-sent events) can be read piece by
+piece, and closing the response tells the app the client went away.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import trio
+
+from trioapi.types import ASGIApp, Message, Scope
+
+_CLIENT = ("testclient", 50000)
+
+
+def build_http_scope(
+    request: httpx.Request, *, root_path: str, state: dict[str, Any] | None, scope_type: str = "http"
+) -> Scope:
+    """The ASGI scope a server would build for ``request``."""
+    url = request.url
+    scheme = url.scheme
+    if scope_type == "websocket":
+        scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    default_port = {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(scheme, 80)
+    raw_path = url.raw_path.split(b"?", 1)[0]
+    scope: Scope = {
+        "type": scope_type,
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": scheme,
+        "path": unquote(raw_path.decode("latin-1")),
+        "raw_path": raw_path,
+        "query_string": url.query,
+        "root_path": root_path,
+        "headers": [(key.lower(), value) for key, value in request.headers.raw],
+        "client": _CLIENT,
+        "server": (url.host, url.port or default_port),
+        "extensions": {"http.response.debug": {}},
+    }
+    if state is not None:
+        scope["state"] = dict(state)
+    return scope
+
+
+class _AppCall:
+    """One running call of the app: what it sent, and how it ended."""
+
+    def __init__(self, app: ASGIApp, scope: Scope, body: bytes) -> None:
+        self.app = app
+        self.scope = scope
+        self._body: bytes | None = body
+        self._to_client, self.from_app = trio.open_memory_channel[Message](math.inf)
+        self.client_gone = trio.Event()
+        self.error: Exception | None = None
+        self.done = trio.Event()
+
+    async def receive(self) -> Message:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.client_gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        await self._to_client.send(message)
+
+    async def run(self) -> None:
+        try:
+            async with self._to_client:
+                await self.app(self.scope, self.receive, self.send)
+        except Exception as exc:  # handed to the client side, which re-raises it
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class _BodyStream(httpx.AsyncByteStream):
+    """The response body as the app sends it."""
+
+    def __init__(self, call: _AppCall, raise_app_exceptions: bool) -> None:
+        self._call = call
+        self._raise = raise_app_exceptions
+        self._finished = False
+        # A server sends no body in answer to HEAD, whatever the app sends.
+        self._discard = call.scope.get("method") == "HEAD"
+
+    # An iterator object rather than an async generator: a client that stops
+    # reading early leaves nothing for Trio's generator finalizer to warn about.
+    def __aiter__(self) -> _BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._finished:
+            try:
+                message = await self._call.from_app.receive()
+            except trio.EndOfChannel:
+                break
+            if message["type"] != "http.response.body":
+                continue
+            self._finished = not message.get("more_body", False)
+            chunk: bytes = message.get("body", b"")
+            if chunk and not self._discard:
+                return chunk
+        self._finished = True
+        # The test client returns only once the app is done, background tasks included.
+        await self._call.done.wait()
+        if self._raise and self._call.error is not None:
+            error, self._call.error = self._call.error, None
+            raise error
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self._call.client_gone.set()
+
+
+class TrioASGITransport(httpx.AsyncBaseTransport):
+    """Send httpx requests to an ASGI app in the same process.
+
+    Args:
+        app: the ASGI application.
+        raise_app_exceptions: re-raise an exception the app raised, as the
+            FastAPI test client does, instead of answering 500.
+        root_path: the ASGI ``root_path`` to put in every scope.
+        state: the lifespan state copied into each request's scope.
+        nursery: where app calls run so bodies can stream; without one the
+            whole body is read before the response is returned.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        raise_app_exceptions: bool = True,
+        root_path: str = "",
+        state: dict[str, Any] | None = None,
+        nursery: trio.Nursery | None = None,
+    ) -> None:
+        self.app = app
+        self.raise_app_exceptions = raise_app_exceptions
+        self.root_path = root_path
+        self.state = state
+        self.nursery = nursery
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Run the app for ``request``. A checkpoint."""
+        body = await request.aread()
+        scope = build_http_scope(request, root_path=self.root_path, state=self.state)
+        call = _AppCall(self.app, scope, body)
+        if self.nursery is not None:
+            self.nursery.start_soon(call.run)
+            return await self._read_response(call, request)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(call.run)
+            response = await self._read_response(call, request)
+            await response.aread()
+            return response
+
+    async def _read_response(self, call: _AppCall, request: httpx.Request) -> httpx.Response:
+        start: Message | None = None
+        async for message in call.from_app:
+            if message["type"] == "http.response.start":
+                start = message
+                break
+        if start is None:
+            await call.done.wait()
+            if call.error is not None and self.raise_app_exceptions:
+                raise call.error
+            return httpx.Response(500, request=request, text="Internal Server Error")
+        return httpx.Response(
+            start["status"],
+            headers=list(start.get("headers", [])),
+            stream=_BodyStream(call, self.raise_app_exceptions),
+            request=request,
+        )

@@ -1,0 +1,156 @@
+"""The test client's side of a WebSocket conversation with an in-process app."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal
+
+import httpx
+import trio
+
+from trioapi._testing.portal import LoopThread
+from trioapi.types import ASGIApp, Message, Scope
+
+
+class WebSocketDenialResponse(httpx.Response, Exception):  # type: ignore[misc]  # both bases pickle differently; never pickled
+    """The app answered the WebSocket handshake with an HTTP response instead of accepting."""
+
+
+class _WebSocketCall:
+    """The app's task and the two message queues between it and the client."""
+
+    def __init__(self, app: ASGIApp, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self.to_app, self._app_inbox = trio.open_memory_channel[Message](math.inf)
+        self._to_client, self.client_inbox = trio.open_memory_channel[Message](math.inf)
+        self.error: Exception | None = None
+        self.done = trio.Event()
+
+    async def run(self) -> None:
+        try:
+            async with self._to_client:
+                await self.app(self.scope, self._app_inbox.receive, self._to_client.send)
+        except Exception as exc:  # handed to the client side, which re-raises it
+            self.error = exc
+        finally:
+            self.done.set()
+
+    async def receive_from_app(self) -> Message:
+        try:
+            return await self.client_inbox.receive()
+        except trio.EndOfChannel:
+            await self.done.wait()
+            if self.error is not None:
+                raise self.error from None
+            return {"type": "websocket.close", "code": 1000, "reason": ""}
+
+
+class WebSocketTestSession:
+    """A blocking WebSocket connection to the app, used as a context manager."""
+
+    def __init__(self, portal: LoopThread, call: _WebSocketCall, on_close: Any = None) -> None:
+        self._portal = portal
+        self._call = call
+        self._on_close = on_close
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None
+
+    def __enter__(self) -> WebSocketTestSession:
+        assert self._portal.nursery is not None
+        self._portal.run_sync(self._portal.nursery.start_soon, self._call.run)
+        try:
+            self.send({"type": "websocket.connect"})
+            message = self.receive()
+            self._raise_on_close_or_denial(message)
+        except BaseException:
+            self._close_after_failure()
+            raise
+        self.accepted_subprotocol = message.get("subprotocol")
+        self.extra_headers = message.get("headers")
+        return self
+
+    def _close_after_failure(self) -> None:
+        self._portal.run(self._call.done.wait)
+        if self._on_close is not None:
+            self._on_close()
+
+    def _raise_on_close_or_denial(self, message: Message) -> None:
+        from trioapi.websockets import WebSocketDisconnect
+
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason", ""))
+        if message["type"] == "websocket.http.response.start":
+            body = b""
+            while True:
+                part = self.receive()
+                body += part.get("body", b"")
+                if not part.get("more_body", False):
+                    break
+            raise WebSocketDenialResponse(
+                status_code=message["status"], headers=message.get("headers", []), content=body
+            )
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.close(1000)
+            self._portal.run(self._call.done.wait)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+        if self._call.error is not None:
+            raise self._call.error
+
+    def send(self, message: Message) -> None:
+        """Send a raw ASGI message to the app."""
+        self._portal.run(self._call.to_app.send, message)
+
+    def send_text(self, data: str) -> None:
+        """Send a text frame."""
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send a binary frame."""
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` as JSON in a text (default) or binary frame."""
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            self.send_text(text)
+        else:
+            self.send_bytes(text.encode("utf-8"))
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Tell the app the client closed the connection."""
+        self.send({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    def receive(self) -> Message:
+        """The next raw ASGI message the app sent."""
+        return self._portal.run(self._call.receive_from_app)
+
+    def receive_text(self) -> str:
+        """The next text frame; raises WebSocketDisconnect if the app closed."""
+        message = self._receive_data()
+        return str(message["text"])
+
+    def receive_bytes(self) -> bytes:
+        """The next binary frame; raises WebSocketDisconnect if the app closed."""
+        message = self._receive_data()
+        return bytes(message["bytes"])
+
+    def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
+        """The next frame decoded as JSON."""
+        message = self._receive_data()
+        if mode == "text":
+            return json.loads(message["text"])
+        return json.loads(message["bytes"].decode("utf-8"))
+
+    def _receive_data(self) -> Message:
+        from trioapi.websockets import WebSocketDisconnect
+
+        message = self.receive()
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason", ""))
+        return message

@@ -1,0 +1,360 @@
+"""``TrioAPI``: the application. It wires routing, middleware, errors, docs and the core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import trio
+from typing_extensions import Unpack
+
+from trioapi._lifespan import serve_lifespan
+from trioapi._routing.api_router import APIRouter
+from trioapi._routing.route_options import RouteOptions
+from trioapi._routing.unique_id import generate_unique_id
+from trioapi._scopes import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_SIZE,
+    RequestLimits,
+    serve_request,
+)
+from trioapi.datastructures import Default, State
+from trioapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+    websocket_request_validation_exception_handler,
+)
+from trioapi.exceptions import (
+    HTTPException,
+    RequestValidationError,
+    WebSocketRequestValidationError,
+)
+from trioapi.middleware import Middleware
+from trioapi.middleware.errors import ServerErrorMiddleware
+from trioapi.middleware.exceptions import ExceptionMiddleware
+from trioapi.params import Depends
+from trioapi.responses import JSONResponse, Response
+from trioapi.routing import BaseRoute
+from trioapi.types import ASGIApp, Lifespan, Receive, Scope, Send
+
+DecoratedCallable = TypeVar("DecoratedCallable", bound=Callable[..., Any])
+Decorator = Callable[[DecoratedCallable], DecoratedCallable]
+ExceptionHandlerFn = Callable[[Any, Any], Any]
+
+
+class TrioAPI:
+    """The application: FastAPI's ``FastAPI`` class, on Trio.
+
+    Arguments are FastAPI's, plus the request-scope settings of trioapi:
+    ``max_body_size`` (bytes, default 16 MiB; 413 above it), ``body_timeout``
+    (seconds to receive a request body, default 60; 408 after it),
+    ``timeout`` (seconds for a whole request, default none; 504 after it) and
+    ``cancel_on_disconnect`` (cancel the handler when the client goes away,
+    default on).
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        routes: list[BaseRoute] | None = None,
+        title: str = "TrioAPI",
+        summary: str | None = None,
+        description: str = "",
+        version: str = "0.1.0",
+        openapi_url: str | None = "/openapi.json",
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
+        dependencies: Sequence[Depends] | None = None,
+        default_response_class: type[Response] = Default(JSONResponse),
+        redirect_slashes: bool = True,
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: dict[str, Any] | None = None,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        exception_handlers: dict[int | type[Exception], ExceptionHandlerFn] | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Lifespan | None = None,
+        terms_of_service: str | None = None,
+        contact: dict[str, Any] | None = None,
+        license_info: dict[str, Any] | None = None,
+        openapi_prefix: str = "",
+        root_path: str = "",
+        root_path_in_servers: bool = True,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        callbacks: list[BaseRoute] | None = None,
+        webhooks: APIRouter | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        swagger_ui_parameters: dict[str, Any] | None = None,
+        generate_unique_id_function: Callable[[Any], str] = Default(generate_unique_id),
+        separate_input_output_schemas: bool = True,
+        openapi_external_docs: dict[str, Any] | None = None,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        timeout: float | None = None,
+        cancel_on_disconnect: bool = True,
+        **extra: Any,
+    ) -> None:
+        self.debug = debug
+        self.title = title
+        self.summary = summary
+        self.description = description
+        self.version = version
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.openapi_url = openapi_url
+        self.openapi_tags = openapi_tags
+        self.openapi_version = "3.1.0"
+        self.openapi_external_docs = openapi_external_docs
+        self.root_path_in_servers = root_path_in_servers
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        self.servers = servers or []
+        self.separate_input_output_schemas = separate_input_output_schemas
+        self.extra = extra
+        self.openapi_schema: dict[str, Any] | None = None
+        self.root_path = root_path or openapi_prefix
+        self.state = State()
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.webhooks = webhooks or APIRouter()
+        self.request_limits = RequestLimits(
+            max_body_size=max_body_size,
+            body_timeout=body_timeout,
+            timeout=timeout,
+            cancel_on_disconnect=cancel_on_disconnect,
+        )
+        self.router: APIRouter = APIRouter(
+            routes=routes,
+            redirect_slashes=redirect_slashes,
+            dependency_overrides_provider=self,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
+            lifespan=lifespan,
+            default_response_class=default_response_class,
+            dependencies=dependencies,
+            callbacks=callbacks,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            responses=responses,
+            generate_unique_id_function=generate_unique_id_function,
+        )
+        self.exception_handlers: dict[Any, ExceptionHandlerFn] = {
+            HTTPException: http_exception_handler,
+            RequestValidationError: request_validation_exception_handler,
+            WebSocketRequestValidationError: websocket_request_validation_exception_handler,
+        }
+        self.exception_handlers.update(exception_handlers or {})
+        self.user_middleware: list[Middleware[Any]] = list(middleware or [])
+        self.middleware_stack: ASGIApp | None = None
+        self._app_nursery: trio.Nursery | None = None
+        self._install_docs_routes()
+
+    # -- serving ---------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point. Each call runs in the scopes of ``trioapi._scopes``."""
+        scope["app"] = self
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        if scope["type"] == "lifespan":
+            await serve_lifespan(
+                self, scope, receive, send, self.router.lifespan_context, self._set_app_nursery
+            )
+            return
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await serve_request(
+            self.middleware_stack,
+            scope,
+            receive,
+            send,
+            limits=self.request_limits,
+            app_nursery=self._app_nursery,
+        )
+
+    def _set_app_nursery(self, nursery: trio.Nursery | None) -> None:
+        self._app_nursery = nursery
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Wrap the router: server errors outermost, then user middleware, then handlers."""
+        error_handler = None
+        handlers: dict[Any, ExceptionHandlerFn] = {}
+        for key, handler in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = handler
+            else:
+                handlers[key] = handler
+        layers = [
+            Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug),
+            *self.user_middleware,
+            Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug),
+        ]
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(layers):
+            app = cls(app, *args, **kwargs)
+        return app
+
+    # -- configuration -----------------------------------------------------
+
+    def add_middleware(self, middleware_class: Callable[..., ASGIApp], *args: Any, **kwargs: Any) -> None:
+        """Add an ASGI middleware; the last one added is the outermost."""
+        if self.middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def middleware(self, middleware_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """Register ``async def f(request, call_next)`` as HTTP middleware."""
+        if middleware_type != "http":
+            raise ValueError('Currently only middleware("http") is supported.')
+
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            from trioapi.middleware.base import BaseHTTPMiddleware
+
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
+            return func
+
+        return decorator
+
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandlerFn
+    ) -> None:
+        """Answer ``exc_class_or_status_code`` with ``handler(request, exc)``."""
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def exception_handler(
+        self, exc_class_or_status_code: int | type[Exception]
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """Decorator form of :meth:`add_exception_handler`."""
+
+        def decorator(func: DecoratedCallable) -> DecoratedCallable:
+            self.add_exception_handler(exc_class_or_status_code, func)
+            return func
+
+        return decorator
+
+    def on_event(self, event_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """Deprecated in FastAPI in favour of ``lifespan``; still supported."""
+        return self.router.on_event(event_type)
+
+    def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
+        """Run ``func`` at ``"startup"`` or ``"shutdown"``."""
+        self.router.add_event_handler(event_type, func)
+
+    # -- routes ------------------------------------------------------------
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """Every route of the app, including the docs routes."""
+        return self.router.routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        """The path of the route called ``name``, with ``path_params`` filled in."""
+        return self.router.url_path_for(name, **path_params)
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        """Add a typed route; see :class:`trioapi.routing.APIRoute` for the options."""
+        self.router.add_api_route(path, endpoint, **options)
+
+    def api_route(self, path: str, **options: Any) -> Decorator[Any]:
+        """Decorator form of :meth:`add_api_route`."""
+        return self.router.api_route(path, **options)
+
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a GET endpoint (HEAD is answered by it too)."""
+        return self.router.get(path, **options)
+
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a PUT endpoint."""
+        return self.router.put(path, **options)
+
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a POST endpoint."""
+        return self.router.post(path, **options)
+
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a DELETE endpoint."""
+        return self.router.delete(path, **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register an OPTIONS endpoint."""
+        return self.router.options(path, **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a HEAD endpoint."""
+        return self.router.head(path, **options)
+
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a PATCH endpoint."""
+        return self.router.patch(path, **options)
+
+    def trace(self, path: str, **options: Unpack[RouteOptions]) -> Decorator[Any]:
+        """Register a TRACE endpoint."""
+        return self.router.trace(path, **options)
+
+    def websocket(
+        self, path: str, name: str | None = None, *, dependencies: Sequence[Depends] | None = None
+    ) -> Decorator[Any]:
+        """Register a typed WebSocket endpoint."""
+        return self.router.websocket(path, name=name, dependencies=dependencies)
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Depends] | None = None,
+    ) -> None:
+        """Add a typed WebSocket endpoint."""
+        self.router.add_api_websocket_route(path, endpoint, name=name, dependencies=dependencies)
+
+    def include_router(self, router: APIRouter, **options: Any) -> None:
+        """Add every route of ``router``; options as ``APIRouter.include_router``."""
+        self.router.include_router(router, **options)
+
+    def add_route(self, path: str, route: Callable[..., Any], **options: Any) -> None:
+        """Add a plain (untyped) route whose endpoint takes a ``Request``."""
+        self.router.add_route(path, route, **options)
+
+    def route(self, path: str, **options: Any) -> Decorator[Any]:
+        """Decorator form of :meth:`add_route`."""
+        return self.router.route(path, **options)
+
+    def add_websocket_route(self, path: str, route: Callable[..., Any], name: str | None = None) -> None:
+        """Add a plain WebSocket route whose endpoint takes a ``WebSocket``."""
+        self.router.add_websocket_route(path, route, name=name)
+
+    def websocket_route(self, path: str, name: str | None = None) -> Decorator[Any]:
+        """Decorator form of :meth:`add_websocket_route`."""
+        return self.router.websocket_route(path, name=name)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve ``app`` under ``path``."""
+        self.router.mount(path, app=app, name=name)
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Serve ``app`` for requests to ``host``."""
+        self.router.host(host, app=app, name=name)
+
+    # -- OpenAPI and docs --------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, generated on first use and cached."""
+        if self.openapi_schema is None:
+            from trioapi.openapi.utils import get_openapi_for_app
+
+            self.openapi_schema = get_openapi_for_app(self)
+        return self.openapi_schema
+
+    def _install_docs_routes(self) -> None:
+        from trioapi._docs_routes import install_docs_routes
+
+        install_docs_routes(self)
+

@@ -1,0 +1,257 @@
+"""The request body: read once per request, validated per dependant.
+
+At registration :func:`build_body_plan` decides whether the body is a form or
+JSON and whether its parameters are embedded (``{"name": value}``), and, for
+the common case of one JSON body parameter, keeps a validator that reads the
+bytes directly (pydantic-core's JSON parser, no ``json.loads``). When that fast
+path fails, the body is parsed and validated the slow way so the 422 errors
+are exactly FastAPI's.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from trioapi._scopes import get_request_context
+from trioapi.datastructures import FormData, UploadFile
+from trioapi.dependencies.models import Dependant, ParamField
+from trioapi.dependencies.request_params import (
+    Errors,
+    collect_model_values,
+    missing_error,
+    read_value,
+    validate_present,
+)
+from trioapi.exceptions import HTTPException, RequestValidationError
+from trioapi.requests import Request
+
+__all__ = ["BodyPlan", "ParsedBody", "build_body_plan", "read_body", "validate_body_params"]
+
+_NOT_PARSED: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class BodyPlan:
+    """How a route reads its body, decided at registration.
+
+    Attributes:
+        fields: The body parameters of the whole dependency tree, each name once.
+        embed: Read each parameter from ``{"alias": value}``.
+        is_form: Read a form (URL-encoded or multipart) instead of JSON.
+        fast_field: The lone JSON body parameter validated straight from bytes, if any.
+        strict_content_type: Parse as JSON only with a JSON ``Content-Type``.
+    """
+
+    fields: tuple[ParamField, ...]
+    embed: bool
+    is_form: bool
+    fast_field: ParamField | None
+    strict_content_type: bool
+
+
+@dataclass(slots=True)
+class ParsedBody:
+    """The body of one request: the parsed value, and the fast path's result."""
+
+    value: Any = None
+    validated: Any = _NOT_PARSED
+    raw: bytes = b""
+
+    @property
+    def for_error(self) -> Any:
+        """The body as ``RequestValidationError.body`` carries it: the parsed value."""
+        if self.value is _NOT_PARSED:
+            return json.loads(self.raw)
+        return self.value
+
+    @property
+    def has_validated(self) -> bool:
+        """Whether the fast path already produced the lone parameter's value."""
+        return self.validated is not _NOT_PARSED
+
+
+def _should_embed(fields: Sequence[ParamField]) -> bool:
+    if len({field.name for field in fields}) > 1:
+        return True
+    first = fields[0]
+    if getattr(first.field_info, "embed", None):
+        return True
+    return first.is_form and not first.is_model
+
+
+def _has_strict(schema: Any) -> bool:
+    # Strict validation differs between JSON and Python input (a strict
+    # datetime accepts a JSON string), so such bodies take the slow path.
+    if isinstance(schema, dict):
+        if schema.get("strict") is True:
+            return True
+        return any(_has_strict(value) for value in schema.values())
+    if isinstance(schema, list | tuple):
+        return any(_has_strict(item) for item in schema)
+    return False
+
+
+def build_body_plan(root: Dependant, *, strict_content_type: bool = True) -> BodyPlan | None:
+    """Decide how a route reads its body; ``None`` when it has no body parameters."""
+    fields = root.flat_body_params()
+    if not fields:
+        return None
+    embed = _should_embed(fields)
+    is_form = any(field.is_form for field in fields)
+    owners = [d for d in root.iter_tree() if d.body_params]
+    fast_field = None
+    if not embed and not is_form and len(owners) == 1 and len(owners[0].body_params) == 1:
+        candidate = fields[0]
+        if candidate.adapter is not None and not _has_strict(candidate.adapter.core_schema):
+            fast_field = candidate
+    return BodyPlan(tuple(fields), embed, is_form, fast_field, strict_content_type)
+
+
+def _is_json_content_type(content_type: str | None, strict: bool) -> bool:
+    if not content_type:
+        return not strict
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def _json_invalid(exc: json.JSONDecodeError) -> RequestValidationError:
+    error = {
+        "type": "json_invalid",
+        "loc": ("body", exc.pos),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": exc.msg},
+    }
+    return RequestValidationError([error], body=exc.doc)
+
+
+async def _read_form(request: Request) -> FormData:
+    form = await request.form()
+    context = get_request_context(request.scope)
+    if context is not None:
+        # Uploads must stay open through background tasks; the middleware
+        # scope closes them last.
+        context.add_cleanup(form.close)
+    return form
+
+
+async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
+    """Read and parse the body as FastAPI does. A checkpoint (waits for the body).
+
+    Raises:
+        RequestValidationError: malformed JSON (``json_invalid`` at ``["body", pos]``).
+        HTTPException: 400 when the body cannot be parsed at all (bad multipart).
+    """
+    try:
+        if plan.is_form:
+            return ParsedBody(await _read_form(request))
+        body = await request.body()
+        if not body:
+            return ParsedBody(None)
+        if not _is_json_content_type(request.headers.get("content-type"), plan.strict_content_type):
+            return ParsedBody(body)
+        if plan.fast_field is not None:
+            parsed = _validate_fast(plan.fast_field, body)
+            if parsed is not None:
+                return parsed
+        return ParsedBody(json.loads(body))
+    except json.JSONDecodeError as exc:
+        raise _json_invalid(exc) from exc
+    except (HTTPException, RequestValidationError):
+        raise
+    except Exception as exc:
+        raise HTTPException(400, "There was an error parsing the body") from exc
+
+
+def _validate_fast(field: ParamField, body: bytes) -> ParsedBody | None:
+    """Validate JSON bytes directly; ``None`` means "take the slow path"."""
+    if field.adapter is None:
+        return None
+    try:
+        value = field.adapter.validate_json(body)
+    except ValidationError:
+        return None  # the slow path reports FastAPI's exact errors
+    if value is None:
+        return None  # JSON null means "missing" to FastAPI, not None
+    return ParsedBody(_NOT_PARSED, value, body)
+
+
+async def _read_file_values(field: ParamField, value: Any) -> Any:
+    if not field.is_bytes_file:
+        return value
+    if isinstance(value, UploadFile):
+        return await value.read()
+    if isinstance(value, list):
+        return [await item.read() if isinstance(item, UploadFile) else item for item in value]
+    return value
+
+
+async def _validate_form(
+    fields: Sequence[ParamField], form: FormData, errors: Errors
+) -> dict[str, Any]:
+    """Validate form parameters: model parameters from their fields, others by name.
+
+    A model (or union of models) declared with ``Form()`` reads its fields
+    from the whole form, its errors located at ``["body", ...]``; a plain
+    field is read under its alias, its errors at ``["body", alias]``.
+    """
+    values: dict[str, Any] = {}
+    for field in fields:
+        before = len(errors)
+        if field.model_fields:
+            raw = collect_model_values(field, form, with_extras=len(fields) == 1)
+            value = validate_present(field, raw, ("body",), errors)
+        else:
+            raw = await _read_file_values(field, read_value(field, form))
+            value = validate_present(field, raw, ("body", field.alias), errors)
+        if len(errors) == before:
+            values[field.name] = value
+    return values
+
+
+async def validate_body_params(
+    fields: Sequence[ParamField], body: ParsedBody, embed: bool, errors: Errors
+) -> dict[str, Any]:
+    """Validate one dependant's body parameters against the parsed body. A checkpoint for forms.
+
+    Returns:
+        The validated values by parameter name (parameters with errors left out).
+    """
+    first = fields[0]
+    single = len(fields) == 1 and not embed
+    if single and body.has_validated:
+        return {first.name: body.validated}
+    to_process = body.value
+    if isinstance(to_process, FormData):
+        return await _validate_form(fields, to_process, errors)
+    values: dict[str, Any] = {}
+    if single:
+        before = len(errors)
+        value = validate_present(first, to_process, ("body",), errors)
+        if len(errors) == before:
+            values[first.name] = value
+        return values
+    for field in fields:
+        loc = ("body", field.alias)
+        raw = None
+        if to_process is not None:
+            getter = getattr(to_process, "get", None)
+            if getter is None:
+                errors.append(missing_error(loc))
+                continue
+            raw = getter(field.alias)
+        before = len(errors)
+        value = validate_present(field, raw, loc, errors)
+        if len(errors) == before:
+            values[field.name] = value
+    return values

@@ -1,0 +1,210 @@
+"""The execution plan of a route: its dependency tree flattened once, at registration.
+
+Steps are numbered in FastAPI's solving order (sub-dependencies before the
+dependant that needs them, the endpoint last), which is also the order the
+422 errors are reported in. A dependency met again with ``use_cache=True``
+becomes an *echo* step that reuses the first value.
+
+Yield dependencies nest: each one's teardown must run after everything
+entered inside it. Request-scoped ones are torn down after the response, so
+they must be entered outside every function-scoped one. The plan therefore
+runs in two phases: ``early`` (everything that does not need a
+function-scoped yield dependency) and then ``late``. A request-scoped yield
+dependency that needs a function-scoped one cannot be nested and is a
+registration error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from trioapi.concurrency import is_async_callable
+from trioapi.dependencies.analysis import DependencyScopeError, callable_name
+from trioapi.dependencies.models import Dependant
+
+__all__ = ["Plan", "Step", "StepKind", "compile_plan"]
+
+OverrideAnalyzer = Callable[[Dependant, Callable[..., Any]], Dependant]
+
+
+class StepKind(Enum):
+    """How a step's callable is run."""
+
+    ASYNC = "async"
+    SYNC = "sync"
+    ASYNC_GEN = "async_gen"
+    SYNC_GEN = "sync_gen"
+    ECHO = "echo"
+    ENDPOINT = "endpoint"
+
+
+@dataclass(eq=False, slots=True)
+class Step:
+    """One call in the plan.
+
+    Attributes:
+        index: Position in solving order; indexes the per-request arrays.
+        dependant: What is called and which parameters it reads.
+        kind: How it is called.
+        args: ``(parameter name, step index)`` of the sub-dependencies it receives.
+        subs: Step indices whose failure means this step is skipped.
+        subtree: Every step index below and including this one (for echoes).
+        replay_of: For an echo, the step whose value or errors it repeats.
+        late: Needs a function-scoped yield dependency (runs in the late phase).
+    """
+
+    index: int
+    dependant: Dependant
+    kind: StepKind
+    args: tuple[tuple[str, int], ...] = ()
+    subs: tuple[int, ...] = ()
+    subtree: tuple[int, ...] = ()
+    replay_of: int = -1
+    late: bool = False
+
+
+@dataclass(eq=False)
+class Plan:
+    """The steps of a route, and the order they run in.
+
+    Attributes:
+        steps: By solving order; the last one is the endpoint.
+        early: Indices run first (request-scoped yield dependencies nest here).
+        late: Indices run inside the early ones (function-scoped ones nest
+            here), ending just before the endpoint.
+    """
+
+    steps: list[Step] = field(default_factory=list)
+    early: tuple[int, ...] = ()
+    late: tuple[int, ...] = ()
+
+    @property
+    def root(self) -> Step:
+        """The endpoint's step."""
+        return self.steps[-1]
+
+    @property
+    def has_generators(self) -> bool:
+        """Whether any step is a yield dependency."""
+        return any(s.kind in (StepKind.ASYNC_GEN, StepKind.SYNC_GEN) for s in self.steps)
+
+
+def _kind_of(dependant: Dependant) -> StepKind:
+    if dependant.is_async_gen_callable:
+        return StepKind.ASYNC_GEN
+    if dependant.is_gen_callable:
+        return StepKind.SYNC_GEN
+    if dependant.is_coroutine_callable or is_async_callable(dependant.call):
+        return StepKind.ASYNC
+    return StepKind.SYNC
+
+
+class _Compiler:
+    def __init__(
+        self, overrides: Mapping[Any, Callable[..., Any]], analyze: OverrideAnalyzer | None
+    ) -> None:
+        self.overrides = overrides
+        self.analyze = analyze
+        self.steps: list[Step] = []
+        self.cache: dict[Any, int] = {}
+
+    def _resolve(self, sub: Dependant) -> Dependant:
+        override = self.overrides.get(sub.call) if self.overrides else None
+        if override is None or self.analyze is None:
+            return sub
+        return self.analyze(sub, override)
+
+    def add(self, dependant: Dependant, kind: StepKind | None = None) -> int:
+        args: list[tuple[str, int]] = []
+        subs: list[int] = []
+        start = len(self.steps)
+        for original in dependant.dependencies:
+            sub = self._resolve(original)
+            cached = self.cache.get(sub.cache_key) if sub.use_cache else None
+            if cached is not None:
+                index = self._echo(sub, cached)
+            else:
+                index = self.add(sub)
+                self.cache.setdefault(sub.cache_key, index)
+            subs.append(index)
+            if sub.name is not None:
+                args.append((sub.name, index))
+        step_kind = kind or _kind_of(dependant)
+        index = len(self.steps)
+        late = step_kind is StepKind.SYNC_GEN or step_kind is StepKind.ASYNC_GEN
+        late = late and dependant.computed_scope == "function"
+        late = late or any(self.steps[i].late for i in subs)
+        self.steps.append(
+            Step(
+                index=index,
+                dependant=dependant,
+                kind=step_kind,
+                args=tuple(args),
+                subs=tuple(subs),
+                subtree=tuple(range(start, index + 1)),
+                late=late,
+            )
+        )
+        return index
+
+    def _echo(self, dependant: Dependant, original: int) -> int:
+        index = len(self.steps)
+        source = self.steps[original]
+        self.steps.append(
+            Step(
+                index=index,
+                dependant=dependant,
+                kind=StepKind.ECHO,
+                subs=(original,),
+                subtree=(index,),
+                replay_of=original,
+                late=source.late,
+            )
+        )
+        return index
+
+
+def _check_nesting(plan: Plan, label: str) -> None:
+    for step in plan.steps:
+        dependant = step.dependant
+        if step.kind is StepKind.ENDPOINT:
+            continue
+        if step.late and dependant.is_generator and dependant.computed_scope == "request":
+            raise DependencyScopeError(
+                f"{label}: the yield dependency {callable_name(dependant.call)} has a scope of "
+                f'"request", but it needs a dependency with scope "function" (through the '
+                f"dependencies it depends on), which is torn down before it. Give it "
+                f'scope="function", or give the function-scoped dependency scope="request".'
+            )
+
+
+def compile_plan(
+    root: Dependant,
+    *,
+    label: str,
+    overrides: Mapping[Any, Callable[..., Any]] | None = None,
+    analyze_override: OverrideAnalyzer | None = None,
+) -> Plan:
+    """Flatten ``root``'s dependency tree into a plan, applying ``overrides``.
+
+    Args:
+        root: The endpoint's dependant (route ``dependencies=`` included).
+        label: How errors name the route (``"GET /items"``).
+        overrides: ``app.dependency_overrides``: original callable -> replacement.
+        analyze_override: Analyses a replacement in place of the dependant it replaces.
+
+    Raises:
+        DependencyScopeError: a request-scoped yield dependency needs a
+            function-scoped one.
+    """
+    compiler = _Compiler(overrides or {}, analyze_override)
+    compiler.add(root, StepKind.ENDPOINT)
+    plan = Plan(steps=compiler.steps)
+    _check_nesting(plan, label)
+    body_steps = plan.steps[:-1]
+    plan.early = tuple(s.index for s in body_steps if not s.late)
+    plan.late = tuple(s.index for s in body_steps if s.late)
+    return plan

@@ -1,0 +1,267 @@
+"""Per request: run a route's plan, from its dependencies to the endpoint.
+
+:func:`solve_and_run` walks the plan's steps in order. A plain dependency is
+called and its value kept; a ``yield`` dependency is entered and the rest of
+the walk continues *inside* it (see :mod:`trioapi.dependencies.yield_deps`),
+so the request's scopes nest::
+
+    request-scoped yield dependencies        (early phase)
+    └─ function-scoped yield dependencies    (late phase)
+       └─ endpoint(**values)
+       function-scoped ones torn down
+    └─ respond(result): response sent, background tasks run
+    request-scoped ones torn down
+
+Every parameter is validated and every error collected, in FastAPI's order;
+a dependency whose parameters (or sub-dependencies) failed is skipped, the
+others still run, and the errors are raised as one ``RequestValidationError``
+just before the endpoint would have been called, inside every yield
+dependency entered so far (they see it thrown in at their ``yield``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from trioapi.background import BackgroundTasks
+from trioapi.concurrency import run_in_threadpool
+from trioapi.dependencies.analysis import callable_name
+from trioapi.dependencies.body import ParsedBody, validate_body_params
+from trioapi.dependencies.models import Dependant
+from trioapi.dependencies.plan import Plan, Step, StepKind
+from trioapi.dependencies.request_params import Errors, validate_group
+from trioapi.dependencies.yield_deps import run_inside_generator
+from trioapi.exceptions import ValidationException
+from trioapi.requests import HTTPConnection
+from trioapi.responses import Response
+
+__all__ = ["RequestSolution", "solve_and_run"]
+
+Inner = Callable[[], Awaitable[Any]]
+
+
+class RequestSolution:
+    """Everything one request's dependency solving produces and shares.
+
+    Attributes:
+        connection: The ``Request`` or ``WebSocket``.
+        body: The parsed body (``None`` when the route has no body parameters).
+        embed: Whether body parameters are embedded.
+        values: Each step's value, by step index.
+        failed: Whether each step was skipped (its parameters or a sub-dependency failed).
+        own_errors: Each step's own validation errors, by step index.
+        sub_response: The ``Response`` injected into parameters, if any asked for it.
+        background_tasks: The ``BackgroundTasks`` injected, if any asked for it.
+    """
+
+    __slots__ = (
+        "background_tasks",
+        "body",
+        "connection",
+        "embed",
+        "failed",
+        "own_errors",
+        "plan",
+        "sub_response",
+        "values",
+    )
+
+    def __init__(
+        self, connection: HTTPConnection, plan: Plan, body: ParsedBody | None, embed: bool
+    ) -> None:
+        count = len(plan.steps)
+        self.plan = plan
+        self.connection = connection
+        self.body = body
+        self.embed = embed
+        self.values: list[Any] = [None] * count
+        self.failed: list[bool] = [False] * count
+        self.own_errors: list[Errors | None] = [None] * count
+        self.sub_response: Response | None = None
+        self.background_tasks: BackgroundTasks | None = None
+
+    def errors(self) -> Errors:
+        """Every validation error so far, in FastAPI's order."""
+        return [error for errors in self.own_errors if errors for error in errors]
+
+    def get_sub_response(self) -> Response:
+        """The request's shared sub-response: headers, cookies and status set by dependencies."""
+        if self.sub_response is None:
+            response = Response()
+            if "content-length" in response.headers:
+                del response.headers["content-length"]
+            response.status_code = None  # type: ignore[assignment]  # None = "not set"
+            self.sub_response = response
+        return self.sub_response
+
+    def get_background_tasks(self) -> BackgroundTasks:
+        """The request's shared background tasks, created on first use."""
+        if self.background_tasks is None:
+            self.background_tasks = BackgroundTasks()
+        return self.background_tasks
+
+
+async def _read_params(state: RequestSolution, dependant: Dependant, errors: Errors) -> dict[str, Any]:
+    connection = state.connection
+    values: dict[str, Any] = {}
+    if dependant.path_params:
+        values.update(validate_group(dependant.path_params, connection.path_params, "path", errors))
+    if dependant.query_params:
+        values.update(validate_group(dependant.query_params, connection.query_params, "query", errors))
+    if dependant.header_params:
+        values.update(validate_group(dependant.header_params, connection.headers, "header", errors))
+    if dependant.cookie_params:
+        values.update(validate_group(dependant.cookie_params, connection.cookies, "cookie", errors))
+    if dependant.body_params:
+        body = state.body if state.body is not None else ParsedBody(None)
+        values.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
+    return values
+
+
+def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str, Any]) -> None:
+    from trioapi.requests import Request
+    from trioapi.security.oauth2 import SecurityScopes
+    from trioapi.websockets import WebSocket
+
+    connection = state.connection
+    if dependant.request_param_name and isinstance(connection, Request):
+        kwargs[dependant.request_param_name] = connection
+    if dependant.websocket_param_name and isinstance(connection, WebSocket):
+        kwargs[dependant.websocket_param_name] = connection
+    if dependant.http_connection_param_name:
+        kwargs[dependant.http_connection_param_name] = connection
+    if dependant.response_param_name:
+        kwargs[dependant.response_param_name] = state.get_sub_response()
+    if dependant.background_tasks_param_name:
+        kwargs[dependant.background_tasks_param_name] = state.get_background_tasks()
+    if dependant.security_scopes_param_name:
+        kwargs[dependant.security_scopes_param_name] = SecurityScopes(scopes=dependant.oauth_scopes)
+
+
+async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | None:
+    """The keyword arguments for ``step``, or ``None`` if it must be skipped."""
+    if step.kind is StepKind.ECHO:
+        _echo(state, step)
+        return None
+    # A dependant's own parameters are validated even when a sub-dependency
+    # failed, so that the 422 lists every error at once (as FastAPI does).
+    errors: Errors = []
+    kwargs = await _read_params(state, step.dependant, errors)
+    failed = state.failed
+    if errors:
+        state.own_errors[step.index] = errors
+    if errors or any(failed[i] for i in step.subs):
+        failed[step.index] = True
+        return None
+    values = state.values
+    for name, index in step.args:
+        kwargs[name] = values[index]
+    _add_injected(state, step.dependant, kwargs)
+    return kwargs
+
+
+def _echo(state: RequestSolution, step: Step) -> None:
+    # A cached dependency met again: FastAPI solves it again, so when the
+    # first solve failed its errors are reported a second time.
+    original = step.replay_of
+    if state.failed[original]:
+        state.failed[step.index] = True
+        subtree = state.plan.steps[original].subtree
+        replay = [e for i in subtree for e in state.own_errors[i] or ()]
+        state.own_errors[step.index] = replay
+    else:
+        state.values[step.index] = state.values[original]
+
+
+def _callable(step: Step) -> Callable[..., Any]:
+    call = step.dependant.call
+    if call is None:  # pragma: no cover - analysis always records the callable
+        raise RuntimeError(f"step {step.index} of the plan has no callable")
+    return call
+
+
+async def _call(step: Step, kwargs: dict[str, Any]) -> Any:
+    call = _callable(step)
+    if step.kind is StepKind.ASYNC:
+        return await call(**kwargs)
+    return await run_in_threadpool(call, **kwargs)
+
+
+async def _run_steps(
+    state: RequestSolution, plan: Plan, order: tuple[int, ...], position: int, inner: Inner
+) -> Any:
+    """Run ``order[position:]`` then ``inner()``, nesting inside each yield dependency."""
+    steps = plan.steps
+    while position < len(order):
+        step = steps[order[position]]
+        position += 1
+        kwargs = await prepare_step(state, step)
+        if kwargs is None:
+            continue
+        if step.kind is StepKind.ASYNC_GEN or step.kind is StepKind.SYNC_GEN:
+            return await _enter(state, plan, step, kwargs, order, position, inner)
+        state.values[step.index] = await _call(step, kwargs)
+    return await inner()
+
+
+async def _enter(
+    state: RequestSolution,
+    plan: Plan,
+    step: Step,
+    kwargs: dict[str, Any],
+    order: tuple[int, ...],
+    position: int,
+    inner: Inner,
+) -> Any:
+    async def rest(value: Any) -> Any:
+        state.values[step.index] = value
+        return await _run_steps(state, plan, order, position, inner)
+
+    call = _callable(step)
+    return await run_inside_generator(
+        call,
+        kwargs,
+        is_async=step.kind is StepKind.ASYNC_GEN,
+        name=callable_name(call),
+        inner=rest,
+    )
+
+
+async def solve_and_run(
+    plan: Plan,
+    state: RequestSolution,
+    *,
+    call_endpoint: Callable[[dict[str, Any]], Awaitable[Any]],
+    respond: Callable[[Any], Awaitable[None]],
+    error_class: Callable[[Errors, Any], ValidationException],
+) -> None:
+    """Solve the dependencies, call the endpoint, respond, tear everything down. A checkpoint.
+
+    Args:
+        plan: The route's plan.
+        state: This request's solution state.
+        call_endpoint: Calls the endpoint with its keyword arguments; returns its result.
+        respond: Sends the response for the endpoint's result (inside the
+            request-scoped dependencies, after the function-scoped ones closed).
+        error_class: Builds the exception for validation errors from
+            ``(errors, body)``.
+
+    Raises:
+        ValidationException: what ``error_class`` builds, when any parameter failed.
+    """
+
+    async def endpoint() -> Any:
+        kwargs = await prepare_step(state, plan.root)
+        errors = state.errors()
+        if errors or kwargs is None:
+            body = state.body.for_error if state.body is not None else None
+            raise error_class(errors, body)
+        return await call_endpoint(kwargs)
+
+    async def request_scope() -> Any:
+        result = await _run_steps(state, plan, plan.late, 0, endpoint)
+        await respond(result)
+        return result
+
+    await _run_steps(state, plan, plan.early, 0, request_scope)

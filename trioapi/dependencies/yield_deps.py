@@ -1,0 +1,132 @@
+"""Entering and tearing down ``yield`` dependencies, nested in the request's own task.
+
+``run_inside_generator`` runs the generator up to its ``yield``, awaits the
+rest of the request *inside* it, then resumes the generator with the
+outcome: the value, or the exception thrown in at the ``yield``. Because the
+rest of the request runs inside this call, a dependency may open a nursery
+or cancel scope around its ``yield``, and generators unwind last-in,
+first-out by construction, with no exit stack.
+
+The teardown is shielded from outside cancellation and bounded by a grace
+period. The shield is a cancel scope opened *before* the generator starts,
+and only switched on for the teardown, so any scope the generator itself
+opened stays correctly nested inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from typing import Any, TypeVar
+
+import outcome
+import trio
+
+from trioapi._scopes import CLEANUP_GRACE
+from trioapi.concurrency import run_in_threadpool
+from trioapi.exceptions import TrioAPIError
+
+__all__ = ["SWALLOWED_EXCEPTION_MESSAGE", "run_inside_generator"]
+
+T = TypeVar("T")
+logger = logging.getLogger("trioapi")
+
+SWALLOWED_EXCEPTION_MESSAGE = (
+    "No response object was returned. There's a high chance that the application code is "
+    "raising an exception and a dependency with yield has a block with a bare except, or a "
+    "block with except Exception, and is not raising the exception again. The dependency "
+    "{name} caught {error!r}; re-raise it (or raise another exception) in its except block."
+)
+
+
+class _Swallowed(Exception):
+    """Internal: the generator returned after an exception was thrown into it."""
+
+
+async def _start_async(agen: AsyncGenerator[Any, Any], name: str) -> Any:
+    try:
+        return await agen.__anext__()
+    except StopAsyncIteration:
+        raise RuntimeError(f"The yield dependency {name} returned without yielding") from None
+
+
+async def _finish_async(agen: AsyncGenerator[Any, Any], result: outcome.Outcome[Any]) -> None:
+    try:
+        if isinstance(result, outcome.Error):
+            await agen.athrow(result.error)
+        elif isinstance(result, outcome.Value):
+            await agen.asend(result.value)
+    except StopAsyncIteration:
+        if isinstance(result, outcome.Error):
+            raise _Swallowed from None
+        return
+    raise RuntimeError("A yield dependency yielded more than once; a dependency yields once")
+
+
+def _start_sync(gen: Generator[Any, Any, Any], name: str) -> Any:
+    try:
+        return next(gen)
+    except StopIteration:
+        raise RuntimeError(f"The yield dependency {name} returned without yielding") from None
+
+
+def _finish_sync(gen: Generator[Any, Any, Any], result: outcome.Outcome[Any]) -> None:
+    # Runs in a worker thread: StopIteration must not cross the thread boundary.
+    try:
+        if isinstance(result, outcome.Error):
+            gen.throw(result.error)
+        elif isinstance(result, outcome.Value):
+            gen.send(result.value)
+    except StopIteration:
+        if isinstance(result, outcome.Error):
+            raise _Swallowed from None
+        return
+    raise RuntimeError("A yield dependency yielded more than once; a dependency yields once")
+
+
+async def run_inside_generator(
+    call: Callable[..., Any],
+    kwargs: dict[str, Any],
+    *,
+    is_async: bool,
+    name: str,
+    inner: Callable[[Any], Awaitable[T]],
+) -> T:
+    """Enter the yield dependency ``call(**kwargs)``, await ``inner(value)`` inside it, tear down.
+
+    A checkpoint. The generator is resumed with ``inner``'s result, or has
+    ``inner``'s exception thrown in at its ``yield``. If it swallows an
+    ``Exception``, :class:`TrioAPIError` is raised (chained to it): the
+    request has no result, and that must not pass as a success.
+
+    Raises:
+        TrioAPIError: the dependency swallowed the exception thrown into it.
+    """
+    with trio.CancelScope() as teardown_scope:
+        if is_async:
+            agen = call(**kwargs)
+            value = await _start_async(agen, name)
+        else:
+            gen = call(**kwargs)
+            value = await run_in_threadpool(_start_sync, gen, name)
+        result = await outcome.acapture(inner, value)
+        # Shield: cleanup must run even when the request was cancelled; the
+        # deadline bounds a cleanup that hangs.
+        teardown_scope.shield = True
+        teardown_scope.deadline = trio.current_time() + CLEANUP_GRACE
+        try:
+            if is_async:
+                await _finish_async(agen, result)
+            else:
+                await run_in_threadpool(_finish_sync, gen, result)
+        except _Swallowed:
+            error = result.error if isinstance(result, outcome.Error) else None
+            if isinstance(error, Exception):
+                message = SWALLOWED_EXCEPTION_MESSAGE.format(name=name, error=error)
+                raise TrioAPIError(message) from error
+            if error is not None:
+                raise error from None  # never swallow cancellation or exit requests
+            raise
+    if teardown_scope.cancelled_caught:
+        logger.error("Teardown of the yield dependency %s took too long and was cancelled", name)
+    return result.unwrap()

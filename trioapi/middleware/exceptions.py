@@ -1,0 +1,176 @@
+"""``ExceptionMiddleware``: answer exceptions from the router with the app's handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trioapi._scopes import single_leaf
+from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
+from trioapi.requests import HTTPConnection, Request
+from trioapi.responses import JSONResponse, Response, has_no_body
+from trioapi.types import ASGIApp, Message, Receive, Scope, Send
+from trioapi.websockets import WebSocket
+
+__all__ = ["HANDLERS_KEY", "ExceptionMiddleware", "lookup_exception_handler"]
+
+# handler(request_or_websocket, exc) returns a Response (or an awaitable of
+# one) for HTTP, None for a WebSocket; Any because sync and async share it.
+Handler = Callable[[Any, Exception], Any]
+ExceptionHandlers = dict[type[BaseException], Handler]
+StatusHandlers = dict[int, Handler]
+
+# Where the handlers are left in the scope for layers inside (a route that
+# wants to answer an error before its dependencies are torn down).
+HANDLERS_KEY = "trioapi.exception_handlers"
+
+
+class ExceptionMiddleware:
+    """Catch exceptions the router raises and answer them with the registered handlers.
+
+    An ``HTTPException`` is first looked up by its status code, then every
+    exception by its class and its bases in MRO order. A Trio exception group
+    holding one error (through nested groups) is looked up, and raised if
+    unhandled, as that error; a group of several errors reaches only a
+    handler registered for ``ExceptionGroup``/``BaseExceptionGroup`` (or a
+    subclass), else it propagates to ``ServerErrorMiddleware``.
+
+    Args:
+        app: the ASGI app to wrap (the router).
+        handlers: ``{status_code or exception class: handler}``.
+        debug: accepted for Starlette compatibility; tracebacks are
+            ``ServerErrorMiddleware``'s job.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handlers: Mapping[Any, Handler] | None = None,
+        debug: bool = False,
+    ) -> None:
+        self.app = app
+        self.debug = debug
+        self._status_handlers: StatusHandlers = {}
+        self._exception_handlers: ExceptionHandlers = {
+            HTTPException: self.http_exception,
+            WebSocketException: self.websocket_exception,
+        }
+        for key, handler in (handlers or {}).items():
+            self.add_exception_handler(key, handler)
+
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[BaseException], handler: Handler
+    ) -> None:
+        """Answer a status code (of an ``HTTPException``) or an exception class with ``handler``.
+
+        Raises:
+            TrioAPIError: the key is neither an int nor an exception class.
+        """
+        key = exc_class_or_status_code
+        if isinstance(key, int):
+            self._status_handlers[key] = handler
+        elif isinstance(key, type) and issubclass(key, BaseException):
+            self._exception_handlers[key] = handler
+        else:
+            raise TrioAPIError(
+                f"Exception handler {handler!r} is registered for {key!r}, which is neither a "
+                "status code nor an exception class. Register it for an int such as 404 or a "
+                "class such as ValueError."
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app and answer what it raises with a handler, or let it propagate."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope[HANDLERS_KEY] = (self._exception_handlers, self._status_handlers)
+        response_started = False
+
+        async def send_tracking_start(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        error: Exception | None = None
+        try:
+            await self.app(scope, receive, send_tracking_start)
+        except Exception as exc:
+            error = exc
+        if error is not None:
+            # Handled outside the except block, so a group reduced to its one
+            # error does not become that error's __context__.
+            await self._handle(error, scope, receive, send_tracking_start, response_started)
+
+    async def _handle(
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
+    ) -> None:
+        exc, handler = self._find_handler(exc)
+        if handler is None:
+            raise exc
+        if response_started:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        connection = _connection_for(scope, receive, send)
+        if is_async_callable(handler):
+            response = await handler(connection, exc)
+        else:
+            response = await run_in_threadpool(handler, connection, exc)
+        if response is not None:
+            await response(scope, receive, send)
+
+    def _find_handler(self, exc: Exception) -> tuple[Exception, Handler | None]:
+        """The error to answer (a one-error group reduced to it) and its handler, if any."""
+        if isinstance(exc, BaseExceptionGroup):
+            leaf = single_leaf(exc)
+            if isinstance(leaf, Exception):
+                exc = leaf
+            elif leaf is None:
+                return exc, lookup_exception_handler(
+                    self._exception_handlers, exc, only_groups=True
+                )
+        if isinstance(exc, HTTPException) and exc.status_code in self._status_handlers:
+            return exc, self._status_handlers[exc.status_code]
+        return exc, lookup_exception_handler(self._exception_handlers, exc)
+
+    async def http_exception(self, request: Request, exc: Exception) -> Response:
+        """The default answer to ``HTTPException``: ``{"detail": ...}`` with its status and headers."""
+        if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException
+            raise exc
+        if has_no_body(exc.status_code):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
+        """The default answer to ``WebSocketException``: close the socket with its code and reason."""
+        if not isinstance(exc, WebSocketException):  # pragma: no cover - registered for it
+            raise exc
+        await websocket.close(code=exc.code, reason=exc.reason)
+
+
+def _connection_for(scope: Scope, receive: Receive, send: Send) -> HTTPConnection:
+    """What a handler gets first: a ``Request`` for HTTP, a ``WebSocket`` for a socket."""
+    if scope["type"] == "http":
+        return Request(scope, receive, send)
+    return WebSocket(scope, receive, send)
+
+
+def lookup_exception_handler(
+    handlers: Mapping[type[BaseException], Handler],
+    exc: BaseException,
+    *,
+    only_groups: bool = False,
+) -> Handler | None:
+    """The handler for ``exc``'s class or its nearest base class that has one.
+
+    With ``only_groups``, only exception-group classes count: a group of
+    several errors is not answered by a handler for plain ``Exception``.
+    """
+    for cls in type(exc).__mro__:
+        if only_groups and not issubclass(cls, BaseExceptionGroup):
+            break
+        if cls in handlers:
+            return handlers[cls]
+    return None

@@ -1,0 +1,36 @@
+"""``HTTPSRedirectMiddleware``: send every plain-text request to its secure URL."""
+
+from __future__ import annotations
+
+from trioapi.datastructures import URL
+from trioapi.responses import RedirectResponse
+from trioapi.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["HTTPSRedirectMiddleware"]
+
+_SECURE_SCHEMES = {"http": "https", "ws": "wss"}
+
+
+class HTTPSRedirectMiddleware:
+    """Redirect ``http``/``ws`` requests to ``https``/``wss`` with a 307.
+
+    307 keeps the method and body, so a POST is repeated as a POST. Ports 80
+    and 443 are dropped from the new URL; any other port is kept.
+
+    Args:
+        app: the ASGI app to wrap.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Redirect an insecure request; run the app for a secure one."""
+        if scope["type"] not in ("http", "websocket") or scope["scheme"] not in _SECURE_SCHEMES:
+            await self.app(scope, receive, send)
+            return
+        url = URL(scope=scope)
+        netloc = url.hostname if url.port in (80, 443) else url.netloc
+        secure_url = url.replace(scheme=_SECURE_SCHEMES[url.scheme], netloc=netloc)
+        response = RedirectResponse(str(secure_url), status_code=307)
+        await response(scope, receive, send)

@@ -1,0 +1,1 @@
+"""OpenAPI: the document models, the generator's constants and the docs pages."""

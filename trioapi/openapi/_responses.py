@@ -1,0 +1,171 @@
+"""The ``responses`` object of an operation.
+
+The route's own response (status code, description, the response model's
+schema under the response class's media type), the ``responses=`` it
+declares, and the 422 answer of a route that validates its request.
+"""
+
+from __future__ import annotations
+
+import http.client
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from trioapi._routing.endpoint_stream import JSON_LINES
+from trioapi._routing.response_model import is_body_allowed_for_status_code
+from trioapi.datastructures import DefaultPlaceholder
+from trioapi.openapi._schemas import SchemaRegistry
+from trioapi.openapi.constants import REF_PREFIX
+from trioapi.responses import JSONResponse, Response, StreamingResponse
+
+if TYPE_CHECKING:
+    from trioapi._routing.api_route import APIRoute
+
+__all__ = ["build_responses", "deep_dict_update", "register_response_fields"]
+
+_STATUS_RANGES = {
+    "1XX": "Information",
+    "2XX": "Success",
+    "3XX": "Redirection",
+    "4XX": "Client Error",
+    "5XX": "Server Error",
+    "DEFAULT": "Default Response",
+}
+
+
+def deep_dict_update(main: dict[Any, Any], update: dict[Any, Any]) -> None:
+    """Merge ``update`` into ``main``: dicts recursively, lists concatenated, the rest replaced."""
+    for key, value in update.items():
+        current = main.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            deep_dict_update(current, value)
+        elif isinstance(current, list) and isinstance(value, list):
+            main[key] = current + value
+        else:
+            main[key] = value
+
+
+def _validation_error_response() -> dict[str, Any]:
+    schema = {"$ref": f"{REF_PREFIX}HTTPValidationError"}
+    return {"description": "Validation Error", "content": {"application/json": {"schema": schema}}}
+
+
+def _response_class(route: APIRoute) -> type[Response]:
+    response_class = route.response_class
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    return response_class
+
+
+def _is_json_lines(route: APIRoute) -> bool:
+    return route.is_stream_endpoint and not issubclass(_response_class(route), StreamingResponse)
+
+
+def _stream_adapter(route: APIRoute) -> Any:
+    stream = getattr(route.response_builder, "stream", None)
+    return getattr(stream, "adapter", None)
+
+
+def register_response_fields(route: APIRoute, registry: SchemaRegistry) -> None:
+    """Register the schemas of ``route``'s responses (its model, streamed items, extras)."""
+    if _is_json_lines(route):
+        adapter = _stream_adapter(route)
+        if adapter is not None:
+            registry.response(adapter, f"Response_{route.unique_id}")
+    elif route.response_field is not None:
+        registry.response(route.response_field, f"Response_{route.unique_id}")
+    for code, adapter in route.response_fields.items():
+        registry.response(adapter, f"Response_{code}_{route.unique_id}")
+
+
+def _default_status_code(route: APIRoute) -> str:
+    if route.status_code is not None:
+        return str(route.status_code)
+    init = _response_class(route).__init__
+    parameter = inspect.signature(init).parameters.get("status_code")
+    if parameter is not None and isinstance(parameter.default, int):
+        return str(parameter.default)
+    return "200"
+
+
+def _main_content(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] | None:
+    if _is_json_lines(route):
+        adapter = _stream_adapter(route)
+        name = f"Response_{route.unique_id}"
+        item_schema = registry.schema(registry.response(adapter, name)) if adapter else {}
+        return {JSON_LINES: {"itemSchema": item_schema}}
+    response_class = _response_class(route)
+    media_type = response_class.media_type
+    if not media_type or not is_body_allowed_for_status_code(route.status_code):
+        return None
+    schema: dict[str, Any] = {"type": "string"}
+    if issubclass(response_class, JSONResponse):
+        schema = {}
+        if route.response_field is not None:
+            field = registry.response(route.response_field, f"Response_{route.unique_id}")
+            schema = registry.schema(field)
+    return {media_type: {"schema": schema}}
+
+
+def _status_text(code: int | str) -> str | None:
+    key = str(code).upper()
+    if key in _STATUS_RANGES:
+        return _STATUS_RANGES[key]
+    try:
+        return http.client.responses.get(int(code))
+    except ValueError:
+        return None
+
+
+def _merge_extra(
+    route: APIRoute, registry: SchemaRegistry, responses: dict[str, Any], code: int | str
+) -> None:
+    extra = dict(route.responses[code])
+    extra.pop("model", None)
+    key = str(code).upper()
+    if key == "DEFAULT":
+        key = "default"
+    response = responses.setdefault(key, {})
+    adapter = route.response_fields.get(code)
+    if adapter is not None:
+        schema = registry.schema(registry.response(adapter, f"Response_{code}_{route.unique_id}"))
+        media_type = _response_class(route).media_type or "application/json"
+        content = extra.setdefault("content", {})
+        # Copy the nested levels so the route's own responses= dict is never changed.
+        content = extra["content"] = dict(content)
+        media = content[media_type] = dict(content.get(media_type, {}))
+        media_schema = media["schema"] = dict(media.get("schema", {}))
+        deep_dict_update(media_schema, schema)
+    description = (
+        extra.get("description")
+        or response.get("description")
+        or _status_text(code)
+        or "Additional Response"
+    )
+    deep_dict_update(response, extra)
+    response["description"] = description
+
+
+def build_responses(
+    route: APIRoute, registry: SchemaRegistry, *, validation: bool
+) -> tuple[dict[str, Any], bool]:
+    """The operation's ``responses``, and whether the 422 ``HTTPValidationError`` was added.
+
+    Args:
+        route: The route.
+        registry: The generated schemas.
+        validation: The route reads parameters or a body, so it may answer 422.
+    """
+    responses: dict[str, Any] = {}
+    main = responses.setdefault(_default_status_code(route), {})
+    main["description"] = route.response_description
+    content = _main_content(route, registry)
+    if content is not None:
+        main["content"] = content
+    for code in route.responses:
+        _merge_extra(route, registry, responses, code)
+    added = False
+    if validation and not any(key in responses for key in ("422", "4XX", "default")):
+        responses["422"] = _validation_error_response()
+        added = True
+    return responses, added

@@ -1,0 +1,415 @@
+"""HTTP responses: the ASGI apps an endpoint returns.
+
+A response is an ASGI application: awaiting ``response(scope, receive, send)``
+sends ``http.response.start`` and the body, then runs ``response.background``
+(the post-response phase of the request).
+"""
+
+from __future__ import annotations
+
+import http.cookies
+import json
+import re
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from urllib.parse import quote
+
+import trio
+
+from trioapi._scopes import open_scope_nursery
+from trioapi.background import BackgroundTask
+from trioapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from trioapi.datastructures import URL, MutableHeaders
+from trioapi.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from trioapi._fileresponse import FileResponse
+
+__all__ = [
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
+
+# CR and LF would let a value start a new header line (response splitting);
+# NUL truncates the line in some servers and proxies.
+_FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
+# RFC 6265 cookie attribute values: no control characters and no ';'.
+_FORBIDDEN_IN_COOKIE_ATTR = re.compile(r"[\x00-\x1f\x7f;]")
+_SAMESITE_VALUES = ("strict", "lax", "none")
+# Closing a stream's iterator after a disconnect must run its `finally`, but
+# a finally that hangs must not pin the request forever.
+_ACLOSE_GRACE = 5.0
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse a header name or value that could split the response.
+
+    Raises:
+        ValueError: ``name`` or ``value`` contains CR, LF or NUL.
+    """
+    for part, what in ((name, "name"), (value, "value")):
+        if _FORBIDDEN_IN_HEADER.search(part):
+            raise ValueError(
+                f"Header {what} {part!r} contains CR, LF or NUL, which would split the "
+                "response. Remove those characters from the header."
+            )
+
+
+def has_no_body(status_code: int) -> bool:
+    """Whether HTTP forbids a body (and Content-Length) for this status: 1xx, 204, 304."""
+    return status_code < 200 or status_code in (204, 304)
+
+
+class Response:
+    """A response whose whole body is known up front.
+
+    Args:
+        content: ``str`` (encoded with :attr:`charset`), ``bytes``, or ``None``
+            for an empty body. Subclasses may accept more by overriding
+            :meth:`render`.
+        status_code: The HTTP status.
+        headers: Extra headers; names are lower-cased.
+        media_type: The Content-Type (``text/*`` gets ``; charset=...``).
+        background: Awaited after the body has been sent.
+
+    Raises:
+        ValueError: A header contains CR, LF or NUL.
+    """
+
+    media_type: str | None = None
+    charset = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.init_headers(headers)
+
+    def render(self, content: Any) -> bytes | memoryview:
+        """Turn ``content`` into the body bytes.
+
+        Raises:
+            TypeError: ``content`` is not ``str``, ``bytes``, ``memoryview`` or ``None``.
+        """
+        if content is None:
+            return b""
+        if isinstance(content, bytes | memoryview):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} content must be str, bytes or memoryview, not "
+            f"{type(content).__name__}. Use JSONResponse for other data."
+        )
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Build :attr:`raw_headers` from ``headers``, Content-Length and Content-Type.
+
+        Raises:
+            ValueError: A header contains CR, LF or NUL.
+        """
+        raw_headers: list[tuple[bytes, bytes]] = []
+        for name, value in (headers or {}).items():
+            check_header(name, value)
+            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        names = {name for name, _ in raw_headers}
+        body: bytes | memoryview | None = getattr(self, "body", None)
+        if (
+            body is not None
+            and b"content-length" not in names
+            and not has_no_body(self.status_code)
+        ):
+            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        content_type = self.media_type
+        if content_type is not None and b"content-type" not in names:
+            if content_type.startswith("text/") and "charset=" not in content_type.lower():
+                content_type += "; charset=" + self.charset
+            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        self.raw_headers = raw_headers
+
+    @property
+    def headers(self) -> MutableHeaders:
+        """A live, case-insensitive view of :attr:`raw_headers`; edits change the response."""
+        # Not cached: a subclass may rebuild raw_headers with init_headers().
+        return MutableHeaders(raw=self.raw_headers)
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: int | None = None,
+        expires: datetime | str | int | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header.
+
+        ``expires`` is a number of seconds from now, an aware UTC ``datetime``,
+        or a preformatted date string. ``partitioned`` adds the CHIPS
+        ``Partitioned`` attribute (browsers require ``secure=True`` with it).
+
+        Raises:
+            ValueError: ``samesite`` is not strict/lax/none, or the key or an
+                attribute contains control characters (or ``;`` in an attribute).
+        """
+        check_header(key, value)
+        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+        cookie[key] = value
+        morsel = cookie[key]
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if expires is not None:
+            morsel["expires"] = _cookie_expires(expires)
+        for attr, attr_value in (("path", path), ("domain", domain)):
+            if attr_value is not None:
+                morsel[attr] = _checked_cookie_attr(attr, attr_value)
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite is not None:
+            if samesite.lower() not in _SAMESITE_VALUES:
+                raise ValueError(f"samesite must be 'strict', 'lax' or 'none', not {samesite!r}.")
+            morsel["samesite"] = samesite
+        header_value = morsel.OutputString()
+        # http.cookies only knows "Partitioned" from Python 3.14 on.
+        if partitioned:
+            header_value += "; Partitioned"
+        self.raw_headers.append((b"set-cookie", header_value.encode("latin-1")))
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: Literal["lax", "strict", "none"] | None = "lax",
+    ) -> None:
+        """Tell the client to drop a cookie (``Max-Age=0`` and an expiry in the past)."""
+        self.set_cookie(
+            key,
+            max_age=0,
+            expires=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response, then run the background task.
+
+        A checkpoint. Cancellation while sending stops the response; the
+        background task then does not run.
+        """
+        # A WebSocket may be refused with an HTTP response (ASGI extension).
+        prefix = "websocket." if scope["type"] == "websocket" else ""
+        await send(
+            {
+                "type": prefix + "http.response.start",
+                "status": self.status_code,
+                "headers": self.raw_headers,
+            }
+        )
+        body = b"" if has_no_body(self.status_code) else self.body
+        await send({"type": prefix + "http.response.body", "body": body})
+        if self.background is not None:
+            await self.background()
+
+
+def _cookie_expires(expires: datetime | str | int) -> str | int:
+    if isinstance(expires, datetime):
+        return format_datetime(expires, usegmt=True)
+    if isinstance(expires, str):
+        return _checked_cookie_attr("expires", expires)
+    return expires  # seconds from now: SimpleCookie formats the date
+
+
+def _checked_cookie_attr(attr: str, value: str) -> str:
+    if _FORBIDDEN_IN_COOKIE_ATTR.search(value):
+        raise ValueError(
+            f"Cookie {attr} {value!r} contains a control character or ';', which would "
+            "corrupt the Set-Cookie header. Remove those characters."
+        )
+    return value
+
+
+class HTMLResponse(Response):
+    """A ``text/html`` response."""
+
+    media_type = "text/html"
+
+
+class PlainTextResponse(Response):
+    """A ``text/plain`` response."""
+
+    media_type = "text/plain"
+
+
+class JSONResponse(Response):
+    """A compact ``application/json`` response; NaN and infinity are refused.
+
+    The content must already be JSON-compatible (dicts, lists, str, numbers,
+    bools, None): use ``jsonable_encoder`` first for models and dates.
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialize ``content`` to UTF-8 JSON.
+
+        Raises:
+            ValueError: ``content`` contains NaN or infinity.
+            TypeError: ``content`` is not JSON-serializable.
+        """
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+
+
+# Characters left as they are in a Location header: URL delimiters and '%'
+# (so an already-encoded URL is not encoded twice); everything else,
+# including CR/LF and spaces, is percent-encoded.
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
+
+
+class RedirectResponse(Response):
+    """A redirect (307 by default) to ``url``, with an empty body."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        status_code: int = 307,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        super().__init__(
+            content=b"", status_code=status_code, headers=headers, background=background
+        )
+        self.headers["location"] = quote(str(url), safe=_LOCATION_SAFE)
+
+
+ContentStream: TypeAlias = AsyncIterable[str | bytes] | Iterable[str | bytes]
+
+
+class StreamingResponse(Response):
+    """A response whose body comes from an iterator, chunk by chunk.
+
+    Args:
+        content: An async iterable, or a sync iterable (each item is then
+            fetched in a worker thread), of ``str`` or ``bytes`` chunks.
+        status_code: The HTTP status.
+        headers: Extra headers.
+        media_type: The Content-Type.
+        background: Awaited after the body has been sent.
+
+    No Content-Length is computed; the server chunks the body or closes the
+    connection at its end.
+    """
+
+    def __init__(
+        self,
+        content: ContentStream,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self._source: object = content
+        self.body_iterator: AsyncIterable[str | bytes]
+        if isinstance(content, AsyncIterable):
+            self.body_iterator = content
+        else:
+            self.body_iterator = iterate_in_threadpool(content)
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.init_headers(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream the body, stopping early if the client disconnects.
+
+        A checkpoint. A disconnect cancels the sending loop and closes the
+        iterator, so its ``finally`` blocks run; the background task still
+        runs afterwards, as in Starlette.
+        """
+        # Watch for the disconnect next to the sending loop. When TrioAPI's
+        # receive pump is in front, receive() only ever yields the pump's
+        # messages (the rest of the body, then http.disconnect), so reading
+        # here cannot steal anything from the server or the endpoint.
+        finished = False
+        try:
+            # open_scope_nursery: an error from the iterator leaves as itself,
+            # not wrapped in an exception group, so handlers for it still match.
+            async with open_scope_nursery() as nursery:
+                nursery.start_soon(self._watch_disconnect, receive, nursery.cancel_scope)
+                await self._send_stream(send)
+                finished = True
+                nursery.cancel_scope.cancel()
+        finally:
+            if not finished:
+                await self._close_iterator()
+        if self.background is not None:
+            await self.background()
+
+    async def _watch_disconnect(self, receive: Receive, stream_scope: trio.CancelScope) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                stream_scope.cancel()
+                return
+
+    async def _send_stream(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for chunk in self.body_iterator:
+            body = chunk.encode(self.charset) if isinstance(chunk, str) else chunk
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _close_iterator(self) -> None:
+        # Shielded so the iterator's finally can still await after a
+        # cancellation (a disconnect or the request's deadline); bounded so a
+        # finally that hangs cannot pin the request.
+        with trio.move_on_after(_ACLOSE_GRACE, shield=True):
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            close = getattr(self._source, "close", None)
+            if self._source is not self.body_iterator and callable(close):
+                # A sync generator's finally may block, so close it in a thread.
+                await run_in_threadpool(close)
+
+
+def __getattr__(name: str) -> object:
+    # FileResponse lives in _fileresponse, which builds on Response; importing
+    # it lazily keeps either module importable first without a cycle.
+    if name == "FileResponse":
+        from trioapi._fileresponse import FileResponse
+
+        return FileResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,189 @@
+"""``TestClient``: FastAPI's blocking test client, driving the app on a Trio loop.
+
+The app runs on a Trio loop in a helper thread. ``with TestClient(app) as
+client:`` runs the lifespan's startup on entry and its shutdown on exit;
+without ``with`` no lifespan runs, as in FastAPI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from trioapi._testing.lifespan import LifespanDriver
+from trioapi._testing.portal import LoopThread
+from trioapi._testing.transport import TrioASGITransport, build_http_scope
+from trioapi._testing.websocket import (
+    WebSocketDenialResponse,
+    WebSocketTestSession,
+    _WebSocketCall,
+)
+from trioapi.types import ASGIApp
+
+__all__ = ["TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
+
+
+class _SyncBody(httpx.SyncByteStream):
+    """Pulls the async body stream chunk by chunk through the loop thread."""
+
+    def __init__(self, portal: LoopThread, stream: httpx.AsyncByteStream) -> None:
+        self._portal = portal
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = self._stream.__aiter__()
+        while True:
+            try:
+                yield self._portal.run(chunks.__anext__)
+            except StopAsyncIteration:
+                return
+
+    def close(self) -> None:
+        self._portal.run(self._stream.aclose)
+
+
+class _SyncTransport(httpx.BaseTransport):
+    def __init__(self, client: TestClient) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        client = self._client
+        portal = client._ensure_portal()
+        request.read()
+        transport = TrioASGITransport(
+            client.app,
+            raise_app_exceptions=client.raise_server_exceptions,
+            root_path=client.root_path,
+            state=client.app_state,
+            nursery=portal.nursery,
+        )
+        response = portal.run(transport.handle_async_request, request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers.raw,
+            stream=_SyncBody(portal, response.stream),
+            request=request,
+        )
+
+
+class TestClient(httpx.Client):
+    """A blocking client for an ASGI app, with the ``httpx.Client`` API.
+
+    Args:
+        app: the application.
+        base_url: the URL requests are relative to.
+        raise_server_exceptions: re-raise errors the app raised instead of
+            returning its 500 response.
+        root_path: the ASGI ``root_path`` given to the app.
+        backend: accepted for compatibility; only ``"trio"`` exists.
+        backend_options: accepted for compatibility; unused.
+        cookies: cookies to start with (they persist across requests).
+        headers: headers sent with every request.
+        follow_redirects: follow redirects (FastAPI's default: yes).
+        client: the ``(host, port)`` the app sees as the client.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        base_url: str = "http://testserver",
+        raise_server_exceptions: bool = True,
+        root_path: str = "",
+        backend: str = "trio",
+        backend_options: Mapping[str, Any] | None = None,
+        cookies: httpx._types.CookieTypes | None = None,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+        client: tuple[str, int] = ("testclient", 50000),
+    ) -> None:
+        self.app = app
+        self.app_state: dict[str, Any] = {}
+        self.raise_server_exceptions = raise_server_exceptions
+        self.root_path = root_path
+        self.client_address = client
+        self._portal: LoopThread | None = None
+        self._lifespan: LifespanDriver | None = None
+        all_headers = {"user-agent": "testclient"}
+        all_headers.update(headers or {})
+        super().__init__(
+            base_url=base_url,
+            headers=all_headers,
+            transport=_SyncTransport(self),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+        )
+
+    def _ensure_portal(self) -> LoopThread:
+        if self._portal is None:
+            self._portal = LoopThread()
+        return self._portal
+
+    def __enter__(self) -> TestClient:
+        portal = self._ensure_portal()
+        self._lifespan = LifespanDriver(self.app, self.app_state)
+        assert portal.nursery is not None
+        try:
+            portal.run(self._lifespan.startup, portal.nursery)
+        except BaseException:
+            self._close_portal()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        try:
+            if self._lifespan is not None and self._portal is not None:
+                lifespan, self._lifespan = self._lifespan, None
+                self._portal.run(lifespan.shutdown)
+        finally:
+            self._close_portal()
+            super().__exit__(exc_type, exc_value, traceback)
+
+    def _close_portal(self) -> None:
+        if self._portal is not None:
+            portal, self._portal = self._portal, None
+            portal.close()
+
+    def close(self) -> None:
+        """Close the client and stop its loop thread."""
+        self._close_portal()
+        super().close()
+
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> WebSocketTestSession:
+        """Open a WebSocket to the app; use the result as a context manager."""
+        headers = httpx.Headers(kwargs.pop("headers", None))
+        headers.setdefault("connection", "upgrade")
+        headers.setdefault("sec-websocket-key", "testserver==")
+        headers.setdefault("sec-websocket-version", "13")
+        if subprotocols is not None:
+            headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+        request = self.build_request("GET", url, headers=headers, **kwargs)
+        scope = build_http_scope(
+            request, root_path=self.root_path, state=self.app_state, scope_type="websocket"
+        )
+        del scope["method"]
+        scope["subprotocols"] = list(subprotocols or [])
+        scope["client"] = self.client_address
+        scope["extensions"] = {"websocket.http.response": {}}
+        opened_portal = self._portal is None
+        portal = self._ensure_portal()
+        return WebSocketTestSession(
+            portal,
+            _WebSocketCall(self.app, scope),
+            on_close=self._close_portal if opened_portal else None,
+        )
