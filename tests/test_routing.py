@@ -228,3 +228,25 @@ def test_arbitrary_paths_never_crash_the_router(path: str) -> None:
     scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/" + path}
     for route in router.routes:
         route.matches(scope)
+
+
+def test_literal_route_lookup_keeps_declaration_order() -> None:
+    async def by_id(request: Request) -> Response:
+        return PlainTextResponse("by id")
+
+    async def me(request: Request) -> Response:
+        return PlainTextResponse("me")
+
+    pattern_first = Router([Route("/users/{user_id}", by_id), Route("/users/me", me)])
+    literal_first = Router([Route("/users/me", me), Route("/users/{user_id}", by_id)])
+    assert TestClient(pattern_first).get("/users/me").text == "by id"
+    assert TestClient(literal_first).get("/users/me").text == "me"
+    assert TestClient(literal_first).get("/users/7").text == "by id"
+
+
+def test_routes_added_after_the_first_request_are_found() -> None:
+    router = Router([Route("/a", users_root)])
+    client = TestClient(router)
+    assert client.get("/b").status_code == 404
+    router.add_route("/b", users_root)
+    assert client.get("/b").text == "users"

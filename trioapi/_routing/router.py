@@ -78,6 +78,9 @@ class Router:
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self.lifespan_context: LifespanFactory = lifespan or self._run_event_handlers
+        self._index_key: tuple[int, int] = (0, -1)
+        self._by_literal_path: dict[str, list[BaseRoute]] = {}
+        self._pattern_routes: list[BaseRoute] = []
         self.middleware_stack: ASGIApp = wrap_middleware(self.app, middleware)
 
     @contextlib.asynccontextmanager
@@ -101,7 +104,7 @@ class Router:
             await self.lifespan(scope, receive, send)
             return
         partial: tuple[BaseRoute, Scope] | None = None
-        for route in self.routes:
+        for route in self._candidates(scope):
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
                 scope.update(child_scope)
@@ -118,6 +121,37 @@ class Router:
             await self._redirect_slash(scope, receive, send)
             return
         await self.default(scope, receive, send)
+
+    def _candidates(self, scope: Scope) -> list[BaseRoute]:
+        """The routes that may match ``scope``, in order, found by a dict look-up.
+
+        A route without path parameters matches only its literal path, so for
+        a path it can match, only routes with that literal path and the
+        routes that use patterns need trying. The index is rebuilt when the
+        route list changes length (routes are appended after construction).
+        """
+        routes = self.routes
+        if self._index_key != (id(routes), len(routes)):
+            self._build_index()
+        if scope["type"] == "lifespan" or "path" not in scope:
+            return routes
+        return self._by_literal_path.get(get_route_path(scope), self._pattern_routes)
+
+    def _build_index(self) -> None:
+        literal: dict[str, list[int]] = {}
+        pattern: list[int] = []
+        for position, route in enumerate(self.routes):
+            compiled = getattr(route, "compiled", None)
+            if isinstance(route, Route | WebSocketRoute) and compiled and not compiled.convertors:
+                literal.setdefault(route.path, []).append(position)
+            else:
+                pattern.append(position)
+        self._pattern_routes = [self.routes[i] for i in pattern]
+        self._by_literal_path = {
+            path: [self.routes[i] for i in sorted(positions + pattern)]
+            for path, positions in literal.items()
+        }
+        self._index_key = (id(self.routes), len(self.routes))
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the lifespan protocol around ``lifespan_context``. A checkpoint."""
