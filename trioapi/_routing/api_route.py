@@ -145,6 +145,8 @@ class APIRoute(Route):
             is declared in a way that cannot work.
     """
 
+    requires_leading_slash = False  # callbacks and webhooks are not served paths
+
     def __init__(
         self,
         path: str,

@@ -3,8 +3,14 @@
 As in FastAPI, an endpoint that ``yield``s items is answered with JSON Lines
 (``application/jsonl``, one JSON document per line), each item validated
 against the item type of its return annotation (``AsyncIterable[Item]``)
-when it has one. With ``response_class=StreamingResponse`` (or a subclass)
-the items are sent as they are (``str`` or ``bytes`` chunks).
+when it has one. With ``response_class=EventSourceResponse`` each item is
+sent as a server-sent event instead (a plain item as a ``data:`` line of
+JSON, a ``ServerSentEvent`` with its own fields). With
+``response_class=StreamingResponse`` (or another subclass) the items are sent
+as they are (``str`` or ``bytes`` chunks).
+
+Closing the response (the client went away) closes the endpoint's generator
+at once, so its ``finally`` runs then, not whenever it is garbage collected.
 
 The stream is sent inside the request's scopes, so request-scoped ``yield``
 dependencies stay open until the last item has been sent.
@@ -22,13 +28,14 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from contextlib import aclosing
+from contextlib import aclosing, closing
 from typing import Any, get_args, get_origin
 
 from pydantic import TypeAdapter
 
 from trioapi._routing.response_model import serialize_without_model
 from trioapi.responses import Response, StreamingResponse
+from trioapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
 __all__ = ["StreamBuilder", "is_stream_endpoint", "stream_item_type"]
 
@@ -58,42 +65,77 @@ def stream_item_type(endpoint: Callable[..., Any]) -> Any:
     return None
 
 
+def _is_event_type(item_type: Any) -> bool:
+    return isinstance(item_type, type) and issubclass(item_type, ServerSentEvent)
+
+
 class StreamBuilder:
     """Turns the generator an endpoint returned into a streaming response.
 
     Attributes:
         response_class: The route's response class.
         adapter: Validates and dumps each item (``None``: ``jsonable_encoder``).
+            ``None`` too when the declared items are ``ServerSentEvent``s.
+        is_event_stream: The items are sent as server-sent events.
     """
 
-    __slots__ = ("adapter", "response_class")
+    __slots__ = ("adapter", "is_event_stream", "response_class")
 
     def __init__(self, response_class: type[Response], item_type: Any) -> None:
         self.response_class = response_class
+        self.is_event_stream = issubclass(response_class, EventSourceResponse)
+        if _is_event_type(item_type):
+            item_type = None  # events carry their own data; there is nothing to validate
         self.adapter: TypeAdapter[Any] | None = (
             TypeAdapter(item_type) if item_type is not None else None
         )
 
+    def _dump(self, item: Any) -> bytes:
+        if self.adapter is None:
+            return serialize_without_model(item)
+        validated = self.adapter.validate_python(item, from_attributes=True)
+        return self.adapter.dump_json(validated)
+
     def encode(self, item: Any) -> bytes:
         """One JSON line for ``item``."""
-        if self.adapter is None:
-            return serialize_without_model(item) + b"\n"
-        validated = self.adapter.validate_python(item, from_attributes=True)
-        return self.adapter.dump_json(validated) + b"\n"
+        return self._dump(item) + b"\n"
+
+    def encode_event(self, item: Any) -> bytes:
+        """One server-sent event for ``item``: its own fields, or ``data:`` with its JSON."""
+        if isinstance(item, ServerSentEvent):
+            return item.encode()
+        # JSON has no raw line breaks, so the item is always one data line.
+        return format_sse_event(data=self._dump(item).decode("utf-8"))
 
     def build(self, stream: Any, options: dict[str, Any]) -> Response:
         """The response streaming ``stream`` (an async or sync generator)."""
+        if self.is_event_stream:
+            return self.response_class(self._encoded(stream, self.encode_event), **options)
         if issubclass(self.response_class, StreamingResponse):
             return self.response_class(stream, **options)
-        if isinstance(stream, AsyncIterable):
-            content: Any = self._encode_async(stream)
-        else:
-            content = (self.encode(item) for item in stream)
-        return StreamingResponse(content, media_type=JSON_LINES, **options)
+        return StreamingResponse(
+            self._encoded(stream, self.encode), media_type=JSON_LINES, **options
+        )
 
-    async def _encode_async(self, stream: AsyncIterable[Any]) -> AsyncIterator[bytes]:
-        # aclosing: when the client goes away mid-stream, the endpoint's own
-        # generator is closed too (its finally runs now, not at GC time).
-        async with aclosing(stream):  # type: ignore[type-var]  # an async generator
-            async for item in stream:
-                yield self.encode(item)
+    def _encoded(self, stream: Any, encode: Callable[[Any], bytes]) -> Any:
+        if isinstance(stream, AsyncIterable):
+            return _encode_async(stream, encode)
+        return _encode_sync(stream, encode)
+
+
+async def _encode_async(
+    stream: AsyncIterable[Any], encode: Callable[[Any], bytes]
+) -> AsyncIterator[bytes]:
+    # aclosing: when the client goes away mid-stream, the endpoint's own
+    # generator is closed too (its finally runs now, not at GC time).
+    async with aclosing(stream):  # type: ignore[type-var]  # an async generator
+        async for item in stream:
+            yield encode(item)
+
+
+def _encode_sync(stream: Iterable[Any], encode: Callable[[Any], bytes]) -> Iterator[bytes]:
+    # closing: StreamingResponse closes this generator (in a worker thread)
+    # when the client goes away; that must close the endpoint's generator too.
+    with closing(stream):  # type: ignore[type-var]  # a generator
+        for item in stream:
+            yield encode(item)

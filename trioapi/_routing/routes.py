@@ -160,6 +160,10 @@ class Route(BaseRoute):
         middleware: Middleware wrapped around this route's endpoint only.
     """
 
+    # FastAPI's callback and webhook routes have paths like "{$callback_url}/x"
+    # and "new-subscription"; APIRoute turns this off.
+    requires_leading_slash = True
+
     def __init__(
         self,
         path: str,
@@ -170,7 +174,8 @@ class Route(BaseRoute):
         include_in_schema: bool = True,
         middleware: Sequence[Middleware[Any]] | None = None,
     ) -> None:
-        _check_path(path, "Route")
+        if self.requires_leading_slash:
+            _check_path(path, "Route")
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name

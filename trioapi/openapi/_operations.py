@@ -28,7 +28,13 @@ from trioapi.openapi.constants import METHODS_WITH_BODY
 if TYPE_CHECKING:
     from trioapi._routing.api_route import APIRoute
 
-__all__ = ["DocumentState", "build_path_item", "flat_dependants", "register_route_fields"]
+__all__ = [
+    "DocumentState",
+    "build_path_item",
+    "flat_dependants",
+    "merge_form_models",
+    "register_route_fields",
+]
 
 _PARAM_SOURCES = ("path", "query", "header", "cookie")
 
@@ -81,21 +87,30 @@ def _request_params(root: Dependant, source: str) -> list[ParamField]:
     return params
 
 
-def _schema_params(root: Dependant, source: str) -> list[ParamField]:
-    """The parameters shown for ``source``: parameter models expanded to their fields."""
-    params: list[ParamField] = []
+def _schema_params(root: Dependant, source: str) -> list[tuple[ParamField, bool]]:
+    """The parameters shown for ``source``, each with whether it is required.
+
+    Parameter models are expanded to their fields; the fields of an optional
+    model (``Filters | None = None``) are all optional.
+    """
+    params: list[tuple[ParamField, bool]] = []
     for param in _request_params(root, source):
-        params.extend(param.model_fields if param.model_fields else (param,))
+        if param.model_fields:
+            params.extend((f, f.required and param.required) for f in param.model_fields)
+        else:
+            params.append((param, param.required))
     return params
 
 
 def register_route_fields(route: APIRoute, registry: SchemaRegistry) -> None:
     """Tell ``registry`` every schema ``route`` (and its callbacks) will show."""
     for source in _PARAM_SOURCES:
-        for param in _schema_params(route.dependant, source):
+        for param, _ in _schema_params(route.dependant, source):
             registry.param(param)
     if route.body_field is not None:
         registry.param(route.body_field)
+        for param in _form_model_params(route):
+            registry.param(param)
     register_response_fields(route, registry)
     for callback in _callback_routes(route):
         register_route_fields(callback, registry)
@@ -116,12 +131,14 @@ def _examples(parameter: dict[str, Any], field_info: Any) -> None:
         parameter["example"] = jsonable_encoder(example)
 
 
-def _parameter(param: ParamField, source: str, registry: SchemaRegistry) -> dict[str, Any]:
+def _parameter(
+    param: ParamField, source: str, required: bool, registry: SchemaRegistry
+) -> dict[str, Any]:
     info = param.field_info
     parameter: dict[str, Any] = {
         "name": param.key,
         "in": source,
-        "required": param.required,
+        "required": required,
         "schema": registry.schema(registry.param(param)),
     }
     if info.description:
@@ -136,10 +153,10 @@ def _parameters(route: APIRoute, registry: SchemaRegistry) -> list[dict[str, Any
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     required: dict[tuple[str, str], dict[str, Any]] = {}
     for source in _PARAM_SOURCES:
-        for param in _schema_params(route.dependant, source):
+        for param, is_required in _schema_params(route.dependant, source):
             if not getattr(param.field_info, "include_in_schema", True):
                 continue
-            parameter = _parameter(param, source, registry)
+            parameter = _parameter(param, source, is_required, registry)
             key = (source, parameter["name"])
             by_key[key] = parameter
             if parameter["required"]:
@@ -147,6 +164,43 @@ def _parameters(route: APIRoute, registry: SchemaRegistry) -> list[dict[str, Any
     # A parameter declared twice keeps its first place; a required declaration wins.
     by_key.update(required)
     return list(by_key.values())
+
+
+def _form_model_params(route: APIRoute) -> list[ParamField]:
+    """The model parameters of an embedded form body (``Annotated[Profile, Form()]`` and more)."""
+    plan = route.body_plan
+    if plan is None or not plan.embed or not plan.is_form:
+        return []
+    return [param for param in plan.fields if param.is_model]
+
+
+def merge_form_models(route: APIRoute, registry: SchemaRegistry) -> None:
+    """Show the model parameters of an embedded form body as ``allOf`` its models.
+
+    A form reads the fields of ``Annotated[Profile, Form()]`` from the form
+    itself, not from a ``profile`` key, so FastAPI documents the generated
+    ``Body_...`` model as ``allOf`` the models plus the plain fields.
+    """
+    models = _form_model_params(route)
+    if not models or route.body_field is None:
+        return
+    ref = registry.schema(registry.param(route.body_field)).get("$ref", "")
+    definition = registry.definitions.get(ref.rsplit("/", 1)[-1])
+    if definition is None or "allOf" in definition:
+        return
+    properties = definition.get("properties", {})
+    removed = set()
+    for param in models:
+        removed |= {param.name, param.alias}
+        schema = registry.schema(registry.param(param))
+        schema.pop("title", None)
+        definition.setdefault("allOf", []).append(schema)
+    definition["properties"] = {k: v for k, v in properties.items() if k not in removed}
+    required = [name for name in definition.get("required", []) if name not in removed]
+    if required:
+        definition["required"] = required
+    else:
+        definition.pop("required", None)
 
 
 def _request_body(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from trioapi.datastructures import DefaultPlaceholder
 from trioapi.openapi._schemas import SchemaRegistry
 from trioapi.openapi.constants import REF_PREFIX
 from trioapi.responses import JSONResponse, Response, StreamingResponse
+from trioapi.sse import EventSourceResponse
 
 if TYPE_CHECKING:
     from trioapi._routing.api_route import APIRoute
@@ -61,6 +62,31 @@ def _is_json_lines(route: APIRoute) -> bool:
     return route.is_stream_endpoint and not issubclass(_response_class(route), StreamingResponse)
 
 
+def _is_event_stream(route: APIRoute) -> bool:
+    return route.is_stream_endpoint and issubclass(_response_class(route), EventSourceResponse)
+
+
+def _event_item_schema(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any]:
+    """The schema of one server-sent event; ``data`` holds the item's JSON when typed."""
+    data: dict[str, Any] = {"type": "string"}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "data": data,
+            "event": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+    }
+    adapter = _stream_adapter(route)
+    if adapter is not None:
+        field = registry.response(adapter, f"Response_{route.unique_id}")
+        data["contentMediaType"] = "application/json"
+        data["contentSchema"] = registry.schema(field)
+        schema["required"] = ["data"]
+    return schema
+
+
 def _stream_adapter(route: APIRoute) -> Any:
     stream = getattr(route.response_builder, "stream", None)
     return getattr(stream, "adapter", None)
@@ -68,7 +94,7 @@ def _stream_adapter(route: APIRoute) -> Any:
 
 def register_response_fields(route: APIRoute, registry: SchemaRegistry) -> None:
     """Register the schemas of ``route``'s responses (its model, streamed items, extras)."""
-    if _is_json_lines(route):
+    if _is_json_lines(route) or _is_event_stream(route):
         adapter = _stream_adapter(route)
         if adapter is not None:
             registry.response(adapter, f"Response_{route.unique_id}")
@@ -89,6 +115,9 @@ def _default_status_code(route: APIRoute) -> str:
 
 
 def _main_content(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] | None:
+    if _is_event_stream(route):
+        event_media = _response_class(route).media_type or EventSourceResponse.media_type
+        return {event_media: {"itemSchema": _event_item_schema(route, registry)}}
     if _is_json_lines(route):
         adapter = _stream_adapter(route)
         name = f"Response_{route.unique_id}"

@@ -98,11 +98,14 @@ class SchemaField:
     title: str
 
 
-def field_title(name: str, field_info: FieldInfo) -> str:
-    """The title FastAPI gives a field's schema: its ``title``, else its alias title-cased."""
+def field_title(alias: str, field_info: FieldInfo) -> str:
+    """The title FastAPI gives a field's schema: its ``title``, else its alias title-cased.
+
+    The alias is the key the value is read under, so a header declared as
+    ``user_agent`` is titled ``User-Agent``.
+    """
     if field_info.title:
         return field_info.title
-    alias = field_info.alias or name
     return alias.title().replace("_", " ")
 
 
@@ -149,7 +152,7 @@ class SchemaRegistry:
             param,
             "param",
             lambda: SchemaField(
-                _param_core_schema(param), "validation", field_title(param.name, param.field_info)
+                _param_core_schema(param), "validation", field_title(param.alias, param.field_info)
             ),
         )
 

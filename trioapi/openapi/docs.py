@@ -111,7 +111,9 @@ def get_swagger_ui_html(
     parts = [
         _swagger_head(title, swagger_css_url, swagger_favicon_url, swagger_js_url, openapi_url)
     ]
-    parts.extend(f"{_script_json(key)}: {_script_json(value)},\n" for key, value in parameters.items())
+    parts.extend(
+        f"{_script_json(key)}: {_script_json(value)},\n" for key, value in parameters.items()
+    )
     if oauth2_redirect_url:
         parts.append(f"oauth2RedirectUrl: window.location.origin + '{oauth2_redirect_url}',")
     parts.append(_SWAGGER_PRESETS)

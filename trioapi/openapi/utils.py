@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from trioapi.encoders import jsonable_encoder
-from trioapi.openapi._operations import DocumentState, build_path_item, register_route_fields
+from trioapi.openapi._operations import (
+    DocumentState,
+    build_path_item,
+    merge_form_models,
+    register_route_fields,
+)
 from trioapi.openapi._schemas import VALIDATION_ERROR_DEFINITIONS, SchemaRegistry
 
 if TYPE_CHECKING:
@@ -140,6 +145,8 @@ def get_openapi(
     for route in [*api_routes, *webhook_routes]:
         register_route_fields(route, registry)
     registry.generate()
+    for route in [*api_routes, *webhook_routes]:
+        merge_form_models(route, registry)
     state = DocumentState(registry)
     paths = _paths(api_routes, state)
     webhook_paths = _paths(webhook_routes, state)
