@@ -3,7 +3,8 @@
     make bench                                   (sets up .venv-bench with FastAPI)
     .venv-bench/bin/python bench/inprocess.py [--seconds 0.5] [--repeats 3]
 
-For each scenario of ``bench.apps.SCENARIOS`` it measures requests/second of
+Each framework app runs its lifespan around the measurement, as under a
+server. For each scenario of ``bench.apps.SCENARIOS`` it measures requests/second of
 the bare ASGI app, trioapi and FastAPI 0.163 running on Trio (through anyio),
 alternating the apps ``--repeats`` times and keeping each one's best run, and
 prints a Markdown table of the ratios (requests per CPU-second, see ``rate``). Only ratios from one run on one machine
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +83,23 @@ async def rate(app: Any, request: Request, seconds: float) -> float:
             return done / (now - start)
 
 
+@asynccontextmanager
+async def running_lifespan(app: Any) -> AsyncIterator[None]:
+    """Run ``app``'s lifespan around the block, as a server does."""
+    to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](1)
+    to_server, server_inbox = trio.open_memory_channel[dict[str, Any]](1)
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app, scope, app_inbox.receive, to_server.send)
+        await to_app.send({"type": "lifespan.startup"})
+        started = await server_inbox.receive()
+        if started["type"] != "lifespan.startup.complete":
+            raise SystemExit(f"lifespan startup failed: {started}")
+        yield
+        await to_app.send({"type": "lifespan.shutdown"})
+        await server_inbox.receive()
+
+
 async def main(seconds: float, repeats: int) -> None:
     apps: dict[str, Any] = {"bare ASGI": bare_app, "trioapi": build_framework_app("trioapi")}
     try:
@@ -91,6 +111,15 @@ async def main(seconds: float, repeats: int) -> None:
     header += " | trioapi / bare | trioapi / FastAPI |" if "FastAPI on trio" in apps else " |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
+    async with AsyncExitStack() as lifespans:
+        for name, app in apps.items():
+            if name != "bare ASGI":
+                await lifespans.enter_async_context(running_lifespan(app))
+        await print_rows(apps, seconds, repeats)
+
+
+async def print_rows(apps: dict[str, Any], seconds: float, repeats: int) -> None:
+    """Measure every scenario and print its table row."""
     for scenario, request in SCENARIOS.items():
         for name, app in apps.items():  # every app must answer, and alike
             status, body = await call(app, request)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from base64 import b64encode
 
 import itsdangerous
@@ -178,3 +180,13 @@ async def test_lifespan_gets_no_session():
     await SessionMiddleware(app, SECRET)({"type": "lifespan"}, None, None)
 
     assert seen == [False]
+
+
+def test_missing_itsdangerous_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "itsdangerous", None)  # as if it were not installed
+    spec = importlib.util.find_spec("trioapi.middleware.sessions")
+    assert spec is not None and spec.origin is not None
+    fresh = importlib.util.spec_from_file_location("_sessions_without_extra", spec.origin)
+    assert fresh is not None and fresh.loader is not None
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'trioapi\[sessions\]'"):
+        fresh.loader.exec_module(importlib.util.module_from_spec(fresh))

@@ -430,6 +430,7 @@ def test_app_metadata_servers_tags_and_external_docs() -> None:
     assert app.openapi() is app.openapi()  # cached in app.openapi_schema
 
 
+@pytest.mark.filterwarnings("ignore:TrioAPI.root_path=:trioapi.exceptions.TrioAPIDeprecationWarning")
 def test_root_path_is_the_server_when_none_is_declared() -> None:
     assert TrioAPI(root_path="/api").openapi()["servers"] == [{"url": "/api"}]
     assert "servers" not in TrioAPI(root_path="/api", root_path_in_servers=False).openapi()

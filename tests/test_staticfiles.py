@@ -6,9 +6,13 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import trio
 
+from tests.serving import run_hypercorn
 from tests.test_responses import Sent, call, http_scope
+from trioapi import TrioAPI
 from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.staticfiles import StaticFiles
 
@@ -291,3 +295,97 @@ def test_unknown_package_or_folder_fails_at_construction(package: str) -> None:
         TrioAPIError, match="directory 'missing' in package 'staticpkg' could not be found"
     ):
         StaticFiles(packages=[(package, "missing")])
+
+
+# --- mounted in an app, served by hypercorn ---------------------------------------
+
+
+def served_app(root: Path, site: Path) -> TrioAPI:
+    app = TrioAPI()
+    app.mount("/static", StaticFiles(directory=root), name="static")
+    app.mount("/site", StaticFiles(directory=site, html=True), name="site")
+    return app
+
+
+async def raw_get(url: str, target: str) -> tuple[int, bytes]:
+    """GET ``target`` exactly as written: no client-side normalization of dots or escapes."""
+    host, port = url.removeprefix("http://").split(":")
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        request = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        await stream.send_all(request.encode("latin-1"))
+        answer = b""
+        while chunk := await stream.receive_some():
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+TRAVERSALS = [
+    "/static/../secret.txt",
+    "/static/%2e%2e/secret.txt",
+    "/static/%2E%2E%2Fsecret.txt",
+    "/static/..%2fsecret.txt",
+    "/static/..%5csecret.txt",
+    "/static/css/..%2f..%2fsecret.txt",
+    "/static/%2fetc%2fpasswd",
+    "/static//etc/passwd",
+    "/static/example.txt%00.png",
+    "/static/%252e%252e/secret.txt",
+]
+
+
+async def test_traversal_attempts_over_a_real_socket_answer_404(tmp_path: Path) -> None:
+    root = tmp_path / "static"
+    root.mkdir()
+    (root / "css").mkdir()
+    (root / "example.txt").write_text("hello")
+    (tmp_path / "secret.txt").write_text("top secret")
+    async with run_hypercorn(served_app(root, root)) as url:
+        answers = {target: await raw_get(url, target) for target in TRAVERSALS}
+        control = await raw_get(url, "/static/css/../example.txt")
+
+    assert {target: status for target, (status, _) in answers.items()} == dict.fromkeys(
+        TRAVERSALS, 404
+    )
+    assert all(b"top secret" not in body for _, body in answers.values())
+    assert answers["/static/..%2fsecret.txt"][1] == b'{"detail":"Not Found"}'
+    assert control == (200, b"hello")
+
+
+async def test_conditional_range_and_html_requests_through_hypercorn(
+    root: Path, site: Path
+) -> None:
+    async with (
+        run_hypercorn(served_app(root, site)) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        first = await client.get("/static/example.txt")
+        cached = await client.get(
+            "/static/example.txt", headers={"If-None-Match": first.headers["etag"]}
+        )
+        since = await client.get(
+            "/static/example.txt", headers={"If-Modified-Since": first.headers["last-modified"]}
+        )
+        part = await client.get("/static/example.txt", headers={"Range": "bytes=1-3"})
+        index = await client.get("/site/docs/")
+        missing = await client.get("/site/nope")
+
+    assert (first.status_code, first.text, first.headers["accept-ranges"]) == (
+        200,
+        "hello",
+        "bytes",
+    )
+    assert (cached.status_code, cached.content, cached.headers["etag"]) == (
+        304,
+        b"",
+        first.headers["etag"],
+    )
+    assert since.status_code == 304
+    assert (part.status_code, part.text, part.headers["content-range"]) == (
+        206,
+        "ell",
+        "bytes 1-3/5",
+    )
+    assert (index.status_code, index.text) == (200, "<h1>docs</h1>")
+    assert (missing.status_code, missing.text) == (404, "<h1>missing</h1>")

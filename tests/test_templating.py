@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,12 @@ import pytest
 import trio
 
 from tests.test_responses import call, http_scope
+from trioapi import Request, TrioAPI
 from trioapi.background import BackgroundTask
+from trioapi.responses import HTMLResponse
+from trioapi.staticfiles import StaticFiles
 from trioapi.templating import Jinja2Templates
+from trioapi.testing import AsyncTestClient
 from trioapi.types import Message
 
 
@@ -223,3 +229,48 @@ def test_custom_env_keeps_its_own_url_for(request_: FakeRequest) -> None:
 def test_missing_template_raises(templates: Jinja2Templates, request_: FakeRequest) -> None:
     with pytest.raises(jinja2.TemplateNotFound, match="nope.html"):
         templates.TemplateResponse(request_, "nope.html")
+
+
+# --- in a TrioAPI app -----------------------------------------------------------------
+
+
+async def test_template_in_an_app_links_to_routes_and_static_files(tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "site.css").write_text("body {}")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "item.html").write_text(
+        "<link href=\"{{ url_for('static', path='/site.css') }}\">"
+        "<a href=\"{{ url_for('read_item', item_id=item.id) }}\">{{ item.name }}</a>"
+        "<p>{{ request.url.path }}</p>"
+    )
+    templates = Jinja2Templates(directory=tmp_path / "templates")
+    app = TrioAPI()
+    app.mount("/static", StaticFiles(directory=tmp_path / "static"), name="static")
+
+    @app.get("/items/{item_id}", response_class=HTMLResponse)
+    async def read_item(request: Request, item_id: int) -> Any:
+        item = {"id": item_id, "name": f"Item <{item_id}>"}
+        return templates.TemplateResponse(request, "item.html", {"item": item})
+
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/items/42")
+        css = await client.get("/static/site.css")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == (
+        '<link href="http://testserver/static/site.css">'
+        '<a href="http://testserver/items/42">Item &lt;42&gt;</a>'
+        "<p>/items/42</p>"
+    )
+    assert css.text == "body {}"
+
+
+def test_missing_jinja2_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if it were not installed
+    spec = importlib.util.find_spec("trioapi.templating")
+    assert spec is not None and spec.origin is not None
+    fresh = importlib.util.spec_from_file_location("_templating_without_extra", spec.origin)
+    assert fresh is not None and fresh.loader is not None
+    with pytest.raises(ImportError, match=r"pip install 'trioapi\[templates\]'"):
+        fresh.loader.exec_module(importlib.util.module_from_spec(fresh))

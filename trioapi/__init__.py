@@ -6,6 +6,9 @@ from trioapi.background import BackgroundTasks as BackgroundTasks
 from trioapi.datastructures import UploadFile as UploadFile
 from trioapi.exceptions import HTTPException as HTTPException
 from trioapi.exceptions import WebSocketException as WebSocketException
+from trioapi.nurseries import AppNursery as AppNursery
+from trioapi.nurseries import RequestNursery as RequestNursery
+from trioapi.nurseries import RequestScope as RequestScope
 from trioapi.param_functions import Body as Body
 from trioapi.param_functions import Cookie as Cookie
 from trioapi.param_functions import Depends as Depends
@@ -25,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "APIRouter",
+    "AppNursery",
     "BackgroundTasks",
     "Body",
     "Cookie",
@@ -36,6 +40,8 @@ __all__ = [
     "Path",
     "Query",
     "Request",
+    "RequestNursery",
+    "RequestScope",
     "Response",
     "Security",
     "TrioAPI",

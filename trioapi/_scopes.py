@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+import os
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from types import TracebackType
 from typing import Any
 
 import trio
 
-from trioapi.exceptions import HTTPException
+from trioapi._receive import ReceivePump
+from trioapi._watchdog import RequestWatchdog, watchdog_for
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTEXT_KEY = "trioapi.context"
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0
+DEFAULT_SEND_TIMEOUT = 60.0  # one response message; a client that reads nothing for this long is gone
 CLEANUP_GRACE = 5.0
-DRAIN_GRACE = 5.0
 
 logger = logging.getLogger("trioapi")
 
@@ -38,7 +40,7 @@ Cleanup = Callable[[], Awaitable[Any]]
 class RequestLimits:
     """App-wide settings for the request scope, fixed when the app is built."""
 
-    __slots__ = ("body_timeout", "cancel_on_disconnect", "max_body_size", "timeout")
+    __slots__ = ("body_timeout", "cancel_on_disconnect", "max_body_size", "send_timeout", "timeout")
 
     def __init__(
         self,
@@ -47,11 +49,13 @@ class RequestLimits:
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         timeout: float | None = None,
         cancel_on_disconnect: bool = True,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
     ) -> None:
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
+        self.send_timeout = send_timeout
 
 
 class RequestContext:
@@ -63,6 +67,7 @@ class RequestContext:
 
     __slots__ = (
         "_cleanups",
+        "_request_id",
         "app_nursery",
         "cancel_on_disconnect",
         "client_disconnected",
@@ -72,10 +77,14 @@ class RequestContext:
         "request_nursery",
         "response_complete",
         "response_started",
+        "scope",
         "started_at",
     )
 
-    def __init__(self, limits: RequestLimits, app_nursery: trio.Nursery | None) -> None:
+    def __init__(
+        self, limits: RequestLimits, app_nursery: trio.Nursery | None, scope: Scope | None = None
+    ) -> None:
+        self.scope: Scope = scope if scope is not None else {}
         self.client_disconnected = False
         self.response_started = False
         self.response_complete = False
@@ -87,6 +96,38 @@ class RequestContext:
         self.request_cancel_scope: trio.CancelScope | None = None
         self.started_at = trio.current_time()
         self._cleanups: list[Cleanup] = []
+        self._request_id: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        """The request's id for log lines: its ``X-Request-ID`` header, else a random one.
+
+        Worked out on first use, so a request that logs nothing pays nothing.
+        """
+        if self._request_id is None:
+            for name, value in self.scope.get("headers", ()):
+                if name == b"x-request-id":
+                    self._request_id = value.decode("latin-1")[:200]
+                    break
+            else:
+                self._request_id = os.urandom(8).hex()
+        return self._request_id
+
+    def describe(self) -> str:
+        """``GET /items (request id 3f2a...)``: how log lines name this request."""
+        scope = self.scope
+        method = scope.get("method", scope.get("type", "?").upper())
+        return f"{method} {scope.get('path', '?')} (request id {self.request_id})"
+
+    def set_cancel_on_disconnect(self, enabled: bool) -> None:
+        """Switch cancellation on client disconnect on or off for the rest of the request.
+
+        Switching it on after the client has already gone cancels the request now.
+        """
+        self.cancel_on_disconnect = enabled
+        scope = self.request_cancel_scope
+        if enabled and self.client_disconnected and not self.response_complete and scope:
+            scope.cancel()
 
     def add_cleanup(self, cleanup: Cleanup) -> None:
         """Await ``cleanup()`` when the request ends, after everything else, even if cancelled."""
@@ -108,6 +149,8 @@ class RequestContext:
         """Run the registered cleanups last-in, first-out, shielded and bounded."""
         # Shielded: cleanups (closing upload temp files) must run even when
         # the request was cancelled; bounded so a stuck one cannot pin a worker.
+        if not self._cleanups:
+            return
         with trio.move_on_after(CLEANUP_GRACE, shield=True):
             while self._cleanups:
                 cleanup = self._cleanups.pop()
@@ -121,6 +164,62 @@ def get_request_context(scope: Scope) -> RequestContext | None:
     """Return the context trioapi attached to this call, or ``None`` outside TrioAPI."""
     context: RequestContext | None = scope.get(CONTEXT_KEY)
     return context
+
+
+def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
+    """Log ``error`` on the ``"trioapi"`` logger, naming the request it belongs to.
+
+    The record carries ``method``, ``path`` and ``request_id`` as extra
+    attributes too, for structured log handlers.
+    """
+    context = get_request_context(scope)
+    if context is None:
+        context = RequestContext(RequestLimits(), None, scope)
+    extra = {
+        "method": scope.get("method", scope.get("type", "?").upper()),
+        "path": scope.get("path", "?"),
+        "request_id": context.request_id,
+    }
+    logger.error("%s in %s", what, context.describe(), exc_info=error, extra=extra)
+
+
+_NOT_GIVEN: Any = object()
+
+
+class RouteScopeSettings:
+    """A route's own ``timeout=`` and ``cancel_on_disconnect=``, applied when it is reached.
+
+    The innermost setting wins: a route's (or its router's) replaces the app's
+    for the rest of the request. The route's timeout still counts from the
+    start of the request.
+    """
+
+    __slots__ = ("cancel_on_disconnect", "timeout")
+
+    def __init__(self, timeout: float | None, cancel_on_disconnect: bool | None) -> None:
+        self.timeout = timeout
+        self.cancel_on_disconnect = cancel_on_disconnect
+
+    @classmethod
+    def build(
+        cls, *, timeout: Any = _NOT_GIVEN, cancel_on_disconnect: bool | None = None
+    ) -> RouteScopeSettings | None:
+        """The settings to apply, or ``None`` when the route gives neither (nothing to do)."""
+        if timeout is _NOT_GIVEN and cancel_on_disconnect is None:
+            return None
+        settings = cls(None, cancel_on_disconnect)
+        settings.timeout = timeout
+        return settings
+
+    def apply(self, scope: Scope) -> None:
+        """Set the request's deadline and disconnect policy from this route's settings."""
+        context = get_request_context(scope)
+        if context is None or scope["type"] != "http":
+            return
+        if self.timeout is not _NOT_GIVEN:
+            context.set_timeout(self.timeout)
+        if self.cancel_on_disconnect is not None:
+            context.set_cancel_on_disconnect(self.cancel_on_disconnect)
 
 
 def single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -137,138 +236,107 @@ def _iter_leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseExcep
             yield exc
 
 
-@asynccontextmanager
-async def open_scope_nursery() -> AsyncIterator[trio.Nursery]:
+def _is_cancellation(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(trio.Cancelled)[1] is None
+    return isinstance(error, trio.Cancelled)
+
+
+class open_scope_nursery:
     """A nursery whose single error comes out as itself, not as an exception group.
 
     Handlers registered for ``ValueError`` must see the ``ValueError``; only
-    several real errors at once leave as a group.
+    several real errors at once leave as a group. A class rather than an
+    ``asynccontextmanager``: it is on every request's path.
     """
-    leaf: BaseException | None = None
-    try:
-        async with trio.open_nursery() as nursery:
-            yield nursery
-    except BaseExceptionGroup as group:
-        leaf = single_leaf(group)
-        if leaf is None:
-            raise
-    if leaf is not None:
+
+    __slots__ = ("_manager",)
+
+    def __init__(self) -> None:
+        self._manager = trio.open_nursery()
+
+    async def __aenter__(self) -> trio.Nursery:
+        return await self._manager.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        leaf: BaseException | None = None
+        try:
+            return bool(await self._manager.__aexit__(exc_type, exc, traceback))
+        except BaseExceptionGroup as group:
+            leaf = single_leaf(group)
+            if leaf is None:
+                raise
         # Raised outside the except block so the group does not become the
         # leaf's __context__ and its own chain stays as the user made it.
         raise leaf
 
 
-class ReceivePump:
-    """The only caller of the server's ``receive()`` for one HTTP request.
+Job = Callable[[], Awaitable[None]]
 
-    It forwards body messages to the app with back-pressure, enforces the body
-    size limit and read deadline, keeps draining the body after the app is
-    done (an undrained HTTP/2 stream stalls its whole connection), and turns
-    ``http.disconnect`` into cancellation of the request scope.
+
+async def run_alongside(main: Job, others: Sequence[Job], *, scope: Scope) -> list[Exception]:
+    """Run ``main`` in this task and each of ``others`` as a task beside it. A checkpoint.
+
+    The first ``Exception`` cancels the rest; every ``Exception`` raised is
+    returned (in the order raised) rather than raised as a group, so the
+    caller decides which one the request fails with. Cancellation from
+    outside propagates as a plain ``trio.Cancelled`` (a dependency's
+    ``except trio.Cancelled`` must match it); errors recorded before it are
+    logged with the request, never dropped.
     """
+    errors: list[Exception] = []
 
-    def __init__(
-        self,
-        receive: Receive,
-        context: RequestContext,
-        *,
-        headers: list[tuple[bytes, bytes]],
-        body_timeout: float | None,
-    ) -> None:
-        self._receive = receive
-        self._headers = headers
-        self._context = context
-        self._body_timeout = body_timeout
-        self._to_app, self._from_pump = trio.open_memory_channel[Message](4)
-        self._body_complete = trio.Event()
-        self._disconnected = trio.Event()
-        self._received_bytes = 0
-        self._app_done = False
-        self._read_deadline = math.inf
-
-    async def run(self) -> None:
-        """Read from the server until the client disconnects (cancel to stop)."""
-        async with self._to_app:
-            while True:
-                message = await self._receive()
-                if message["type"] == "http.disconnect":
-                    self._on_disconnect()
-                    return
-                if message["type"] != "http.request":
-                    continue
-                self._received_bytes += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._body_complete.set()
-                if not self._app_done:
-                    await self._to_app.send(message)
-
-    def _on_disconnect(self) -> None:
-        context = self._context
-        context.client_disconnected = True
-        self._body_complete.set()
-        self._disconnected.set()
-        if (
-            context.cancel_on_disconnect
-            and not context.response_complete
-            and context.request_cancel_scope is not None
-        ):
-            context.request_cancel_scope.cancel()
-
-    async def receive(self) -> Message:
-        """The ``receive`` the app sees: body messages, then ``http.disconnect``.
-
-        Raises:
-            HTTPException: 413 when the body exceeds the size limit, 408 when
-                the client is too slow to send it.
-        """
-        limit = self._context.max_body_size
-        if self._read_deadline == math.inf and self._body_timeout is not None:
-            self._read_deadline = trio.current_time() + self._body_timeout
-        if limit is not None and self._received_bytes == 0:
-            self._check_declared_length(limit)
+    async def guard(job: Job, cancel_scope: trio.CancelScope) -> None:
         try:
-            with trio.fail_at(self._read_deadline if not self._body_complete.is_set() else math.inf):
-                message = await self._from_pump.receive()
-        except trio.EndOfChannel:
-            await self._disconnected.wait()
-            return {"type": "http.disconnect"}
-        except trio.TooSlowError:
-            raise HTTPException(408, "Request body was not received in time") from None
-        if limit is not None and self._received_bytes > limit:
-            raise HTTPException(413, "Request body is too large")
-        return message
+            await job()
+        except Exception as exc:
+            errors.append(exc)
+            cancel_scope.cancel()
 
-    def _check_declared_length(self, limit: int) -> None:
-        for name, value in self._headers:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise HTTPException(400, "Invalid Content-Length header") from None
-                if declared > limit:
-                    raise HTTPException(413, "Request body is too large")
-
-    async def drain(self) -> None:
-        """Stop feeding the app and discard the rest of the body, bounded in time."""
-        self._app_done = True
-        # Unblock a pump stuck on a full channel the app no longer reads.
-        while True:
-            try:
-                self._from_pump.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
-        with trio.move_on_after(DRAIN_GRACE):
-            await self._body_complete.wait()
+    try:
+        async with trio.open_nursery() as nursery:
+            for job in others:
+                nursery.start_soon(guard, job, nursery.cancel_scope)
+            await guard(main, nursery.cancel_scope)
+    except BaseExceptionGroup as group:
+        for error in errors:
+            log_request_error(scope, "Error in a concurrent dependency of a cancelled request", error)
+        leaf = single_leaf(group)
+        if leaf is None and _is_cancellation(group):
+            leaf = next(_iter_leaves(group))
+        if leaf is None:
+            raise
+        raise leaf from None
+    return errors
 
 
 class _ResponseTracker:
-    """Wraps ``send`` to record the response's progress on the context."""
+    """Wraps ``send`` to record the response's progress and bound each send in time.
 
-    __slots__ = ("_context", "_send")
+    With a watchdog, a send only records its deadline and the watchdog
+    enforces it (a cancel scope per message costs more than most requests);
+    without one, each send has its own cancel scope.
+    """
 
-    def __init__(self, send: Send, context: RequestContext) -> None:
+    __slots__ = ("_context", "_send", "_send_timeout", "_watchdog", "send_deadline")
+
+    def __init__(
+        self,
+        send: Send,
+        context: RequestContext,
+        send_timeout: float | None = None,
+        watchdog: RequestWatchdog | None = None,
+    ) -> None:
         self._send = send
         self._context = context
+        self._send_timeout = send_timeout
+        self._watchdog = watchdog
+        self.send_deadline = math.inf
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -279,14 +347,40 @@ class _ResponseTracker:
             self._finish()
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":
             context.response_started = True
-        await self._send(message)
+        timeout = self._send_timeout
+        if timeout is None or not kind.startswith("http.response."):
+            await self._send(message)
+        elif self._watchdog is not None:
+            self.send_deadline = trio.current_time() + timeout
+            try:
+                await self._send(message)
+            finally:
+                self.send_deadline = math.inf
+        else:
+            with trio.move_on_after(timeout) as send_scope:
+                await self._send(message)
+            if send_scope.cancelled_caught:
+                self.on_send_timeout()
+
+    def on_send_timeout(self) -> None:
+        # A client that reads nothing for send_timeout is treated as gone: the
+        # handler is cancelled as on a disconnect (a streaming response must
+        # not pin a task forever). After the last body message there is
+        # nothing left to cancel: the response is abandoned, and background
+        # tasks still run.
+        context = self._context
+        logger.info("Client stopped reading the response; giving up on it")
+        context.client_disconnected = True
+        if not context.response_complete and context.request_cancel_scope is not None:
+            context.request_cancel_scope.cancel()
 
     def _finish(self) -> None:
         context = self._context
         context.response_complete = True
         # Background work after the response is not bound by the request deadline.
-        if context.request_cancel_scope is not None:
-            context.request_cancel_scope.deadline = math.inf
+        request_scope = context.request_cancel_scope
+        if request_scope is not None and request_scope.deadline != math.inf:
+            request_scope.deadline = math.inf
 
 
 TimeoutResponder = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -323,14 +417,22 @@ async def serve_request(
     run and every cleanup is done; cancellation from outside still runs the
     cleanups (shielded, bounded by a grace period).
     """
-    context = RequestContext(limits, app_nursery)
+    context = RequestContext(limits, app_nursery, scope)
     scope[CONTEXT_KEY] = context
-    tracked_send = _ResponseTracker(send, context)
     try:
         if scope["type"] == "http":
-            await _serve_http(app, scope, receive, tracked_send, context, limits, on_timeout)
+            await _serve_http(app, scope, receive, send, context, limits, on_timeout)
         else:
+            tracked_send = _ResponseTracker(send, context)
             await _serve_websocket(app, scope, receive, tracked_send, context, limits)
+    except BaseException as error:
+        # Whatever escapes the app (a background task, a teardown after the
+        # response, several errors at once) is logged with its request before
+        # the server sees it: the server's own log line does not name it.
+        # BaseException so groups are seen too; it is re-raised unchanged.
+        if not _is_cancellation(error):
+            log_request_error(scope, "Unhandled error", error)
+        raise
     finally:
         await context.run_cleanups()
 
@@ -345,23 +447,59 @@ async def _serve_http(
     on_timeout: TimeoutResponder,
 ) -> None:
     pump = ReceivePump(
-        receive, context, headers=scope.get("headers", []), body_timeout=limits.body_timeout
+        receive,
+        context,
+        headers=scope.get("headers", []),
+        body_timeout=limits.body_timeout,
+        http_version=scope.get("http_version", "1.1"),
     )
-    async with open_scope_nursery() as middleware_nursery:
-        middleware_nursery.start_soon(pump.run)
-        with trio.CancelScope() as request_scope:
-            context.request_cancel_scope = request_scope
+    app_nursery = context.app_nursery
+    if app_nursery is None:
+        # No lifespan, so no watchdog: the pump watches for a disconnect from
+        # the start, in the middleware nursery.
+        tracked_send = _ResponseTracker(send, context, limits.send_timeout)
+        async with open_scope_nursery() as middleware_nursery:
+            pump.start(middleware_nursery)
+            await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
+            pump.stop()
+        return
+    watchdog = watchdog_for(app_nursery)
+    tracked_send = _ResponseTracker(send, context, limits.send_timeout, watchdog)
+    watchdog.watch(pump, context.started_at, tracked_send)
+    try:
+        await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
+    finally:
+        watchdog.forget(pump, tracked_send)
+        pump.stop()
+
+
+async def _run_request_scope(
+    app: ASGIApp,
+    scope: Scope,
+    pump: ReceivePump,
+    send: Send,
+    context: RequestContext,
+    limits: RequestLimits,
+    on_timeout: TimeoutResponder,
+) -> None:
+    # The request nursery's own cancel scope is the request scope: a deadline
+    # or a disconnect cancels the app call and the request's tasks together.
+    async with open_scope_nursery() as request_nursery:
+        request_scope = request_nursery.cancel_scope
+        context.request_cancel_scope = request_scope
+        context.request_nursery = request_nursery
+        if limits.timeout is not None:
             context.set_timeout(limits.timeout)
-            async with open_scope_nursery() as request_nursery:
-                context.request_nursery = request_nursery
-                await app(scope, pump.receive, send)
-        if request_scope.cancelled_caught and not context.client_disconnected:
-            context.deadline_expired = True
-            if not context.response_started:
-                with trio.move_on_after(CLEANUP_GRACE, shield=True):
-                    await on_timeout(scope, pump.receive, send)
-        await pump.drain()
-        middleware_nursery.cancel_scope.cancel()
+        await app(scope, pump.receive, send)
+    if request_scope.cancelled_caught and context.client_disconnected:
+        # Not an error: the client went away and its handler was stopped.
+        logger.info("Client went away; %s was cancelled", context.describe())
+    elif request_scope.cancelled_caught:
+        context.deadline_expired = True
+        if not context.response_started:
+            with trio.move_on_after(CLEANUP_GRACE, shield=True):
+                await on_timeout(scope, pump.receive, send)
+    await pump.drain()
 
 
 async def _serve_websocket(

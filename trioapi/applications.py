@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import trio
@@ -15,9 +17,12 @@ from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_SEND_TIMEOUT,
     RequestLimits,
     serve_request,
 )
+from trioapi._server import patch_hypercorn_if_loaded
+from trioapi._shutdown import ServerShutdown
 from trioapi.datastructures import Default, State
 from trioapi.exception_handlers import (
     http_exception_handler,
@@ -26,12 +31,16 @@ from trioapi.exception_handlers import (
 )
 from trioapi.exceptions import (
     HTTPException,
+    RequestTimeout,
     RequestValidationError,
+    TrioAPIDeprecationWarning,
+    TrioAPIError,
     WebSocketRequestValidationError,
 )
 from trioapi.middleware import Middleware
 from trioapi.middleware.errors import ServerErrorMiddleware
 from trioapi.middleware.exceptions import ExceptionMiddleware
+from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.routing import BaseRoute
@@ -48,9 +57,16 @@ class TrioAPI:
     Arguments are FastAPI's, plus the request-scope settings of trioapi:
     ``max_body_size`` (bytes, default 16 MiB; 413 above it), ``body_timeout``
     (seconds to receive a request body, default 60; 408 after it),
-    ``timeout`` (seconds for a whole request, default none; 504 after it) and
+    ``timeout`` (seconds for a whole request, default none; 504 after it, see
+    ``trioapi.exceptions.RequestTimeout``; routers and routes may set their own) and
     ``cancel_on_disconnect`` (cancel the handler when the client goes away,
-    default on).
+    default on; routers and routes may set their own) and
+    ``concurrent_dependencies`` (resolve independent async dependencies
+    concurrently, default on) and ``send_timeout`` (seconds one response
+    message may wait for a client that does not read, default 60; the handler
+    is then cancelled as on a disconnect) and ``strict_content_type`` (``False``:
+    a body without a Content-Type is parsed as JSON on every route, as a
+    route's own ``strict_content_type=False`` does). See docs/security.md.
     """
 
     def __init__(
@@ -96,6 +112,9 @@ class TrioAPI:
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         timeout: float | None = None,
         cancel_on_disconnect: bool = True,
+        concurrent_dependencies: bool = True,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        strict_content_type: bool = True,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -120,15 +139,21 @@ class TrioAPI:
         self.separate_input_output_schemas = separate_input_output_schemas
         self.extra = extra
         self.openapi_schema: dict[str, Any] | None = None
+        if root_path:
+            _warn_root_path_deprecated(root_path)
         self.root_path = root_path or openapi_prefix
         self.state = State()
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.webhooks = webhooks or APIRouter()
+        self.concurrent_dependencies = concurrent_dependencies
+        # Read per request by the body reader (trioapi.dependencies.body).
+        self.strict_content_type = strict_content_type
         self.request_limits = RequestLimits(
             max_body_size=max_body_size,
             body_timeout=body_timeout,
             timeout=timeout,
             cancel_on_disconnect=cancel_on_disconnect,
+            send_timeout=send_timeout,
         )
         self.router: APIRouter = APIRouter(
             routes=routes,
@@ -154,6 +179,7 @@ class TrioAPI:
         self.user_middleware: list[Middleware[Any]] = list(middleware or [])
         self.middleware_stack: ASGIApp | None = None
         self._app_nursery: trio.Nursery | None = None
+        self._shutdown = ServerShutdown()
         self._install_docs_routes()
 
     # -- serving ---------------------------------------------------------
@@ -163,21 +189,92 @@ class TrioAPI:
         scope["app"] = self
         if self.root_path:
             scope["root_path"] = self.root_path
+        if self.middleware_stack is None:
+            # Built once, by the first call: the lifespan's startup, or the
+            # first request when there is no lifespan (a bare test call).
+            self.middleware_stack = self.build_middleware_stack()
         if scope["type"] == "lifespan":
+            # Once per server, before it accepts connections: fix hypercorn's
+            # trio-worker send race when that worker serves us (trioapi._server).
+            patch_hypercorn_if_loaded()
             await serve_lifespan(
                 self, scope, receive, send, self.router.lifespan_context, self._set_app_nursery
             )
             return
-        if self.middleware_stack is None:
-            self.middleware_stack = self.build_middleware_stack()
+        with self._shutdown.activate():
+            if scope["type"] == "websocket":
+                # The guard closes the socket with 1001 when shutdown begins.
+                with self._shutdown.open_socket_guard(receive, send) as guard:
+                    await guard.run(partial(self._serve, scope))
+            else:
+                await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.middleware_stack
+        if app is None:  # pragma: no cover - __call__ builds it first
+            app = self.middleware_stack = self.build_middleware_stack()
         await serve_request(
-            self.middleware_stack,
+            app,
             scope,
             receive,
             send,
             limits=self.request_limits,
             app_nursery=self._app_nursery,
+            on_timeout=self._answer_timeout,
         )
+
+    def shutdown_trigger(
+        self, trigger: Callable[[], Awaitable[object]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Wrap a server's shutdown trigger so the app shuts its connections down first.
+
+        Hypercorn gives open connections ``graceful_timeout`` seconds after its
+        trigger fires, then cancels them; the lifespan only hears of the
+        shutdown after that. Serving with
+        ``hypercorn.trio.serve(app, config, shutdown_trigger=app.shutdown_trigger(event.wait))``
+        closes every open WebSocket with 1001 and ends every streaming
+        response as soon as ``trigger()`` returns, before hypercorn's countdown.
+
+        Args:
+            trigger: The async callable that returns when the server should stop.
+        """
+
+        async def wait_then_begin_shutdown() -> None:
+            await trigger()
+            await self._shutdown.begin()
+
+        return wait_then_begin_shutdown
+
+    async def _answer_timeout(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request whose deadline passed with the handler for ``RequestTimeout``.
+
+        Looked up like any ``HTTPException``: a handler for status 504, then
+        for ``RequestTimeout`` or its nearest base class (``HTTPException``).
+        """
+        from trioapi.concurrency import is_async_callable, run_in_threadpool
+        from trioapi.middleware.exceptions import lookup_exception_handler
+        from trioapi.requests import Request
+
+        error = RequestTimeout()
+        handler = self.exception_handlers.get(504)
+        if handler is None:
+            by_class = {k: v for k, v in self.exception_handlers.items() if isinstance(k, type)}
+            handler = lookup_exception_handler(by_class, error) or http_exception_handler
+        request = Request(scope, receive, send)
+        if is_async_callable(handler):
+            response = await handler(request, error)
+        else:
+            response = await run_in_threadpool(handler, request, error)
+        await response(scope, receive, send)
+
+    @property
+    def app_nursery(self) -> trio.Nursery | None:
+        """The application's nursery while the lifespan runs, else ``None``.
+
+        Tasks started in it run until shutdown; they are then cancelled and
+        awaited before the code after the lifespan's ``yield`` runs.
+        """
+        return self._app_nursery
 
     def _set_app_nursery(self, nursery: trio.Nursery | None) -> None:
         self._app_nursery = nursery
@@ -206,7 +303,12 @@ class TrioAPI:
     def add_middleware(self, middleware_class: Callable[..., ASGIApp], *args: Any, **kwargs: Any) -> None:
         """Add an ASGI middleware; the last one added is the outermost."""
         if self.middleware_stack is not None:
-            raise RuntimeError("Cannot add middleware after an application has started")
+            name = getattr(middleware_class, "__name__", repr(middleware_class))
+            raise TrioAPIError(
+                f"Cannot add middleware {name} after an application has started: the "
+                "middleware stack was built when the server started the app. Add it where the "
+                "app is created, before it is served (not in a lifespan or an endpoint)."
+            )
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
     def middleware(self, middleware_type: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
@@ -336,8 +438,12 @@ class TrioAPI:
         return self.router.websocket_route(path, name=name)
 
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
-        """Serve ``app`` under ``path``."""
-        self.router.mount(path, app=app, name=name)
+        """Serve ``app`` under ``path``.
+
+        An ``a2wsgi.WSGIMiddleware`` (asyncio-only) is served by
+        :class:`trioapi.middleware.wsgi.WSGIMiddleware` instead.
+        """
+        self.router.mount(path, app=adopt_asyncio_wsgi_app(app), name=name)
 
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve ``app`` for requests to ``host``."""
@@ -358,3 +464,15 @@ class TrioAPI:
 
         install_docs_routes(self)
 
+
+
+def _warn_root_path_deprecated(root_path: str) -> None:
+    # Set by the app, root_path is only right behind one particular proxy
+    # setup; the server is the place that knows the mount prefix.
+    warnings.warn(
+        f"TrioAPI(root_path={root_path!r}) is deprecated: let the server set the ASGI "
+        f"root_path instead, with `trioapi run --root-path {root_path}` or "
+        f"`hypercorn --root-path {root_path}`.",
+        TrioAPIDeprecationWarning,
+        stacklevel=3,
+    )

@@ -21,10 +21,15 @@ class BackgroundTask:
 
     async def __call__(self) -> None:
         """Run the task. A checkpoint; cancellation reaches an async task at its next checkpoint."""
-        if self.is_async:
-            await self.func(*self.args, **self.kwargs)
-        else:
-            await run_in_threadpool(self.func, *self.args, **self.kwargs)
+        try:
+            if self.is_async:
+                await self.func(*self.args, **self.kwargs)
+            else:
+                await run_in_threadpool(self.func, *self.args, **self.kwargs)
+        except Exception as exc:
+            # The response has gone: the log line (see trioapi._scopes) must say what failed.
+            exc.add_note(f"raised by the background task {self!r}")
+            raise
 
     def __repr__(self) -> str:
         return f"BackgroundTask({getattr(self.func, '__qualname__', self.func)!r})"

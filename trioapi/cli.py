@@ -1,7 +1,10 @@
 """The ``trioapi`` command: ``trioapi dev app:app`` and ``trioapi run app:app``.
 
 Both are thin layers over hypercorn with its trio worker; every option maps
-to a hypercorn ``Config`` field.
+to a hypercorn ``Config`` field. Both apply :func:`trioapi._server.patch_hypercorn`
+first (a version-guarded fix for a worker-killing race in hypercorn's trio
+worker); worker processes, which hypercorn spawns afresh, get it from
+``TrioAPI`` at lifespan startup.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Sequence
 
 from hypercorn.config import Config
 from hypercorn.run import run as hypercorn_run
+
+from trioapi._server import patch_hypercorn
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("app", help="The application as module:attribute, e.g. main:app.")
         sub.add_argument("--host", default=host, help=f"Address to bind (default {host}).")
         sub.add_argument("--port", type=int, default=8000, help="Port to bind (default 8000).")
+        sub.add_argument(
+            "--bind",
+            action="append",
+            metavar="HOST:PORT",
+            help="Address to bind, as hypercorn's --bind; repeatable; replaces --host/--port.",
+        )
         sub.add_argument("--workers", type=int, default=workers, help="Worker processes.")
         sub.add_argument("--root-path", default="", help="ASGI root_path for apps behind a proxy.")
         sub.add_argument("--certfile", default=None, help="TLS certificate (enables HTTPS and h2 over ALPN).")
@@ -38,7 +49,7 @@ def build_config(args: argparse.Namespace) -> Config:
     config = Config()
     config.application_path = args.app
     config.worker_class = "trio"
-    config.bind = [f"{args.host}:{args.port}"]
+    config.bind = args.bind or [f"{args.host}:{args.port}"]
     config.workers = args.workers
     config.root_path = args.root_path
     config.graceful_timeout = args.graceful_timeout
@@ -58,4 +69,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if "." not in sys.path and "" not in sys.path:
         sys.path.insert(0, ".")  # import the app from the working directory, as hypercorn does
+    patch_hypercorn()  # covers --workers 0, where this process serves itself
     return hypercorn_run(build_config(args))

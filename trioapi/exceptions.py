@@ -38,6 +38,22 @@ class HTTPException(Exception):
         return f"{type(self).__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
+class RequestTimeout(HTTPException):
+    """The request's deadline (``timeout=``) passed before its response started: a 504.
+
+    It is never raised inside the endpoint (the request is *cancelled*, so
+    every ``finally`` and yield-dependency teardown runs). Once the request's
+    scope has closed, trioapi builds the answer with the exception handler
+    registered for status 504, for ``RequestTimeout``, or for one of its bases
+    (``HTTPException``): by default ``{"detail": "Gateway Timeout"}``.
+    """
+
+    def __init__(
+        self, detail: Any = "Gateway Timeout", headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(504, detail, headers)
+
+
 class WebSocketException(Exception):
     """Raise in a WebSocket endpoint to close the connection with ``code`` and ``reason``."""
 

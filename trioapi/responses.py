@@ -8,9 +8,12 @@ sends ``http.response.start`` and the body, then runs ``response.background``
 from __future__ import annotations
 
 import http.cookies
+import importlib
 import json
 import re
-from collections.abc import AsyncIterable, Iterable, Mapping
+import warnings
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from contextlib import aclosing
 from datetime import datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -18,7 +21,9 @@ from urllib.parse import quote
 
 import trio
 
+from trioapi._extensions import TrailersSource, can_send_trailers, send_trailers
 from trioapi._scopes import open_scope_nursery
+from trioapi._shutdown import current_shutdown
 from trioapi.background import BackgroundTask
 from trioapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from trioapi.datastructures import URL, MutableHeaders
@@ -31,10 +36,12 @@ __all__ = [
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
+    "ORJSONResponse",
     "PlainTextResponse",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
+    "UJSONResponse",
 ]
 
 # CR and LF would let a value start a new header line (response splitting);
@@ -289,6 +296,70 @@ class JSONResponse(Response):
         ).encode("utf-8")
 
 
+def _import_json_library(name: str, response_class: str) -> Any:
+    # Imported on first use: orjson and ujson are optional (the 'json' extra),
+    # and an app that never sends these responses must not need them.
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ImportError(
+            f"{response_class} needs the {name!r} package, which is not installed. "
+            f"Install it with `pip install {name}` (or `pip install 'trioapi[json]'`), "
+            "or use JSONResponse."
+        ) from None
+
+
+def _warn_deprecated_json_response(response_class: str) -> None:
+    from trioapi.exceptions import TrioAPIDeprecationWarning
+
+    warnings.warn(
+        f"{response_class} is deprecated: JSONResponse (or a return type / "
+        "response_model, serialized by pydantic) gives the same JSON without an "
+        "extra package. Use JSONResponse instead.",
+        TrioAPIDeprecationWarning,
+        stacklevel=3,
+    )
+
+
+class UJSONResponse(JSONResponse):
+    """An ``application/json`` response rendered by ``ujson`` (deprecated).
+
+    Kept for FastAPI compatibility; constructing one emits a
+    ``TrioAPIDeprecationWarning``. Needs the ``ujson`` package.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _warn_deprecated_json_response("UJSONResponse")
+        super().__init__(*args, **kwargs)
+
+    def render(self, content: Any) -> bytes:
+        """Serialize ``content`` with ``ujson`` (non-ASCII kept as UTF-8)."""
+        ujson = _import_json_library("ujson", "UJSONResponse")
+        rendered: str = ujson.dumps(content, ensure_ascii=False)
+        return rendered.encode("utf-8")
+
+
+class ORJSONResponse(JSONResponse):
+    """An ``application/json`` response rendered by ``orjson`` (deprecated).
+
+    Kept for FastAPI compatibility; constructing one emits a
+    ``TrioAPIDeprecationWarning``. Needs the ``orjson`` package. Non-string
+    dict keys and numpy arrays are serialized.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _warn_deprecated_json_response("ORJSONResponse")
+        super().__init__(*args, **kwargs)
+
+    def render(self, content: Any) -> bytes:
+        """Serialize ``content`` with ``orjson``."""
+        orjson = _import_json_library("orjson", "ORJSONResponse")
+        rendered: bytes = orjson.dumps(
+            content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        )
+        return rendered
+
+
 # Characters left as they are in a Location header: URL delimiters and '%'
 # (so an already-encoded URL is not encoded twice); everything else,
 # including CR/LF and spaces, is percent-encoded.
@@ -324,9 +395,16 @@ class StreamingResponse(Response):
         headers: Extra headers.
         media_type: The Content-Type.
         background: Awaited after the body has been sent.
+        trailers: Headers sent after the body (``http.response.trailers``):
+            a mapping or ``(name, value)`` pairs, or a sync or async callable
+            returning one, called once the last chunk is sent (so it can carry
+            a checksum of the body). Sent only where the server offers the
+            extension (hypercorn: HTTP/2) and the request says ``TE: trailers``;
+            ignored elsewhere.
 
     No Content-Length is computed; the server chunks the body or closes the
-    connection at its end.
+    connection at its end. When a TrioAPI app's server begins a graceful
+    shutdown, the stream ends at its next wait for a chunk.
     """
 
     def __init__(
@@ -336,8 +414,11 @@ class StreamingResponse(Response):
         headers: Mapping[str, str] | None = None,
         media_type: str | None = None,
         background: BackgroundTask | None = None,
+        trailers: TrailersSource | None = None,
     ) -> None:
         self._source: object = content
+        self.trailers = trailers
+        self._send_trailers = False
         self.body_iterator: AsyncIterable[str | bytes]
         if isinstance(content, AsyncIterable):
             self.body_iterator = content
@@ -360,6 +441,7 @@ class StreamingResponse(Response):
         # receive pump is in front, receive() only ever yields the pump's
         # messages (the rest of the body, then http.disconnect), so reading
         # here cannot steal anything from the server or the endpoint.
+        self._send_trailers = self.trailers is not None and can_send_trailers(scope)
         finished = False
         try:
             # open_scope_nursery: an error from the iterator leaves as itself,
@@ -383,13 +465,41 @@ class StreamingResponse(Response):
                 return
 
     async def _send_stream(self, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        async for chunk in self.body_iterator:
-            body = chunk.encode(self.charset) if isinstance(chunk, str) else chunk
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+        start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        if self._send_trailers:
+            start["trailers"] = True
+        await send(start)
+        async with aclosing(self._iter_body()) as chunks:
+            async for body in chunks:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self._send_trailers and self.trailers is not None:
+            await send_trailers(send, self.trailers)
+
+    async def _iter_body(self) -> AsyncGenerator[bytes, None]:
+        """The body as bytes; it ends early once a TrioAPI server begins a graceful shutdown.
+
+        Use it under ``contextlib.aclosing``. Only the wait for the next chunk
+        is interrupted, never a send, so no chunk is cut in half.
+        """
+        shutdown = current_shutdown()
+        if shutdown is None:
+            async for chunk in self.body_iterator:
+                yield self._encode(chunk)
+            return
+        iterator = aiter(self.body_iterator)
+        with shutdown.open_stream_stopper() as stopper:
+            while True:
+                more, chunk = await stopper.next_chunk(iterator)
+                if not more:
+                    break
+                yield self._encode(chunk)
+            if stopper.stopped:
+                # Interrupted while waiting for a chunk: let the iterator's finally run.
+                await self._close_iterator()
+
+    def _encode(self, chunk: str | bytes) -> bytes:
+        return chunk.encode(self.charset) if isinstance(chunk, str) else chunk
 
     async def _close_iterator(self) -> None:
         # Shielded so the iterator's finally can still await after a

@@ -17,7 +17,7 @@ from trioapi.types import Receive, Scope, Send
 
 try:
     import jinja2
-except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+except ModuleNotFoundError as exc:
     raise ImportError(
         "trioapi.templating needs Jinja2, which is not installed. "
         "Install it with: pip install 'trioapi[templates]' (or pip install jinja2)."

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
+from trioapi._shutdown import ServerGoingAway
 from trioapi.requests import HTTPConnection
 from trioapi.types import Message, Receive, Scope, Send
 
@@ -123,6 +124,10 @@ class WebSocket(HTTPConnection):
         self.application_state = self._next_send_state(state, message)
         try:
             await self._ws_send(message)
+        except ServerGoingAway:
+            # TrioAPI closed the socket with 1001 because the server is shutting down.
+            self.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(code=1001) from None
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
             # The transport is gone: to the app this is the client leaving abnormally.
             self.application_state = WebSocketState.DISCONNECTED

@@ -26,6 +26,7 @@ from trioapi._routing.response_model import (
 from trioapi._routing.route_plans import RoutePlans
 from trioapi._routing.routes import Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
+from trioapi._scopes import RouteScopeSettings
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
@@ -112,19 +113,24 @@ class _HTTPHandler:
         async def respond(response: Response) -> None:
             await response(scope, receive, send)
 
+        if self.route.scope_settings is not None:
+            self.route.scope_settings.apply(scope)
         await _serve(self.route, Request(scope, receive, send), respond)
 
 
 class _RouteHandlerApp:
     """The ASGI app of a route whose class overrides ``get_route_handler``."""
 
-    __slots__ = ("handler",)
+    __slots__ = ("handler", "settings")
 
-    def __init__(self, handler: RouteHandler) -> None:
+    def __init__(self, handler: RouteHandler, settings: RouteScopeSettings | None) -> None:
         self.handler = handler
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Call the handler for the response, then send it. A checkpoint."""
+        if self.settings is not None:
+            self.settings.apply(scope)
         response = await self.handler(Request(scope, receive, send))
         await response(scope, receive, send)
 
@@ -138,7 +144,8 @@ class APIRoute(Route):
         **options: Those of :class:`~trioapi._routing.route_options.RouteOptions`,
             plus ``methods``, ``dependency_overrides_provider``,
             ``strict_content_type`` (parse JSON only with a JSON
-            ``Content-Type``; default on, as in FastAPI 0.132+).
+            ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``
+            and ``cancel_on_disconnect`` (``Default(None)`` / ``None``: the app's).
 
     Raises:
         TrioAPIError: a parameter, dependency, status code or response model
@@ -179,6 +186,8 @@ class APIRoute(Route):
             generate_unique_id
         ),
         strict_content_type: bool = True,
+        timeout: float | DefaultPlaceholder | None = Default(None),
+        cancel_on_disconnect: bool | None = None,
     ) -> None:
         if not callable(endpoint):
             raise TrioAPIError(f"{path}: the endpoint {endpoint!r} is not callable. Pass a function.")
@@ -199,6 +208,12 @@ class APIRoute(Route):
         self.openapi_extra = openapi_extra
         self.generate_unique_id_function = generate_unique_id_function
         self.strict_content_type = strict_content_type
+        self.timeout = timeout
+        self.cancel_on_disconnect = cancel_on_disconnect
+        self.scope_settings = RouteScopeSettings.build(
+            **({} if isinstance(timeout, DefaultPlaceholder) else {"timeout": timeout}),
+            cancel_on_disconnect=cancel_on_disconnect,
+        )
         self.tags = tags or []
         self.responses = responses or {}
         self.dependencies = list(dependencies or [])
@@ -220,7 +235,7 @@ class APIRoute(Route):
         self.label = f"{','.join(sorted(self.methods))} {self.path}"
         self._build_typed_parts()
         if type(self).get_route_handler is not APIRoute.get_route_handler:
-            self.app = _RouteHandlerApp(self.get_route_handler())
+            self.app = _RouteHandlerApp(self.get_route_handler(), self.scope_settings)
 
     def get_route_handler(self) -> RouteHandler:
         """FastAPI's extension point: a coroutine function ``request -> Response``.

@@ -70,6 +70,10 @@ class APIRouter(Router):
         deprecated: Mark every route deprecated in OpenAPI.
         include_in_schema: List the routes in OpenAPI.
         generate_unique_id_function: Builds each route's unique id.
+        timeout: Seconds each request to these routes may take (a route's own
+            ``timeout=`` wins; ``None``: no deadline; not given: the app's).
+        cancel_on_disconnect: Cancel these routes' endpoints when the client
+            goes away (a route's own setting wins; ``None``: the app's).
     """
 
     def __init__(
@@ -94,6 +98,8 @@ class APIRouter(Router):
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder = Default(
             generate_unique_id
         ),
+        timeout: float | DefaultPlaceholder | None = Default(None),
+        cancel_on_disconnect: bool | None = None,
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
@@ -108,6 +114,8 @@ class APIRouter(Router):
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.generate_unique_id_function = generate_unique_id_function
+        self.timeout = timeout
+        self.cancel_on_disconnect = cancel_on_disconnect
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self._init_lifespan(lifespan)
@@ -200,6 +208,9 @@ class APIRouter(Router):
             options.get("generate_unique_id_function", Default(generate_unique_id)),
             self.generate_unique_id_function,
         )
+        merged["timeout"] = first_given(options.get("timeout", Default(None)), self.timeout)
+        cancel = options.get("cancel_on_disconnect")
+        merged["cancel_on_disconnect"] = self.cancel_on_disconnect if cancel is None else cancel
         route_class = route_class_override or self.route_class
         route = route_class(
             self.prefix + path,
@@ -303,6 +314,8 @@ class APIRouter(Router):
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder = Default(
             generate_unique_id
         ),
+        timeout: float | DefaultPlaceholder | None = Default(None),
+        cancel_on_disconnect: bool | None = None,
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
 
@@ -313,6 +326,8 @@ class APIRouter(Router):
         argument, this router's default. ``router``'s lifespan is entered
         inside this router's, and its startup/shutdown handlers are added to
         this router's lists. Routes added to ``router`` afterwards are not seen.
+        ``timeout`` and ``cancel_on_disconnect`` apply to the included routes
+        that (with their router) set none; the innermost setting wins.
 
         Raises:
             TrioAPIError: ``router`` is this router, ``prefix`` is malformed,
@@ -333,6 +348,8 @@ class APIRouter(Router):
             deprecated=deprecated,
             include_in_schema=include_in_schema,
             generate_unique_id_function=generate_unique_id_function,
+            timeout=timeout,
+            cancel_on_disconnect=cancel_on_disconnect,
         )
         for route in list(router.routes):
             include_route(self, router, route, include)

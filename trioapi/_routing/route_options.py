@@ -52,6 +52,13 @@ class RouteOptions(TypedDict, total=False):
         callbacks: OpenAPI callbacks, appended to the router's.
         openapi_extra: Extra keys merged into the OpenAPI operation.
         generate_unique_id_function: Builds the operation's unique id from the route.
+        timeout: Seconds the whole request may take, counted from its start;
+            replaces the router's and the app's (``None``: no deadline). When
+            it passes before the response has started the client gets 504
+            (see ``trioapi.exceptions.RequestTimeout``); once the response
+            has started, the stream is ended.
+        cancel_on_disconnect: Cancel the endpoint when the client goes away;
+            replaces the router's and the app's setting.
     """
 
     response_model: Any
@@ -76,6 +83,8 @@ class RouteOptions(TypedDict, total=False):
     callbacks: list[BaseRoute] | None
     openapi_extra: dict[str, Any] | None
     generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder
+    timeout: float | DefaultPlaceholder | None
+    cancel_on_disconnect: bool | None
 
 
 ROUTE_OPTION_NAMES: frozenset[str] = frozenset(RouteOptions.__annotations__)

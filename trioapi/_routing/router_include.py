@@ -76,6 +76,7 @@ class Inclusion:
 
     __slots__ = (
         "callbacks",
+        "cancel_on_disconnect",
         "default_response_class",
         "dependencies",
         "deprecated",
@@ -84,6 +85,7 @@ class Inclusion:
         "prefix",
         "responses",
         "tags",
+        "timeout",
     )
 
     def __init__(
@@ -98,7 +100,11 @@ class Inclusion:
         deprecated: bool | None,
         include_in_schema: bool,
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
+        timeout: float | DefaultPlaceholder | None,
+        cancel_on_disconnect: bool | None,
     ) -> None:
+        self.timeout = timeout
+        self.cancel_on_disconnect = cancel_on_disconnect
         self.prefix = prefix
         self.tags = tags
         self.dependencies = dependencies
@@ -156,6 +162,11 @@ def _include_api_route(
     parent: APIRouter, router: APIRouter, route: APIRoute, include: Inclusion
 ) -> None:
     options: dict[str, Any] = {name: getattr(route, name) for name in _COPIED_OPTIONS}
+    # The innermost setting wins: the route's (its router's already merged in),
+    # then this include call's, then the parent's (added by add_api_route).
+    options["timeout"] = first_given(getattr(route, "timeout", include.timeout), include.timeout)
+    cancel = getattr(route, "cancel_on_disconnect", None)
+    options["cancel_on_disconnect"] = include.cancel_on_disconnect if cancel is None else cancel
     if hasattr(route, "strict_content_type"):
         # Not a decorator option, but a route built with it keeps it.
         options["strict_content_type"] = route.strict_content_type

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.message
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,13 @@ from trioapi.requests import Request
 __all__ = ["BodyPlan", "ParsedBody", "build_body_plan", "read_body", "validate_body_params"]
 
 _NOT_PARSED: Any = object()
+
+DEFAULT_MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays/objects accepted in a JSON body (``app.max_json_depth``)."""
+
+# A JSON string (escapes included) or one bracket; strings are matched whole
+# so brackets inside them are not counted.
+_JSON_NESTING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +132,37 @@ def _is_json_content_type(content_type: str | None, strict: bool) -> bool:
     return subtype == "json" or subtype.endswith("+json")
 
 
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether arrays/objects in ``body`` nest deeper than ``limit``.
+
+    Linear in the body, and nearly free for ordinary bodies: unless the body
+    holds more than ``limit`` opening brackets it cannot nest deeper.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_NESTING_TOKEN.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _json_too_deep(body: bytes, limit: int) -> RequestValidationError:
+    error = {
+        "type": "json_invalid",
+        "loc": ("body", 0),
+        "msg": "JSON decode error",
+        "input": {},
+        "ctx": {"error": f"JSON nesting is deeper than the limit of {limit} levels"},
+    }
+    return RequestValidationError([error], body=body)
+
+
 def _json_invalid(exc: json.JSONDecodeError) -> RequestValidationError:
     error = {
         "type": "json_invalid",
@@ -149,7 +188,8 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
     """Read and parse the body as FastAPI does. A checkpoint (waits for the body).
 
     Raises:
-        RequestValidationError: malformed JSON (``json_invalid`` at ``["body", pos]``).
+        RequestValidationError: malformed JSON (``json_invalid`` at ``["body", pos]``),
+            or JSON nested deeper than ``app.max_json_depth`` (default 64).
         HTTPException: 400 when the body cannot be parsed at all (bad multipart).
     """
     try:
@@ -158,8 +198,17 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
         body = await request.body()
         if not body:
             return ParsedBody(None)
-        if not _is_json_content_type(request.headers.get("content-type"), plan.strict_content_type):
+        # TrioAPI(strict_content_type=False) relaxes every route of the app.
+        strict = plan.strict_content_type and getattr(
+            request.scope.get("app"), "strict_content_type", True
+        )
+        if not _is_json_content_type(request.headers.get("content-type"), strict):
             return ParsedBody(body)
+        # Deep nesting costs recursion in both JSON parsers (and a RecursionError
+        # far past the limit): refuse it before parsing.
+        depth_limit = getattr(request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH)
+        if depth_limit is not None and json_depth_exceeds(body, depth_limit):
+            raise _json_too_deep(body, depth_limit)
         if plan.fast_field is not None:
             parsed = _validate_fast(plan.fast_field, body)
             if parsed is not None:

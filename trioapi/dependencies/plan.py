@@ -12,6 +12,10 @@ runs in two phases: ``early`` (everything that does not need a
 function-scoped yield dependency) and then ``late``. A request-scoped yield
 dependency that needs a function-scoped one cannot be nested and is a
 registration error.
+
+Between two yield dependencies, plain async dependencies that do not need
+each other are resolved concurrently: the plan marks those runs as
+groups (:class:`Group`), worked out here once so a request pays nothing to find them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from trioapi.concurrency import is_async_callable
 from trioapi.dependencies.analysis import DependencyScopeError, callable_name
 from trioapi.dependencies.models import Dependant
 
-__all__ = ["Plan", "Step", "StepKind", "compile_plan"]
+__all__ = ["Group", "Plan", "Step", "StepKind", "compile_plan", "find_groups"]
 
 OverrideAnalyzer = Callable[[Dependant, Callable[..., Any]], Dependant]
 
@@ -66,6 +70,21 @@ class Step:
     late: bool = False
 
 
+@dataclass(eq=False, slots=True)
+class Group:
+    """A run of plain (non-``yield``) steps in which some async ones can run concurrently.
+
+    Attributes:
+        steps: The run's step indices, in solving order.
+        tasks: The async steps among them that run as tasks of their own,
+            each as soon as its sub-dependencies are done. The others (sync
+            ones, echoes, instant providers) run in order in the request's task.
+    """
+
+    steps: tuple[int, ...]
+    tasks: frozenset[int]
+
+
 @dataclass(eq=False)
 class Plan:
     """The steps of a route, and the order they run in.
@@ -75,11 +94,14 @@ class Plan:
         early: Indices run first (request-scoped yield dependencies nest here).
         late: Indices run inside the early ones (function-scoped ones nest
             here), ending just before the endpoint.
+        groups: The runs of steps worth resolving concurrently, by the
+            index of their first step (see :func:`find_groups`).
     """
 
     steps: list[Step] = field(default_factory=list)
     early: tuple[int, ...] = ()
     late: tuple[int, ...] = ()
+    groups: dict[int, Group] = field(default_factory=dict)
 
     @property
     def root(self) -> Step:
@@ -181,6 +203,43 @@ def _check_nesting(plan: Plan, label: str) -> None:
             )
 
 
+def _is_task_step(step: Step) -> bool:
+    # Providers that return at once (trioapi.nurseries) are not worth a task.
+    call = step.dependant.call
+    return step.kind is StepKind.ASYNC and not getattr(call, "__trioapi_instant__", False)
+
+
+def _runs(plan: Plan, order: tuple[int, ...]) -> list[list[int]]:
+    """Split ``order`` into runs of plain steps; yield dependencies end a run (they nest)."""
+    runs: list[list[int]] = [[]]
+    for index in order:
+        if plan.steps[index].kind in (StepKind.ASYNC_GEN, StepKind.SYNC_GEN):
+            runs.append([])
+        else:
+            runs[-1].append(index)
+    return [run for run in runs if run]
+
+
+def find_groups(plan: Plan) -> dict[int, Group]:
+    """The runs of plain steps holding two async steps that do not depend on each other.
+
+    Only those are resolved concurrently: a run with one async step, or a
+    chain where each needs the one before, gains nothing from a nursery.
+    """
+    needs: dict[int, set[int]] = {}
+    for step in plan.steps:
+        needs[step.index] = set(step.subs).union(*(needs[i] for i in step.subs))
+    groups: dict[int, Group] = {}
+    for run in (*_runs(plan, plan.early), *_runs(plan, plan.late)):
+        tasks = [i for i in run if _is_task_step(plan.steps[i])]
+        independent = any(
+            a not in needs[b] and b not in needs[a] for a in tasks for b in tasks if a < b
+        )
+        if independent:
+            groups[run[0]] = Group(steps=tuple(run), tasks=frozenset(tasks))
+    return groups
+
+
 def compile_plan(
     root: Dependant,
     *,
@@ -207,4 +266,5 @@ def compile_plan(
     body_steps = plan.steps[:-1]
     plan.early = tuple(s.index for s in body_steps if not s.late)
     plan.late = tuple(s.index for s in body_steps if s.late)
+    plan.groups = find_groups(plan)
     return plan

@@ -12,6 +12,11 @@ so the request's scopes nest::
     └─ respond(result): response sent, background tasks run
     request-scoped ones torn down
 
+Between yield dependencies, async dependencies that do not need each other
+run concurrently (the plan's groups, unless the app says
+``concurrent_dependencies=False``); sync ones and yield ones keep their order
+and run in the request's own task.
+
 Every parameter is validated and every error collected, in FastAPI's order;
 a dependency whose parameters (or sub-dependencies) failed is skipped, the
 others still run, and the errors are raised as one ``RequestValidationError``
@@ -22,14 +27,18 @@ dependency entered so far (they see it thrown in at their ``yield``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+import trio
+
+from trioapi._scopes import log_request_error, run_alongside
 from trioapi.background import BackgroundTasks
 from trioapi.concurrency import run_in_threadpool
 from trioapi.dependencies.analysis import callable_name
 from trioapi.dependencies.body import ParsedBody, validate_body_params
 from trioapi.dependencies.models import Dependant
-from trioapi.dependencies.plan import Plan, Step, StepKind
+from trioapi.dependencies.plan import Group, Plan, Step, StepKind
 from trioapi.dependencies.request_params import Errors, validate_group
 from trioapi.dependencies.yield_deps import run_inside_generator
 from trioapi.exceptions import ValidationException
@@ -58,6 +67,7 @@ class RequestSolution:
     __slots__ = (
         "background_tasks",
         "body",
+        "concurrent",
         "connection",
         "embed",
         "failed",
@@ -80,6 +90,10 @@ class RequestSolution:
         self.own_errors: list[Errors | None] = [None] * count
         self.sub_response: Response | None = None
         self.background_tasks: BackgroundTasks | None = None
+        # Off when the app says concurrent_dependencies=False (or the plan has no group).
+        self.concurrent = bool(plan.groups) and getattr(
+            connection.scope.get("app"), "concurrent_dependencies", True
+        )
 
     def errors(self) -> Errors:
         """Every validation error so far, in FastAPI's order."""
@@ -120,6 +134,15 @@ async def _read_params(state: RequestSolution, dependant: Dependant, errors: Err
 
 
 def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str, Any]) -> None:
+    if not (
+        dependant.request_param_name
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+    ):
+        return  # most functions take none: skip the imports below
     from trioapi.requests import Request
     from trioapi.security.oauth2 import SecurityScopes
     from trioapi.websockets import WebSocket
@@ -195,6 +218,11 @@ async def _run_steps(
     steps = plan.steps
     while position < len(order):
         step = steps[order[position]]
+        group = plan.groups.get(step.index) if state.concurrent else None
+        if group is not None:
+            await _run_group(state, group)
+            position += len(group.steps)
+            continue
         position += 1
         kwargs = await prepare_step(state, step)
         if kwargs is None:
@@ -203,6 +231,51 @@ async def _run_steps(
             return await _enter(state, plan, step, kwargs, order, position, inner)
         state.values[step.index] = await _call(step, kwargs)
     return await inner()
+
+
+async def _run_step(state: RequestSolution, step: Step) -> None:
+    kwargs = await prepare_step(state, step)
+    if kwargs is not None:
+        state.values[step.index] = await _call(step, kwargs)
+
+
+async def _run_group(state: RequestSolution, group: Group) -> None:
+    """Resolve a group: its async steps as concurrent tasks, the rest in order in this task.
+
+    Each step starts once the steps it needs are done. If several fail, the
+    request fails with the first one in solving order (as if they had run
+    one after the other); the others are logged with the request.
+    """
+    steps = state.plan.steps
+    done = {index: trio.Event() for index in group.steps}
+    failures: dict[int, Exception] = {}
+
+    async def run(step: Step) -> None:
+        for sub in step.subs:
+            if sub in done:
+                await done[sub].wait()
+        try:
+            await _run_step(state, step)
+        except Exception as exc:
+            failures[step.index] = exc
+            raise
+        # Only on success: a dependant must never start without its value.
+        done[step.index].set()
+
+    async def in_order() -> None:
+        for index in group.steps:
+            if index not in group.tasks:
+                await run(steps[index])
+
+    tasks = [partial(run, steps[index]) for index in group.steps if index in group.tasks]
+    scope = state.connection.scope
+    await run_alongside(in_order, tasks, scope=scope)
+    if failures:
+        ordered = sorted(failures.items())
+        for index, error in ordered[1:]:
+            name = callable_name(steps[index].dependant.call)
+            log_request_error(scope, f"The dependency {name} also failed", error)
+        raise ordered[0][1]
 
 
 async def _enter(

@@ -9,7 +9,8 @@ channel. So, unlike Starlette's version:
 - context variables set before ``call_next`` reach the endpoint (the child
   task copies the context when it is spawned), and ones the endpoint set
   before starting its response are set again in the middleware's task
-  before ``call_next`` returns;
+  before ``call_next`` returns (a ``def`` endpoint runs in a worker thread
+  on a copy of the context, so what it sets stays there, as in FastAPI);
 - the response's background tasks run after its body has been sent, and the
   middleware's call returns only when they are done;
 - cancelling the middleware's call (a client disconnect, a deadline) reaches

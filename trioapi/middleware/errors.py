@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from trioapi._scopes import single_leaf
+from trioapi._scopes import get_request_context, single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -87,13 +87,18 @@ class ServerErrorMiddleware:
                 response_started = True
             await send(message)
 
+        # Under TrioAPI the request context already tracks the response, so
+        # the wrapper (a call per message) is needed only without one.
+        context = get_request_context(scope)
         error: Exception | None = None
         try:
-            await self.app(scope, receive, send_tracking_start)
+            await self.app(scope, receive, send if context else send_tracking_start)
         except Exception as exc:
             error = unwrap_single_error(exc)
         if error is None:
             return
+        if context is not None:
+            response_started = context.response_started
         # Outside the except block, so a reduced group does not become the
         # error's __context__ in the server's log.
         response = await self._error_response(Request(scope), error)

@@ -13,7 +13,7 @@ from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 try:
     import itsdangerous
     from itsdangerous.exc import BadSignature
-except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+except ModuleNotFoundError as exc:
     raise ModuleNotFoundError(
         "SessionMiddleware signs its cookie with itsdangerous, which is not installed. "
         "Install it with `pip install itsdangerous` (or `pip install 'trioapi[sessions]'`).",

@@ -1,0 +1,71 @@
+"""Graceful shutdown through a real ``hypercorn --worker-class trio`` process and SIGTERM.
+
+The app (examples/trio_features/graceful_shutdown.py) writes each step to an
+event log file, which this test reads from the outside.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def wait_for_line(path: Path, text: str) -> str:
+    """Poll ``path`` until a line containing ``text`` appears (bounded by the caller)."""
+    while True:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if text in line:
+                    return line
+        await trio.sleep(0.01)
+
+
+async def test_sigterm_lets_the_request_finish_then_stops_app_tasks_then_runs_hooks(tmp_path):
+    events = tmp_path / "events.log"
+    server_log = tmp_path / "server.log"
+    command = [
+        sys.executable, "-m", "hypercorn", "--worker-class", "trio", "--graceful-timeout", "10",
+        "--bind", "127.0.0.1:0", "--error-logfile", str(server_log), "--log-level", "INFO",
+        "examples.trio_features.graceful_shutdown:app",
+    ]  # fmt: skip
+    env = {**os.environ, "TRIOAPI_EVENT_LOG": str(events)}
+    process = await trio.lowlevel.open_process(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    responses: list[httpx.Response] = []
+    try:
+        with trio.fail_after(30):
+            running = await wait_for_line(server_log, "Running on ")
+            url = running.split("Running on ")[1].split()[0]
+            async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+
+                async def fetch() -> None:
+                    responses.append(await client.get("/slow", params={"seconds": 0.5}))
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(fetch)
+                    await wait_for_line(events, "slow started")
+                    process.send_signal(signal.SIGTERM)
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert returncode == 0
+    assert [(r.status_code, r.json()) for r in responses] == [(200, {"status": "done"})]
+    assert events.read_text().splitlines() == [
+        "startup",
+        "refresher started",
+        "slow started",
+        "slow finished",
+        "background task ran",
+        "refresher cancelled",
+        "refresher cleaned up",
+        "shutdown hook",
+    ]

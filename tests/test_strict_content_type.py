@@ -1,0 +1,53 @@
+"""strict_content_type: which request bodies are parsed as JSON."""
+
+from pydantic import BaseModel
+
+from trioapi import TrioAPI
+from trioapi.testclient import TestClient
+
+BODY = '{"name": "Foo", "price": 50.5}'
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+def make_app(**options: bool) -> TrioAPI:
+    app = TrioAPI(**options)
+
+    @app.post("/items/")
+    async def create_item(item: Item) -> Item:
+        return item
+
+    return app
+
+
+def test_strict_app_rejects_a_body_without_content_type() -> None:
+    response = TestClient(make_app()).post("/items/", content=BODY)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "model_attributes_type"
+
+
+def test_lax_app_parses_a_body_without_content_type_as_json() -> None:
+    response = TestClient(make_app(strict_content_type=False)).post("/items/", content=BODY)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"name": "Foo", "price": 50.5}
+
+
+def test_lax_app_still_rejects_a_non_json_content_type() -> None:
+    client = TestClient(make_app(strict_content_type=False))
+    response = client.post("/items/", content=BODY, headers={"content-type": "text/plain"})
+    assert response.status_code == 422
+    json_response = client.post("/items/", content=BODY, headers={"content-type": "application/json"})
+    assert json_response.json() == {"name": "Foo", "price": 50.5}
+
+
+def test_lax_route_in_a_strict_app_parses_a_body_without_content_type() -> None:
+    app = TrioAPI()
+
+    @app.post("/items/", strict_content_type=False)
+    async def create_item(item: Item) -> Item:
+        return item
+
+    assert TestClient(app).post("/items/", content=BODY).json() == {"name": "Foo", "price": 50.5}

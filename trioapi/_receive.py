@@ -1,0 +1,239 @@
+"""``ReceivePump``: the only caller of the server's ``receive()`` for one HTTP request.
+
+It enforces the body size limit and read deadline, drains the body after the
+app is done (an undrained HTTP/2 stream stalls its whole connection) and turns
+``http.disconnect`` into cancellation of the request scope.
+
+It starts without a task: while the app reads the body, it reads the server
+inline, in the app's own task. Noticing a disconnect while the app is busy
+elsewhere needs a task waiting on the server, and a task costs more than a
+short request does, so :meth:`ReceivePump.start` runs one only when asked:
+at once when there is no watchdog, or by the app's
+:class:`~trioapi._watchdog.RequestWatchdog` once the request has run for a
+while. Either way a disconnect cancels the handler at its next checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import trio
+
+from trioapi.exceptions import HTTPException
+from trioapi.types import Message, Receive
+
+__all__ = ["DRAIN_GRACE", "ReceivePump"]
+
+DRAIN_GRACE = 5.0
+_DISCONNECT: Message = {"type": "http.disconnect"}
+
+
+class _Context(Protocol):
+    """What the pump needs of a ``RequestContext``."""
+
+    client_disconnected: bool
+    cancel_on_disconnect: bool
+    response_complete: bool
+    request_cancel_scope: trio.CancelScope | None
+    max_body_size: int | None
+
+
+class ReceivePump:
+    """Reads the request from the server for the app, inline or from a task."""
+
+    __slots__ = (
+        "_app_done",
+        "_body_complete",
+        "_body_event",
+        "_body_timeout",
+        "_context",
+        "_disconnect_event",
+        "_disconnected",
+        "_from_pump",
+        "_has_no_body",
+        "_headers",
+        "_read_deadline",
+        "_reading_inline",
+        "_received_bytes",
+        "_server_receive",
+        "_task_scope",
+        "_to_app",
+    )
+
+    def __init__(
+        self,
+        receive: Receive,
+        context: _Context,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        body_timeout: float | None,
+        http_version: str = "1.1",
+    ) -> None:
+        self._server_receive = receive
+        self._context = context
+        self._headers = headers
+        self._body_timeout = body_timeout
+        self._read_deadline = math.inf
+        self._received_bytes = 0
+        self._body_complete = False
+        # An HTTP/1.x request without Content-Length or Transfer-Encoding has
+        # no body (RFC 9112 §6.3): nothing is left to drain after the app.
+        self._has_no_body = http_version in ("1.1", "1.0") and not any(
+            name in (b"content-length", b"transfer-encoding") for name, _ in headers
+        )
+        self._disconnected = False
+        self._reading_inline = False
+        self._app_done = False
+        # Made only when a task is started or someone waits: most requests need neither.
+        self._body_event: trio.Event | None = None
+        self._disconnect_event: trio.Event | None = None
+        self._task_scope: trio.CancelScope | None = None
+        self._to_app: trio.MemorySendChannel[Message] | None = None
+        self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a task reads the server now (the app reads from it)."""
+        return self._task_scope is not None
+
+    def start(self, nursery: trio.Nursery) -> bool:
+        """Start the reading task in ``nursery``; ``False`` when it cannot start now.
+
+        It cannot while the app is inside an inline read (two readers of one
+        server queue would split its messages); the caller may try again.
+        It is not needed once the client is known to be gone.
+        """
+        if self._task_scope is not None or self._reading_inline or self._disconnected:
+            return self._task_scope is not None
+        self._task_scope = trio.CancelScope()
+        self._to_app, self._from_pump = trio.open_memory_channel[Message](4)
+        nursery.start_soon(self._run, self._task_scope, self._to_app)
+        return True
+
+    def stop(self) -> None:
+        """Cancel the reading task, if any (the request is over)."""
+        if self._task_scope is not None:
+            self._task_scope.cancel()
+
+    async def _run(self, task_scope: trio.CancelScope, to_app: trio.MemorySendChannel[Message]) -> None:
+        with task_scope:
+            async with to_app:
+                while True:
+                    message = await self._server_receive()
+                    if not self._note(message):
+                        return
+                    if not self._app_done and message["type"] == "http.request":
+                        await to_app.send(message)
+
+    def _note(self, message: Message) -> bool:
+        """Account for one message from the server; ``False`` when the client has gone."""
+        kind = message["type"]
+        if kind == "http.disconnect":
+            self._on_disconnect()
+            return False
+        if kind == "http.request":
+            self._received_bytes += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._mark_body_complete()
+        return True
+
+    def _mark_body_complete(self) -> None:
+        self._body_complete = True
+        if self._body_event is not None:
+            self._body_event.set()
+
+    def _on_disconnect(self) -> None:
+        self._disconnected = True
+        self._mark_body_complete()
+        if self._disconnect_event is not None:
+            self._disconnect_event.set()
+        context = self._context
+        context.client_disconnected = True
+        if (
+            context.cancel_on_disconnect
+            and not context.response_complete
+            and context.request_cancel_scope is not None
+        ):
+            context.request_cancel_scope.cancel()
+
+    async def receive(self) -> Message:
+        """The ``receive`` the app sees: body messages, then ``http.disconnect``.
+
+        A checkpoint; waits for the next body message or the disconnect.
+
+        Raises:
+            HTTPException: 413 when the body exceeds the size limit, 408 when
+                the client is too slow to send it, 400 for a bad Content-Length.
+        """
+        limit = self._context.max_body_size
+        if self._read_deadline == math.inf and self._body_timeout is not None:
+            self._read_deadline = trio.current_time() + self._body_timeout
+        if limit is not None and self._received_bytes == 0:
+            self._check_declared_length(limit)
+        if self._disconnected:
+            await trio.lowlevel.checkpoint()
+            return _DISCONNECT
+        deadline = math.inf if self._body_complete else self._read_deadline
+        try:
+            with trio.fail_at(deadline):
+                message = await self._next_message()
+        except trio.TooSlowError:
+            raise HTTPException(408, "Request body was not received in time") from None
+        if limit is not None and self._received_bytes > limit:
+            raise HTTPException(413, "Request body is too large")
+        return message
+
+    async def _next_message(self) -> Message:
+        if self._from_pump is not None:
+            try:
+                return await self._from_pump.receive()
+            except trio.EndOfChannel:
+                await self._wait_disconnected()
+                return _DISCONNECT
+        self._reading_inline = True
+        try:
+            message = await self._server_receive()
+        finally:
+            self._reading_inline = False
+        self._note(message)
+        return message
+
+    async def _wait_disconnected(self) -> None:
+        if not self._disconnected:
+            if self._disconnect_event is None:
+                self._disconnect_event = trio.Event()
+            await self._disconnect_event.wait()
+
+    def _check_declared_length(self, limit: int) -> None:
+        for name, value in self._headers:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise HTTPException(400, "Invalid Content-Length header") from None
+                if declared > limit:
+                    raise HTTPException(413, "Request body is too large")
+
+    async def drain(self) -> None:
+        """Stop feeding the app and discard the rest of the body, bounded in time.
+
+        A checkpoint only when there is body left to read.
+        """
+        self._app_done = True
+        if self._body_complete or self._has_no_body:
+            return
+        with trio.move_on_after(DRAIN_GRACE):
+            if self._from_pump is None:
+                while not self._body_complete:
+                    self._note(await self._server_receive())
+                return
+            # Unblock a task stuck on a full channel the app no longer reads.
+            while True:
+                try:
+                    self._from_pump.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            if not self._body_complete:
+                self._body_event = trio.Event()
+                await self._body_event.wait()
