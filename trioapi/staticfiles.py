@@ -9,6 +9,7 @@ import stat
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 
+from trioapi._routing.paths import get_route_path
 from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import URL, Headers
 from trioapi.exceptions import HTTPException, TrioAPIError
@@ -116,7 +117,7 @@ class StaticFiles:
 
     def get_path(self, scope: Scope) -> str:
         """The requested path relative to the mount, as an OS path (not yet checked)."""
-        route_path = _route_path(scope)
+        route_path = get_route_path(scope)
         return os.path.normpath(os.path.join(*route_path.split("/")))
 
     async def get_response(self, path: str, scope: Scope) -> Response:
@@ -242,19 +243,3 @@ def _is_contained(path: str) -> bool:
     return path != os.pardir and not path.startswith(os.pardir + os.sep)
 
 
-def _route_path(scope: Scope) -> str:
-    """The path below the mount point, as Starlette's ``get_route_path`` computes it.
-
-    A mount leaves ``scope["path"]`` whole and adds its prefix to
-    ``root_path``; when ``path`` does not start with ``root_path`` it is
-    already relative.
-    """
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if not root_path or not path.startswith(root_path):
-        return path
-    if path == root_path:
-        return ""
-    if path[len(root_path)] == "/":
-        return path[len(root_path) :]
-    return path

@@ -146,7 +146,33 @@ def _build_path(
     return path
 
 
-class Route(BaseRoute):
+class _PathRoute(BaseRoute):
+    """What Route and WebSocketRoute share: a compiled path matched for one scope type."""
+
+    compiled: CompiledPath
+    endpoint: Callable[..., Any]
+
+    @property
+    def path_format(self) -> str:
+        """The path with ``{name}`` placeholders (convertor types dropped)."""
+        return self.compiled.format
+
+    @property
+    def param_convertors(self) -> dict[str, Any]:
+        """Each path parameter's convertor, by name."""
+        return self.compiled.convertors
+
+    def _match_path(self, scope: Scope, scope_type: str) -> Scope | None:
+        """The child scope when ``scope`` is of ``scope_type`` and its path matches."""
+        if scope["type"] != scope_type:
+            return None
+        params = self.compiled.match(get_route_path(scope))
+        if params is None:
+            return None
+        return {"endpoint": self.endpoint, "path_params": {**scope.get("path_params", {}), **params}}
+
+
+class Route(_PathRoute):
     """An HTTP route: a path, the methods it answers and the endpoint serving it.
 
     Args:
@@ -193,26 +219,10 @@ class Route(BaseRoute):
         self.app = wrap_middleware(app, middleware)
         self.compiled = compile_path(path)
 
-    @property
-    def path_format(self) -> str:
-        """The path with ``{name}`` placeholders (convertor types dropped)."""
-        return self.compiled.format
-
-    @property
-    def param_convertors(self) -> dict[str, Any]:
-        """Each path parameter's convertor, by name."""
-        return self.compiled.convertors
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http":
+        child_scope = self._match_path(scope, "http")
+        if child_scope is None:
             return Match.NONE, {}
-        params = self.compiled.match(get_route_path(scope))
-        if params is None:
-            return Match.NONE, {}
-        child_scope = {
-            "endpoint": self.endpoint,
-            "path_params": {**scope.get("path_params", {}), **params},
-        }
         if self.methods and scope["method"] not in self.methods:
             return Match.PARTIAL, child_scope
         return Match.FULL, child_scope
@@ -247,7 +257,7 @@ class Route(BaseRoute):
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, methods={methods!r})"
 
 
-class WebSocketRoute(BaseRoute):
+class WebSocketRoute(_PathRoute):
     """A WebSocket route: ``endpoint`` is ``async f(websocket)`` or an ASGI app."""
 
     def __init__(
@@ -266,24 +276,11 @@ class WebSocketRoute(BaseRoute):
         self.app = wrap_middleware(app, middleware)
         self.compiled = compile_path(path)
 
-    @property
-    def path_format(self) -> str:
-        """The path with ``{name}`` placeholders."""
-        return self.compiled.format
-
-    @property
-    def param_convertors(self) -> dict[str, Any]:
-        """Each path parameter's convertor, by name."""
-        return self.compiled.convertors
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "websocket":
+        child_scope = self._match_path(scope, "websocket")
+        if child_scope is None:
             return Match.NONE, {}
-        params = self.compiled.match(get_route_path(scope))
-        if params is None:
-            return Match.NONE, {}
-        path_params = {**scope.get("path_params", {}), **params}
-        return Match.FULL, {"endpoint": self.endpoint, "path_params": path_params}
+        return Match.FULL, child_scope
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         path = _build_path(self.compiled, name, self.name, path_params)
