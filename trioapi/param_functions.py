@@ -105,6 +105,7 @@ def Depends(
     *,
     use_cache: bool = True,
     scope: DependencyScope | None = None,
+    max_concurrency: int | None = None,
 ) -> Any:
     """Declare a parameter as the result of calling ``dependency`` for each request.
 
@@ -116,8 +117,17 @@ def Depends(
         scope: For ``yield`` dependencies: ``"request"`` (default) keeps them
             open until the response has been sent and the background tasks
             have run; ``"function"`` closes them as soon as the endpoint returns.
+        max_concurrency: At most this many calls of ``dependency`` run at once
+            across all requests (shared by every declaration of the same
+            callable with the same limit); the others wait for a slot. A
+            ``yield`` dependency keeps its slot until it has been torn down.
+
+    Raises:
+        TrioAPIError: ``max_concurrency`` is not a positive int.
     """
-    return params.Depends(dependency=dependency, use_cache=use_cache, scope=scope)
+    return params.Depends(
+        dependency=dependency, use_cache=use_cache, scope=scope, max_concurrency=max_concurrency
+    )
 
 
 def Security(

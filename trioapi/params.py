@@ -307,11 +307,24 @@ class Depends:
         scope: For ``yield`` dependencies: ``"request"`` (the default) tears
             them down after the response has been sent and the background
             tasks have run, ``"function"`` right after the endpoint returns.
+        max_concurrency: At most this many calls of the dependency run at once,
+            across all requests; the others wait their turn. A ``yield``
+            dependency holds its slot until it has been torn down. ``None``
+            (the default) is no limit.
     """
 
     dependency: Callable[..., Any] | None = None
     use_cache: bool = True
     scope: DependencyScope | None = None
+    max_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        limit = self.max_concurrency
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise TrioAPIError(
+                f"Depends(max_concurrency={limit!r}): the limit must be a whole number of at "
+                f"least 1. Pass a positive int, or None for no limit."
+            )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import inspect
 from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
+import trio
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -27,6 +28,7 @@ from trioapi.dependencies.fields import (
     is_upload_file,
     model_of,
 )
+from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
 from trioapi.exceptions import TrioAPIError
 from trioapi.requests import HTTPConnection, Request
@@ -222,7 +224,24 @@ def _add_parameter(ctx: _Context, dependant: Dependant, param: inspect.Parameter
     )
     _check_location(ctx, where, param.name, field_info, base)
     field = build_param_field(param.name, kept, field_info)
+    if field.is_form:
+        _check_multipart_installed(ctx, where, param.name, field_info)
     getattr(dependant, f"{field.source}_params").append(field)
+
+
+def _check_multipart_installed(ctx: _Context, where: str, name: str, info: FieldInfo) -> None:
+    # Checked per form parameter at registration (an import of a loaded
+    # module is a dict look-up), so a broken install fails at start-up with
+    # the fix, not as a 500 on the first form request.
+    try:
+        import python_multipart  # noqa: F401  # only probing that it is importable
+    except ImportError:
+        declared = type(info).__name__
+        raise ctx.error(
+            f"parameter {name!r} of {where} is declared with {declared}(), and reading form "
+            f'data needs the "python-multipart" package, which is not installed. Install it: '
+            f"pip install python-multipart."
+        ) from None
 
 
 def _flags(dependant: Dependant, call: Callable[..., Any]) -> None:
@@ -234,6 +253,12 @@ def _flags(dependant: Dependant, call: Callable[..., Any]) -> None:
     dependant.is_gen_callable = inspect.isgeneratorfunction(target)
     dependant.is_async_gen_callable = inspect.isasyncgenfunction(target)
     dependant.is_coroutine_callable = inspect.iscoroutinefunction(target)
+
+
+def _limiter(call: Callable[..., Any], depends: params.Depends | None) -> trio.Semaphore | None:
+    if depends is None or depends.max_concurrency is None:
+        return None
+    return limiter_for(call, depends.max_concurrency)
 
 
 def _build(
@@ -257,6 +282,7 @@ def _build(
         parent_oauth_scopes=list(parent.oauth_scopes) if parent is not None else [],
         use_cache=depends.use_cache if depends is not None else True,
         scope=depends.scope if depends is not None else None,
+        limiter=_limiter(call, depends),
         is_security_scheme=isinstance(call, SecurityBase),
     )
     _flags(dependant, call)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import trio
 from pydantic import TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -134,6 +135,9 @@ class Dependant:
         parent_oauth_scopes: Scopes required by the ``Security()`` above it.
         use_cache: Reuse the value within one request.
         scope: The declared scope (``Depends(scope=...)``), or ``None``.
+        limiter: The slots of ``Depends(max_concurrency=N)``, or ``None``
+            (no limit). Held for the call, or for a ``yield`` dependency from
+            its setup to the end of its teardown.
         is_gen_callable: A sync generator function (``yield`` dependency).
         is_async_gen_callable: An async generator function.
         is_coroutine_callable: An ``async def`` function (or async ``__call__``).
@@ -159,6 +163,7 @@ class Dependant:
     parent_oauth_scopes: list[str] = field(default_factory=list)
     use_cache: bool = True
     scope: DependencyScope | None = None
+    limiter: trio.Semaphore | None = None
     is_gen_callable: bool = False
     is_async_gen_callable: bool = False
     is_coroutine_callable: bool = False

@@ -137,7 +137,11 @@ class _Compiler:
         override = self.overrides.get(sub.call) if self.overrides else None
         if override is None or self.analyze is None:
             return sub
-        return self.analyze(sub, override)
+        replacement = self.analyze(sub, override)
+        if replacement.limiter is None:
+            # The declaration's max_concurrency limits whatever provides the value.
+            replacement.limiter = sub.limiter
+        return replacement
 
     def add(self, dependant: Dependant, kind: StepKind | None = None) -> int:
         args: list[tuple[str, int]] = []

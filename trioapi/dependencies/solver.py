@@ -205,6 +205,14 @@ def _callable(step: Step) -> Callable[..., Any]:
 
 
 async def _call(step: Step, kwargs: dict[str, Any]) -> Any:
+    limiter = step.dependant.limiter
+    if limiter is not None:
+        async with limiter:  # Depends(max_concurrency=N): wait for a slot
+            return await _call_unlimited(step, kwargs)
+    return await _call_unlimited(step, kwargs)
+
+
+async def _call_unlimited(step: Step, kwargs: dict[str, Any]) -> Any:
     call = _callable(step)
     if step.kind is StepKind.ASYNC:
         return await call(**kwargs)
@@ -292,13 +300,19 @@ async def _enter(
         return await _run_steps(state, plan, order, position, inner)
 
     call = _callable(step)
-    return await run_inside_generator(
+    enter = partial(
+        run_inside_generator,
         call,
         kwargs,
         is_async=step.kind is StepKind.ASYNC_GEN,
         name=callable_name(call),
         inner=rest,
     )
+    limiter = step.dependant.limiter
+    if limiter is None:
+        return await enter()
+    async with limiter:  # the slot is held from setup to the end of teardown
+        return await enter()
 
 
 async def solve_and_run(
