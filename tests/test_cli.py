@@ -77,6 +77,15 @@ def test_tls_and_graceful_timeout_options_reach_hypercorn():
     )
 
 
+def test_connections_have_no_request_limit_unless_one_is_given():
+    # hypercorn's own default (1000) drops the in-flight streams of a busy
+    # HTTP/2 connection when reached (see trioapi.cli).
+    assert config_for("run", "main:app").keep_alive_max_requests == sys.maxsize
+    assert config_for("dev", "main:app").keep_alive_max_requests == sys.maxsize
+    limited = config_for("run", "main:app", "--keep-alive-max-requests", "500")
+    assert limited.keep_alive_max_requests == 500
+
+
 def test_a_sub_command_is_required(capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args([])

@@ -37,6 +37,7 @@ class _Context(Protocol):
     response_complete: bool
     request_cancel_scope: trio.CancelScope | None
     max_body_size: int | None
+    body_timeout: float | None
 
 
 class ReceivePump:
@@ -46,7 +47,6 @@ class ReceivePump:
         "_app_done",
         "_body_complete",
         "_body_event",
-        "_body_timeout",
         "_context",
         "_disconnect_event",
         "_disconnected",
@@ -67,13 +67,11 @@ class ReceivePump:
         context: _Context,
         *,
         headers: list[tuple[bytes, bytes]],
-        body_timeout: float | None,
         http_version: str = "1.1",
     ) -> None:
         self._server_receive = receive
         self._context = context
         self._headers = headers
-        self._body_timeout = body_timeout
         self._read_deadline = math.inf
         self._received_bytes = 0
         self._body_complete = False
@@ -166,9 +164,13 @@ class ReceivePump:
             HTTPException: 413 when the body exceeds the size limit, 408 when
                 the client is too slow to send it, 400 for a bad Content-Length.
         """
-        limit = self._context.max_body_size
-        if self._read_deadline == math.inf and self._body_timeout is not None:
-            self._read_deadline = trio.current_time() + self._body_timeout
+        # Both limits are read from the context on each read, not when the
+        # pump is made: the route the request reaches may replace the app's
+        # before it reads the body. The read deadline counts from the first read.
+        context = self._context
+        limit = context.max_body_size
+        if self._read_deadline == math.inf and context.body_timeout is not None:
+            self._read_deadline = trio.current_time() + context.body_timeout
         if limit is not None and self._received_bytes == 0:
             self._check_declared_length(limit)
         if self._disconnected:

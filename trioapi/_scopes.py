@@ -69,6 +69,7 @@ class RequestContext:
         "_cleanups",
         "_request_id",
         "app_nursery",
+        "body_timeout",
         "cancel_on_disconnect",
         "client_disconnected",
         "deadline_expired",
@@ -90,6 +91,7 @@ class RequestContext:
         self.response_complete = False
         self.deadline_expired = False
         self.max_body_size = limits.max_body_size
+        self.body_timeout = limits.body_timeout
         self.cancel_on_disconnect = limits.cancel_on_disconnect
         self.app_nursery = app_nursery
         self.request_nursery: trio.Nursery | None = None
@@ -181,45 +183,6 @@ def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
         "request_id": context.request_id,
     }
     logger.error("%s in %s", what, context.describe(), exc_info=error, extra=extra)
-
-
-_NOT_GIVEN: Any = object()
-
-
-class RouteScopeSettings:
-    """A route's own ``timeout=`` and ``cancel_on_disconnect=``, applied when it is reached.
-
-    The innermost setting wins: a route's (or its router's) replaces the app's
-    for the rest of the request. The route's timeout still counts from the
-    start of the request.
-    """
-
-    __slots__ = ("cancel_on_disconnect", "timeout")
-
-    def __init__(self, timeout: float | None, cancel_on_disconnect: bool | None) -> None:
-        self.timeout = timeout
-        self.cancel_on_disconnect = cancel_on_disconnect
-
-    @classmethod
-    def build(
-        cls, *, timeout: Any = _NOT_GIVEN, cancel_on_disconnect: bool | None = None
-    ) -> RouteScopeSettings | None:
-        """The settings to apply, or ``None`` when the route gives neither (nothing to do)."""
-        if timeout is _NOT_GIVEN and cancel_on_disconnect is None:
-            return None
-        settings = cls(None, cancel_on_disconnect)
-        settings.timeout = timeout
-        return settings
-
-    def apply(self, scope: Scope) -> None:
-        """Set the request's deadline and disconnect policy from this route's settings."""
-        context = get_request_context(scope)
-        if context is None or scope["type"] != "http":
-            return
-        if self.timeout is not _NOT_GIVEN:
-            context.set_timeout(self.timeout)
-        if self.cancel_on_disconnect is not None:
-            context.set_cancel_on_disconnect(self.cancel_on_disconnect)
 
 
 def single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -450,7 +413,6 @@ async def _serve_http(
         receive,
         context,
         headers=scope.get("headers", []),
-        body_timeout=limits.body_timeout,
         http_version=scope.get("http_version", "1.1"),
     )
     app_nursery = context.app_nursery

@@ -24,6 +24,7 @@ from trioapi._scopes import (
 from trioapi._server import patch_hypercorn_if_loaded
 from trioapi._shutdown import ServerShutdown
 from trioapi.datastructures import Default, State
+from trioapi.dependencies.body import DEFAULT_MAX_JSON_DEPTH
 from trioapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -66,7 +67,11 @@ class TrioAPI:
     message may wait for a client that does not read, default 60; the handler
     is then cancelled as on a disconnect) and ``strict_content_type`` (``False``:
     a body without a Content-Type is parsed as JSON on every route, as a
-    route's own ``strict_content_type=False`` does). See docs/security.md.
+    route's own ``strict_content_type=False`` does) and ``max_json_depth``
+    (deepest JSON nesting of a typed body, default 64; 422 past it).
+    ``max_body_size``, ``body_timeout``, ``max_json_depth``, ``timeout`` and
+    ``cancel_on_disconnect`` may be replaced per router and per route. See
+    docs/security.md.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class TrioAPI:
         concurrent_dependencies: bool = True,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         strict_content_type: bool = True,
+        max_json_depth: int | None = DEFAULT_MAX_JSON_DEPTH,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -148,6 +154,7 @@ class TrioAPI:
         self.concurrent_dependencies = concurrent_dependencies
         # Read per request by the body reader (trioapi.dependencies.body).
         self.strict_content_type = strict_content_type
+        self.max_json_depth = max_json_depth
         self.request_limits = RequestLimits(
             max_body_size=max_body_size,
             body_timeout=body_timeout,

@@ -18,6 +18,18 @@ from hypercorn.run import run as hypercorn_run
 
 from trioapi._server import patch_hypercorn
 
+NO_REQUEST_LIMIT = sys.maxsize
+"""``--keep-alive-max-requests 0``: what hypercorn is given for "no limit"."""
+
+# hypercorn (0.17, 0.18) closes a connection after keep_alive_max_requests
+# requests, 1000 by default. Over HTTP/2 it counts streams and, at the limit,
+# sends GOAWAY naming every stream it has received as accepted, then closes
+# the connection without finishing the streams still in flight: a busy
+# HTTP/2 client (one connection, many streams) loses every request in flight
+# each time, and cannot tell they are safe to retry. So trioapi serves with
+# no limit by default; idle connections still close after keep_alive_timeout.
+DEFAULT_KEEP_ALIVE_MAX_REQUESTS = 0
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for both sub-commands."""
@@ -40,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--certfile", default=None, help="TLS certificate (enables HTTPS and h2 over ALPN).")
         sub.add_argument("--keyfile", default=None, help="TLS private key.")
         sub.add_argument("--graceful-timeout", type=float, default=5.0, help="Seconds in-flight requests get at shutdown.")
+        sub.add_argument(
+            "--keep-alive-max-requests",
+            type=int,
+            default=DEFAULT_KEEP_ALIVE_MAX_REQUESTS,
+            metavar="N",
+            help="Close a connection after N requests (0, the default: never). Over HTTP/2, "
+            "hypercorn drops the streams in flight when it does.",
+        )
     dev.add_argument("--no-reload", action="store_true", help="Do not restart when a source file changes.")
     return parser
 
@@ -53,6 +73,7 @@ def build_config(args: argparse.Namespace) -> Config:
     config.workers = args.workers
     config.root_path = args.root_path
     config.graceful_timeout = args.graceful_timeout
+    config.keep_alive_max_requests = args.keep_alive_max_requests or NO_REQUEST_LIMIT
     config.accesslog = "-"
     config.errorlog = "-"
     if args.certfile:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import aclosing
 from typing import Annotated, Any
 
 import trio
@@ -189,7 +190,9 @@ class EventSourceResponse(StreamingResponse):
     it is (already formatted events). Either way it sends
     ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no`` (unless
     ``headers`` sets them) so caches and proxies pass events through at once,
-    and a ``: ping`` comment after :data:`PING_INTERVAL` idle seconds.
+    and a ``: ping`` comment after :data:`PING_INTERVAL` idle seconds. When
+    a TrioAPI server begins a graceful shutdown, the stream ends at its next
+    wait for an event, as a ``StreamingResponse`` does.
 
     Args:
         content: An async or sync iterable of ``str`` or ``bytes`` chunks.
@@ -221,9 +224,12 @@ class EventSourceResponse(StreamingResponse):
         keep_alive = _KeepAlive(send, PING_INTERVAL)
         async with open_scope_nursery() as nursery:
             nursery.start_soon(keep_alive.ping_while_idle)
-            async for chunk in self.body_iterator:
-                body = chunk.encode(self.charset) if isinstance(chunk, str) else chunk
-                await keep_alive.send_chunk(body)
+            # The parent's _iter_body: encoded chunks, ending at the next wait
+            # for an event once the server begins a graceful shutdown (the
+            # event source's finally runs), as a StreamingResponse does.
+            async with aclosing(self._iter_body()) as chunks:
+                async for body in chunks:
+                    await keep_alive.send_chunk(body)
             # Under the lock the pinger is asleep or waiting for the lock, so
             # the cancellation cannot cut a ping in the middle of its send.
             async with keep_alive.lock:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from trioapi._route_scope import NOT_GIVEN, RouteScopeSettings
 from trioapi._routing.endpoint_response import ResponseBuilder
 from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
 from trioapi._routing.response_model import (
@@ -26,7 +27,6 @@ from trioapi._routing.response_model import (
 from trioapi._routing.route_plans import RoutePlans
 from trioapi._routing.routes import Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
-from trioapi._scopes import RouteScopeSettings
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
@@ -55,6 +55,11 @@ def _endpoint_name(endpoint: Callable[..., Any]) -> str:
 
 def _unwrap_default(value: Any) -> Any:
     return value.value if isinstance(value, DefaultPlaceholder) else value
+
+
+def _given(value: Any) -> Any:
+    """``NOT_GIVEN`` for a ``Default(...)`` placeholder (the router's or app's setting applies)."""
+    return NOT_GIVEN if isinstance(value, DefaultPlaceholder) else value
 
 
 def _request_error(errors: list[dict[str, Any]], body: Any) -> ValidationException:
@@ -144,8 +149,10 @@ class APIRoute(Route):
         **options: Those of :class:`~trioapi._routing.route_options.RouteOptions`,
             plus ``methods``, ``dependency_overrides_provider``,
             ``strict_content_type`` (parse JSON only with a JSON
-            ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``
-            and ``cancel_on_disconnect`` (``Default(None)`` / ``None``: the app's).
+            ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``,
+            ``cancel_on_disconnect``, ``max_body_size``, ``body_timeout`` and
+            ``max_json_depth`` (``Default(None)`` / ``None`` for
+            ``cancel_on_disconnect``: the app's).
 
     Raises:
         TrioAPIError: a parameter, dependency, status code or response model
@@ -188,6 +195,9 @@ class APIRoute(Route):
         strict_content_type: bool = True,
         timeout: float | DefaultPlaceholder | None = Default(None),
         cancel_on_disconnect: bool | None = None,
+        max_body_size: int | DefaultPlaceholder | None = Default(None),
+        body_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_json_depth: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         if not callable(endpoint):
             raise TrioAPIError(f"{path}: the endpoint {endpoint!r} is not callable. Pass a function.")
@@ -210,9 +220,14 @@ class APIRoute(Route):
         self.strict_content_type = strict_content_type
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
+        self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
+        self.max_json_depth = max_json_depth
         self.scope_settings = RouteScopeSettings.build(
-            **({} if isinstance(timeout, DefaultPlaceholder) else {"timeout": timeout}),
+            timeout=_given(timeout),
             cancel_on_disconnect=cancel_on_disconnect,
+            max_body_size=_given(max_body_size),
+            body_timeout=_given(body_timeout),
         )
         self.tags = tags or []
         self.responses = responses or {}
@@ -280,7 +295,9 @@ class APIRoute(Route):
         )
         self.dependant: Dependant = self.plans.dependant
         self.body_plan: BodyPlan | None = build_body_plan(
-            self.dependant, strict_content_type=self.strict_content_type
+            self.dependant,
+            strict_content_type=self.strict_content_type,
+            max_json_depth=_given(self.max_json_depth),
         )
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
         response_class = _unwrap_default(self.response_class)

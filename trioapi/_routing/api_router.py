@@ -19,7 +19,13 @@ from typing_extensions import Unpack
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.router import Router
-from trioapi._routing.router_include import Inclusion, check_prefix, first_given, include_route
+from trioapi._routing.router_include import (
+    SCOPE_LIMIT_OPTIONS,
+    Inclusion,
+    check_prefix,
+    first_given,
+    include_route,
+)
 from trioapi._routing.router_lifespan import (
     LifespanContext,
     LifespanLayer,
@@ -74,6 +80,12 @@ class APIRouter(Router):
             ``timeout=`` wins; ``None``: no deadline; not given: the app's).
         cancel_on_disconnect: Cancel these routes' endpoints when the client
             goes away (a route's own setting wins; ``None``: the app's).
+        max_body_size: Largest request body in bytes these routes accept (413
+            above it; ``None``: no limit; not given: the app's). A route's wins.
+        body_timeout: Seconds to receive a request body (408 after it;
+            ``None``: no deadline; not given: the app's). A route's wins.
+        max_json_depth: Deepest JSON nesting of a typed body (422 past it;
+            ``None``: no limit; not given: the app's). A route's wins.
     """
 
     def __init__(
@@ -100,6 +112,9 @@ class APIRouter(Router):
         ),
         timeout: float | DefaultPlaceholder | None = Default(None),
         cancel_on_disconnect: bool | None = None,
+        max_body_size: int | DefaultPlaceholder | None = Default(None),
+        body_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_json_depth: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
@@ -116,6 +131,9 @@ class APIRouter(Router):
         self.generate_unique_id_function = generate_unique_id_function
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
+        self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
+        self.max_json_depth = max_json_depth
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self._init_lifespan(lifespan)
@@ -208,7 +226,8 @@ class APIRouter(Router):
             options.get("generate_unique_id_function", Default(generate_unique_id)),
             self.generate_unique_id_function,
         )
-        merged["timeout"] = first_given(options.get("timeout", Default(None)), self.timeout)
+        for limit in SCOPE_LIMIT_OPTIONS:
+            merged[limit] = first_given(options.get(limit, Default(None)), getattr(self, limit))
         cancel = options.get("cancel_on_disconnect")
         merged["cancel_on_disconnect"] = self.cancel_on_disconnect if cancel is None else cancel
         route_class = route_class_override or self.route_class
@@ -316,6 +335,9 @@ class APIRouter(Router):
         ),
         timeout: float | DefaultPlaceholder | None = Default(None),
         cancel_on_disconnect: bool | None = None,
+        max_body_size: int | DefaultPlaceholder | None = Default(None),
+        body_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_json_depth: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
 
@@ -326,7 +348,8 @@ class APIRouter(Router):
         argument, this router's default. ``router``'s lifespan is entered
         inside this router's, and its startup/shutdown handlers are added to
         this router's lists. Routes added to ``router`` afterwards are not seen.
-        ``timeout`` and ``cancel_on_disconnect`` apply to the included routes
+        ``timeout``, ``cancel_on_disconnect``, ``max_body_size``,
+        ``body_timeout`` and ``max_json_depth`` apply to the included routes
         that (with their router) set none; the innermost setting wins.
 
         Raises:
@@ -350,6 +373,9 @@ class APIRouter(Router):
             generate_unique_id_function=generate_unique_id_function,
             timeout=timeout,
             cancel_on_disconnect=cancel_on_disconnect,
+            max_body_size=max_body_size,
+            body_timeout=body_timeout,
+            max_json_depth=max_json_depth,
         )
         for route in list(router.routes):
             include_route(self, router, route, include)

@@ -59,6 +59,15 @@ class RouteOptions(TypedDict, total=False):
             has started, the stream is ended.
         cancel_on_disconnect: Cancel the endpoint when the client goes away;
             replaces the router's and the app's setting.
+        max_body_size: Largest request body in bytes (413 above it, at once
+            when ``Content-Length`` says so); replaces the router's and the
+            app's, lower or higher (``None``: no limit).
+        body_timeout: Seconds to receive the whole request body, counted
+            from the first read (408 after it); replaces the router's and the
+            app's (``None``: no deadline).
+        max_json_depth: Deepest nesting of arrays/objects in a JSON body read
+            by the endpoint (422 past it); replaces the router's and the app's
+            (``None``: no limit).
     """
 
     response_model: Any
@@ -85,6 +94,9 @@ class RouteOptions(TypedDict, total=False):
     generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder
     timeout: float | DefaultPlaceholder | None
     cancel_on_disconnect: bool | None
+    max_body_size: int | DefaultPlaceholder | None
+    body_timeout: float | DefaultPlaceholder | None
+    max_json_depth: int | DefaultPlaceholder | None
 
 
 ROUTE_OPTION_NAMES: frozenset[str] = frozenset(RouteOptions.__annotations__)

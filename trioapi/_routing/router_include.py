@@ -22,7 +22,7 @@ from trioapi.responses import Response
 if TYPE_CHECKING:
     from trioapi._routing.api_router import APIRouter
 
-__all__ = ["Inclusion", "check_prefix", "first_given", "include_route"]
+__all__ = ["SCOPE_LIMIT_OPTIONS", "Inclusion", "check_prefix", "first_given", "include_route"]
 
 UniqueIdFunction = Callable[[Any], str]
 
@@ -43,6 +43,11 @@ _COPIED_OPTIONS = (
     "name",
     "openapi_extra",
 )
+
+
+# Request-scope settings where ``Default(None)`` means "not given" and the
+# innermost one given wins: route, its router, include call, parent router.
+SCOPE_LIMIT_OPTIONS = ("timeout", "max_body_size", "body_timeout", "max_json_depth")
 
 
 def check_prefix(prefix: str, where: str) -> None:
@@ -75,6 +80,7 @@ class Inclusion:
     """The arguments of one ``include_router`` call."""
 
     __slots__ = (
+        "body_timeout",
         "callbacks",
         "cancel_on_disconnect",
         "default_response_class",
@@ -82,6 +88,8 @@ class Inclusion:
         "deprecated",
         "generate_unique_id_function",
         "include_in_schema",
+        "max_body_size",
+        "max_json_depth",
         "prefix",
         "responses",
         "tags",
@@ -102,9 +110,15 @@ class Inclusion:
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
         timeout: float | DefaultPlaceholder | None,
         cancel_on_disconnect: bool | None,
+        max_body_size: int | DefaultPlaceholder | None,
+        body_timeout: float | DefaultPlaceholder | None,
+        max_json_depth: int | DefaultPlaceholder | None,
     ) -> None:
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
+        self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
+        self.max_json_depth = max_json_depth
         self.prefix = prefix
         self.tags = tags
         self.dependencies = dependencies
@@ -164,7 +178,9 @@ def _include_api_route(
     options: dict[str, Any] = {name: getattr(route, name) for name in _COPIED_OPTIONS}
     # The innermost setting wins: the route's (its router's already merged in),
     # then this include call's, then the parent's (added by add_api_route).
-    options["timeout"] = first_given(getattr(route, "timeout", include.timeout), include.timeout)
+    for limit in SCOPE_LIMIT_OPTIONS:
+        given = getattr(include, limit)
+        options[limit] = first_given(getattr(route, limit, given), given)
     cancel = getattr(route, "cancel_on_disconnect", None)
     options["cancel_on_disconnect"] = include.cancel_on_disconnect if cancel is None else cancel
     if hasattr(route, "strict_content_type"):

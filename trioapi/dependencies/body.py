@@ -11,6 +11,7 @@ are exactly FastAPI's.
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from trioapi._route_scope import NOT_GIVEN
 from trioapi._scopes import get_request_context
 from trioapi.datastructures import FormData, UploadFile
 from trioapi.dependencies.models import Dependant, ParamField
@@ -54,6 +56,8 @@ class BodyPlan:
         is_form: Read a form (URL-encoded or multipart) instead of JSON.
         fast_field: The lone JSON body parameter validated straight from bytes, if any.
         strict_content_type: Parse as JSON only with a JSON ``Content-Type``.
+        max_json_depth: The route's JSON nesting limit (``None``: off), or
+            ``NOT_GIVEN`` for the app's ``max_json_depth``.
     """
 
     fields: tuple[ParamField, ...]
@@ -61,6 +65,7 @@ class BodyPlan:
     is_form: bool
     fast_field: ParamField | None
     strict_content_type: bool
+    max_json_depth: Any = NOT_GIVEN
 
 
 @dataclass(slots=True)
@@ -105,7 +110,9 @@ def _has_strict(schema: Any) -> bool:
     return False
 
 
-def build_body_plan(root: Dependant, *, strict_content_type: bool = True) -> BodyPlan | None:
+def build_body_plan(
+    root: Dependant, *, strict_content_type: bool = True, max_json_depth: Any = NOT_GIVEN
+) -> BodyPlan | None:
     """Decide how a route reads its body; ``None`` when it has no body parameters."""
     fields = root.flat_body_params()
     if not fields:
@@ -118,9 +125,12 @@ def build_body_plan(root: Dependant, *, strict_content_type: bool = True) -> Bod
         candidate = fields[0]
         if candidate.adapter is not None and not _has_strict(candidate.adapter.core_schema):
             fast_field = candidate
-    return BodyPlan(tuple(fields), embed, is_form, fast_field, strict_content_type)
+    return BodyPlan(tuple(fields), embed, is_form, fast_field, strict_content_type, max_json_depth)
 
 
+# Cached: parsing the header with email.message costs more than validating
+# a small body, and clients send the same few values.
+@functools.lru_cache(maxsize=64)
 def _is_json_content_type(content_type: str | None, strict: bool) -> bool:
     if not content_type:
         return not strict
@@ -189,7 +199,8 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
 
     Raises:
         RequestValidationError: malformed JSON (``json_invalid`` at ``["body", pos]``),
-            or JSON nested deeper than ``app.max_json_depth`` (default 64).
+            or JSON nested deeper than the route's ``max_json_depth`` (else the
+            app's, default 64).
         HTTPException: 400 when the body cannot be parsed at all (bad multipart).
     """
     try:
@@ -206,7 +217,9 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
             return ParsedBody(body)
         # Deep nesting costs recursion in both JSON parsers (and a RecursionError
         # far past the limit): refuse it before parsing.
-        depth_limit = getattr(request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH)
+        depth_limit = plan.max_json_depth
+        if depth_limit is NOT_GIVEN:
+            depth_limit = getattr(request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH)
         if depth_limit is not None and json_depth_exceeds(body, depth_limit):
             raise _json_too_deep(body, depth_limit)
         if plan.fast_field is not None:
