@@ -11,6 +11,7 @@ import trio.testing
 from trioapi._scopes import (
     RequestLimits,
     get_request_context,
+    open_request_nursery,
     open_scope_nursery,
     serve_request,
     single_leaf,
@@ -250,12 +251,34 @@ async def test_request_nursery_tasks_finish_before_the_request_ends():
             await trio.sleep(0.01)
             events.append("child")
 
-        get_request_context(scope).request_nursery.start_soon(child)
-        await respond(send)
-        events.append("responded")
+        assert get_request_context(scope).request_nursery is None  # opened on demand
+        async with open_request_nursery(scope):
+            get_request_context(scope).request_nursery.start_soon(child)
+            await respond(send)
+            events.append("responded")
+        events.append("nursery closed")
 
     await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
-    assert events == ["responded", "child"]
+    assert events == ["responded", "child", "nursery closed"]
+
+
+async def test_request_nursery_tasks_are_cancelled_by_a_disconnect(autojump_clock):
+    server = FakeServer([b""], disconnect_after=1.0)
+    events = []
+
+    async def app(scope, receive, send):
+        async def child():
+            try:
+                await trio.sleep_forever()
+            finally:
+                events.append("child cancelled")
+
+        async with open_request_nursery(scope):
+            get_request_context(scope).request_nursery.start_soon(child)
+            await trio.sleep_forever()
+
+    await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+    assert events == ["child cancelled"]
 
 
 async def test_single_error_leaves_the_nursery_unwrapped():

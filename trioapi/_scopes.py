@@ -278,6 +278,38 @@ async def run_alongside(main: Job, others: Sequence[Job], *, scope: Scope) -> li
     return errors
 
 
+class open_request_nursery:
+    """Open the request's nursery for the block (what ``RequestNursery`` injects).
+
+    Routes whose dependencies inject the nursery open it around their whole
+    handling (dependencies, endpoint, response, background tasks), inside the
+    request scope, so a disconnect or deadline cancels its tasks too. A call
+    without a request context, or with the nursery already open, opens none.
+    """
+
+    __slots__ = ("_context", "_nursery")
+
+    def __init__(self, scope: Scope) -> None:
+        context = get_request_context(scope)
+        self._context = context if context is not None and context.request_nursery is None else None
+        self._nursery: open_scope_nursery | None = None
+
+    async def __aenter__(self) -> None:
+        if self._context is not None:
+            self._nursery = open_scope_nursery()
+            self._context.request_nursery = await self._nursery.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._nursery is None:
+            return False
+        return await self._nursery.__aexit__(exc_type, exc, traceback)
+
+
 class _ResponseTracker:
     """Wraps ``send`` to record the response's progress and bound each send in time.
 
@@ -444,12 +476,11 @@ async def _run_request_scope(
     limits: RequestLimits,
     on_timeout: TimeoutResponder,
 ) -> None:
-    # The request nursery's own cancel scope is the request scope: a deadline
-    # or a disconnect cancels the app call and the request's tasks together.
-    async with open_scope_nursery() as request_nursery:
-        request_scope = request_nursery.cancel_scope
+    # A deadline or a disconnect cancels this scope. The request nursery is
+    # opened inside it by the routes that inject one (open_request_nursery):
+    # a nursery on every request's path costs more than a small request does.
+    with trio.CancelScope() as request_scope:
         context.request_cancel_scope = request_scope
-        context.request_nursery = request_nursery
         if limits.timeout is not None:
             context.set_timeout(limits.timeout)
         await app(scope, pump.receive, send)
@@ -476,6 +507,4 @@ async def _serve_websocket(
     # itself, so there is no pump; the deadline does not apply to a socket.
     with trio.CancelScope() as request_scope:
         context.request_cancel_scope = request_scope
-        async with open_scope_nursery() as request_nursery:
-            context.request_nursery = request_nursery
-            await app(scope, receive, send)
+        await app(scope, receive, send)

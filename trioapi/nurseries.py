@@ -31,6 +31,7 @@ from typing import Annotated
 import trio
 
 from trioapi._scopes import RequestContext, get_request_context
+from trioapi.dependencies.models import Dependant
 from trioapi.params import Depends
 from trioapi.requests import HTTPConnection
 
@@ -111,6 +112,17 @@ async def _get_app_nursery(connection: HTTPConnection) -> trio.Nursery:
 # instead of starting a concurrent task for each (see dependencies/plan.py).
 for _provider in (_get_request_scope, _get_request_nursery, _get_app_nursery):
     setattr(_provider, "__trioapi_instant__", True)  # noqa: B010  # a marker read by the planner
+
+def needs_request_nursery(dependant: Dependant) -> bool:
+    """Whether a route's dependencies inject the request nursery (or the scope that gives it).
+
+    Such a route opens the nursery (see ``trioapi._scopes.open_request_nursery``);
+    the others run without one.
+    """
+    return any(
+        sub.call in (_get_request_nursery, _get_request_scope) for sub in dependant.iter_tree()
+    )
+
 
 RequestScope = Annotated[RequestScopeInfo, Depends(_get_request_scope)]
 """Inject the request's :class:`RequestScopeInfo`: deadline, id, disconnect state."""

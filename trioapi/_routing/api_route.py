@@ -27,6 +27,7 @@ from trioapi._routing.response_model import (
 from trioapi._routing.route_plans import RoutePlans
 from trioapi._routing.routes import Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
+from trioapi._scopes import open_request_nursery
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
@@ -38,6 +39,7 @@ from trioapi.exceptions import (
     ValidationException,
     WebSocketRequestValidationError,
 )
+from trioapi.nurseries import needs_request_nursery
 from trioapi.params import Depends
 from trioapi.requests import Request
 from trioapi.responses import JSONResponse, Response
@@ -118,9 +120,14 @@ class _HTTPHandler:
         async def respond(response: Response) -> None:
             await response(scope, receive, send)
 
-        if self.route.scope_settings is not None:
-            self.route.scope_settings.apply(scope)
-        await _serve(self.route, Request(scope, receive, send), respond)
+        route = self.route
+        if route.scope_settings is not None:
+            route.scope_settings.apply(scope)
+        if route.needs_request_nursery:
+            async with open_request_nursery(scope):
+                await _serve(route, Request(scope, receive, send), respond)
+        else:
+            await _serve(route, Request(scope, receive, send), respond)
 
 
 class _RouteHandlerApp:
@@ -136,8 +143,10 @@ class _RouteHandlerApp:
         """Call the handler for the response, then send it. A checkpoint."""
         if self.settings is not None:
             self.settings.apply(scope)
-        response = await self.handler(Request(scope, receive, send))
-        await response(scope, receive, send)
+        # Always open: a custom handler may reach the nursery in ways no plan shows.
+        async with open_request_nursery(scope):
+            response = await self.handler(Request(scope, receive, send))
+            await response(scope, receive, send)
 
 
 class APIRoute(Route):
@@ -294,6 +303,7 @@ class APIRoute(Route):
             overrides_provider=self.dependency_overrides_provider,
         )
         self.dependant: Dependant = self.plans.dependant
+        self.needs_request_nursery = needs_request_nursery(self.dependant)
         self.body_plan: BodyPlan | None = build_body_plan(
             self.dependant,
             strict_content_type=self.strict_content_type,
@@ -369,9 +379,10 @@ class _WebSocketHandler:
         async def respond(result: Any) -> None:
             del result  # a WebSocket endpoint answers through the socket itself
 
-        await solve_and_run(
-            plan, state, call_endpoint=call_endpoint, respond=respond, error_class=_websocket_error
-        )
+        async with open_request_nursery(scope):
+            await solve_and_run(
+                plan, state, call_endpoint=call_endpoint, respond=respond, error_class=_websocket_error
+            )
 
 
 class APIWebSocketRoute(WebSocketRoute):
