@@ -40,3 +40,29 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV)
+
+# schemathesis fuzzes the served example app; it lives in its own venv.
+ST_VENV := .venv-schemathesis
+ST_STAMP := $(ST_VENV)/.installed-stamp
+
+$(ST_STAMP):
+	test -x $(ST_VENV)/bin/python || $(PYTHON) -m venv $(ST_VENV)
+	$(ST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+	touch $(ST_STAMP)
+
+.PHONY: schemathesis openapi-fixtures screenshots
+schemathesis: $(STAMP) $(ST_STAMP)
+	PYTHON=$(BIN)/python SCHEMATHESIS=$(ST_VENV)/bin/schemathesis scripts/schemathesis.sh
+
+# The OpenAPI fixtures are FastAPI 0.163's documents, written in a throwaway venv.
+FIXTURES_VENV := .venv-fixtures
+
+openapi-fixtures:
+	test -x $(FIXTURES_VENV)/bin/python || $(PYTHON) -m venv $(FIXTURES_VENV)
+	$(FIXTURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e . 'fastapi==0.163.0' httpx
+	$(FIXTURES_VENV)/bin/python tests/fixtures/generate_openapi_fixtures.py
+
+# Headless Chromium screenshots of /docs and /redoc (apt-get install chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[docs-assets]'
+	$(BIN)/python scripts/screenshot_docs.py

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 import trio
 from pydantic import BaseModel, Field
 
-from trioapi import HTTPException, Request, TrioAPI
-from trioapi.responses import StreamingResponse
+from trioapi import HTTPException, Query, Request, TrioAPI
+from trioapi.responses import PlainTextResponse, StreamingResponse
 
 
 class NoteIn(BaseModel):
@@ -22,6 +22,10 @@ class NoteIn(BaseModel):
 
 class Note(NoteIn):
     id: int
+
+
+class ErrorDetail(BaseModel):
+    detail: str
 
 
 class NoteStore:
@@ -69,12 +73,22 @@ async def list_notes(request: Request) -> list[Note]:
     return get_store(request).all()
 
 
-@app.post("/notes", response_model=Note, status_code=201)
+@app.post(
+    "/notes",
+    response_model=Note,
+    status_code=201,
+    # A body that is not UTF-8 JSON is answered 400 before validation, as in FastAPI.
+    responses={400: {"model": ErrorDetail, "description": "Malformed body"}},
+)
 async def create_note(note: NoteIn, request: Request) -> Note:
     return await get_store(request).add(note)
 
 
-@app.get("/notes/{note_id}", response_model=Note)
+@app.get(
+    "/notes/{note_id}",
+    response_model=Note,
+    responses={404: {"model": ErrorDetail, "description": "Note not found"}},
+)
 async def read_note(note_id: int, request: Request) -> Note:
     note = get_store(request).get(note_id)
     if note is None:
@@ -82,8 +96,9 @@ async def read_note(note_id: int, request: Request) -> Note:
     return note
 
 
-@app.get("/countdown")
-async def countdown(start: int = 3) -> StreamingResponse:
+@app.get("/countdown", response_class=PlainTextResponse)
+async def countdown(start: int = Query(3, ge=0, le=100)) -> StreamingResponse:
+    # Bounded, so that a client cannot hold a stream open for hours.
     async def ticks() -> AsyncIterator[str]:
         for value in range(start, -1, -1):
             yield f"{value}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trioapi.openapi.assets import docs_asset_urls
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, JSONResponse
 
@@ -35,8 +36,12 @@ def install_docs_routes(app: TrioAPI) -> None:
             from trioapi.openapi.docs import get_redoc_html
 
             root_path = request.scope.get("root_path", "").rstrip("/")
+            assets = docs_asset_urls(app)
+            options: dict[str, Any] = {}
+            if assets.redoc_js_url:
+                options["redoc_js_url"] = root_path + assets.redoc_js_url
             return get_redoc_html(
-                openapi_url=root_path + openapi_url, title=f"{app.title} - ReDoc"
+                openapi_url=root_path + openapi_url, title=f"{app.title} - ReDoc", **options
             )
 
         app.add_route(app.redoc_url, redoc_html, include_in_schema=False)
@@ -53,6 +58,11 @@ def _install_swagger_ui(app: TrioAPI, openapi_url: str, docs_url: str) -> None:
         options: dict[str, Any] = {}
         if app.swagger_ui_parameters:
             options["swagger_ui_parameters"] = app.swagger_ui_parameters
+        assets = docs_asset_urls(app)
+        for name in ("swagger_js_url", "swagger_css_url", "swagger_favicon_url"):
+            # Set by serve_docs_assets(); otherwise the page keeps its CDN defaults.
+            if url := getattr(assets, name):
+                options[name] = root_path + url
         return get_swagger_ui_html(
             openapi_url=root_path + openapi_url,
             title=f"{app.title} - Swagger UI",

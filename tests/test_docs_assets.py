@@ -1,0 +1,84 @@
+"""serve_docs_assets(): the docs pages load Swagger UI and ReDoc from the app itself."""
+
+from pathlib import Path
+
+import pytest
+
+from trioapi import TrioAPI
+from trioapi.exceptions import TrioAPIError
+from trioapi.openapi.assets import serve_docs_assets
+from trioapi.testclient import TestClient
+
+
+@pytest.fixture
+def swagger_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "swagger"
+    directory.mkdir()
+    (directory / "swagger-ui-bundle.js").write_text("window.SwaggerUIBundle = 1;")
+    (directory / "swagger-ui.css").write_text("body {}")
+    (directory / "favicon-32x32.png").write_bytes(b"\x89PNG")
+    return directory
+
+
+def test_docs_page_loads_swagger_ui_from_the_app_and_the_files_are_served(swagger_dir: Path):
+    app = TrioAPI()
+    serve_docs_assets(app, swagger_ui_directory=swagger_dir)
+    client = TestClient(app)
+    page = client.get("/docs").text
+    assert '<script src="/docs-assets/swagger-ui/swagger-ui-bundle.js"></script>' in page
+    assert 'href="/docs-assets/swagger-ui/swagger-ui.css"' in page
+    assert 'href="/docs-assets/swagger-ui/favicon-32x32.png"' in page
+    assert "cdn.jsdelivr.net" not in page
+    script = client.get("/docs-assets/swagger-ui/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert script.text == "window.SwaggerUIBundle = 1;"
+    assert client.get("/docs-assets/swagger-ui/swagger-ui.css").text == "body {}"
+
+
+def test_asset_urls_follow_the_asgi_root_path(swagger_dir: Path):
+    app = TrioAPI()
+    serve_docs_assets(app, path="/static/docs/", swagger_ui_directory=swagger_dir)
+    page = TestClient(app, root_path="/api").get("/docs").text
+    assert '<script src="/api/static/docs/swagger-ui/swagger-ui-bundle.js"></script>' in page
+
+
+def test_redoc_keeps_the_cdn_unless_given_its_file(swagger_dir: Path, tmp_path: Path):
+    app = TrioAPI()
+    serve_docs_assets(app, swagger_ui_directory=swagger_dir)
+    assert "cdn.jsdelivr.net/npm/redoc@2" in TestClient(app).get("/redoc").text
+
+    redoc = tmp_path / "redoc" / "redoc.standalone.js"
+    redoc.parent.mkdir()
+    redoc.write_text("var Redoc = {};")
+    app = TrioAPI()
+    serve_docs_assets(app, swagger_ui_directory=swagger_dir, redoc_js_file=redoc)
+    client = TestClient(app)
+    page = client.get("/redoc").text
+    assert '<script src="/docs-assets/redoc/redoc.standalone.js"> </script>' in page
+    assert client.get("/docs-assets/redoc/redoc.standalone.js").text == "var Redoc = {};"
+
+
+def test_apps_without_local_assets_keep_the_cdn(swagger_dir: Path):
+    serve_docs_assets(TrioAPI(), swagger_ui_directory=swagger_dir)
+    page = TestClient(TrioAPI()).get("/docs").text
+    assert "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" in page
+
+
+def test_a_directory_without_swagger_ui_files_is_refused_at_setup(tmp_path: Path):
+    with pytest.raises(TrioAPIError, match=r"has no swagger-ui-bundle\.js, swagger-ui\.css"):
+        serve_docs_assets(TrioAPI(), swagger_ui_directory=tmp_path)
+
+
+def test_a_missing_redoc_file_is_refused_at_setup(swagger_dir: Path, tmp_path: Path):
+    with pytest.raises(TrioAPIError, match="redoc_js_file .* does not exist"):
+        serve_docs_assets(
+            TrioAPI(), swagger_ui_directory=swagger_dir, redoc_js_file=tmp_path / "nope.js"
+        )
+
+
+def test_without_the_extra_installed_the_error_names_it(monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "swagger_ui_bundle", None)
+    with pytest.raises(TrioAPIError, match=r"pip install 'trioapi\[docs-assets\]'"):
+        serve_docs_assets(TrioAPI())
