@@ -250,3 +250,35 @@ def test_routes_added_after_the_first_request_are_found() -> None:
     assert client.get("/b").status_code == 404
     router.add_route("/b", users_root)
     assert client.get("/b").text == "users"
+
+
+def test_405_allow_lists_the_methods_of_every_route_on_the_path() -> None:
+    async def read(request: Request) -> Response:
+        return PlainTextResponse("read")
+
+    async def write(request: Request) -> Response:
+        return PlainTextResponse("write")
+
+    router = Router([Route("/x", read), Route("/x", write, methods=["POST", "PUT"])])
+    response = TestClient(router).delete("/x")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST, PUT"
+
+
+def test_405_from_typed_routes_sharing_a_path_lists_both_methods() -> None:
+    from trioapi import TrioAPI
+
+    app = TrioAPI()
+
+    @app.get("/notes")
+    async def list_notes() -> list[str]:
+        return []
+
+    @app.post("/notes")
+    async def create_note() -> str:
+        return "made"
+
+    response = TestClient(app).put("/notes")
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.headers["allow"] == "GET, POST"

@@ -109,6 +109,25 @@ async def test_declared_content_length_over_the_limit_is_refused_before_reading(
     assert errors == [413]
 
 
+@pytest.mark.parametrize(("http_version", "closes"), [("1.1", True), ("2", False)])
+async def test_a_refused_body_closes_an_http1_connection(
+    http_version, closes
+):
+    server = FakeServer([b"x" * 60, b"x" * 60, b"x" * 60])
+
+    async def app(scope, receive, send):
+        with pytest.raises(HTTPException, match="too large"):
+            await read_body(receive)
+        await respond(send, 413)
+
+    scope = {**http_scope(), "http_version": http_version}
+    await serve_request(
+        app, scope, server.receive, server.send, limits=RequestLimits(max_body_size=100)
+    )
+    headers = server.sent[0]["headers"]
+    assert ((b"connection", b"close") in headers) is closes
+
+
 async def test_slow_body_gets_408(autojump_clock):
     async def receive():
         await trio.sleep(1000)

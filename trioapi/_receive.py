@@ -33,6 +33,7 @@ class _Context(Protocol):
     """What the pump needs of a ``RequestContext``."""
 
     client_disconnected: bool
+    close_connection: bool
     cancel_on_disconnect: bool
     response_complete: bool
     request_cancel_scope: trio.CancelScope | None
@@ -53,6 +54,7 @@ class ReceivePump:
         "_from_pump",
         "_has_no_body",
         "_headers",
+        "_is_http1",
         "_read_deadline",
         "_reading_inline",
         "_received_bytes",
@@ -77,7 +79,8 @@ class ReceivePump:
         self._body_complete = False
         # An HTTP/1.x request without Content-Length or Transfer-Encoding has
         # no body (RFC 9112 §6.3): nothing is left to drain after the app.
-        self._has_no_body = http_version in ("1.1", "1.0") and not any(
+        self._is_http1 = http_version in ("1.1", "1.0")
+        self._has_no_body = self._is_http1 and not any(
             name in (b"content-length", b"transfer-encoding") for name, _ in headers
         )
         self._disconnected = False
@@ -181,9 +184,9 @@ class ReceivePump:
             with trio.fail_at(deadline):
                 message = await self._next_message()
         except trio.TooSlowError:
-            raise HTTPException(408, "Request body was not received in time") from None
+            raise self._refuse(408, "Request body was not received in time") from None
         if limit is not None and self._received_bytes > limit:
-            raise HTTPException(413, "Request body is too large")
+            raise self._refuse(413, "Request body is too large")
         return message
 
     async def _next_message(self) -> Message:
@@ -213,9 +216,19 @@ class ReceivePump:
                 try:
                     declared = int(value)
                 except ValueError:
-                    raise HTTPException(400, "Invalid Content-Length header") from None
+                    raise self._refuse(400, "Invalid Content-Length header") from None
                 if declared > limit:
-                    raise HTTPException(413, "Request body is too large")
+                    raise self._refuse(413, "Request body is too large")
+
+    def _refuse(self, status_code: int, detail: str) -> HTTPException:
+        """The error for a body the request will not get; an HTTP/1 connection then closes.
+
+        The rest of such a body is not worth reading: the response says
+        ``Connection: close`` and the server drops the connection after it,
+        instead of the next request on it reading the leftover body.
+        """
+        self._context.close_connection = self._is_http1
+        return HTTPException(status_code, detail)
 
     async def drain(self) -> None:
         """Stop feeding the app and discard the rest of the body, bounded in time.
@@ -223,7 +236,7 @@ class ReceivePump:
         A checkpoint only when there is body left to read.
         """
         self._app_done = True
-        if self._body_complete or self._has_no_body:
+        if self._body_complete or self._has_no_body or self._context.close_connection:
             return
         with trio.move_on_after(DRAIN_GRACE):
             if self._from_pump is None:

@@ -72,6 +72,7 @@ class RequestContext:
         "body_timeout",
         "cancel_on_disconnect",
         "client_disconnected",
+        "close_connection",
         "deadline_expired",
         "max_body_size",
         "request_cancel_scope",
@@ -93,6 +94,8 @@ class RequestContext:
         self.max_body_size = limits.max_body_size
         self.body_timeout = limits.body_timeout
         self.cancel_on_disconnect = limits.cancel_on_disconnect
+        # Set when the body was refused (413/408/400): the response closes an HTTP/1 connection.
+        self.close_connection = False
         self.app_nursery = app_nursery
         self.request_nursery: trio.Nursery | None = None
         self.request_cancel_scope: trio.CancelScope | None = None
@@ -338,6 +341,9 @@ class _ResponseTracker:
         context = self._context
         if kind == "http.response.start":
             context.response_started = True
+            if context.close_connection:
+                headers = [*message.get("headers", ()), (b"connection", b"close")]
+                message = {**message, "headers": headers}
         elif kind == "http.response.body" and not message.get("more_body", False):
             self._finish()
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":

@@ -22,6 +22,7 @@ from trioapi._routing.routes import (
     NoMatchFound,
     Route,
     WebSocketRoute,
+    method_not_allowed,
     not_found,
     wrap_middleware,
 )
@@ -104,18 +105,25 @@ class Router:
             await self.lifespan(scope, receive, send)
             return
         partial: tuple[BaseRoute, Scope] | None = None
+        allowed: set[str] = set()
         for route in self._candidates(scope):
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
-            if match == Match.PARTIAL and partial is None:
-                partial = (route, child_scope)
+            if match == Match.PARTIAL:
+                allowed |= getattr(route, "methods", None) or set()
+                if partial is None:
+                    partial = (route, child_scope)
         if partial is not None:
             route, child_scope = partial
             scope.update(child_scope)
-            await route.handle(scope, receive, send)
+            if isinstance(route, Route) and allowed != route.methods:
+                # Several routes share the path: Allow lists all their methods.
+                await method_not_allowed(scope, receive, send, allowed)
+            else:
+                await route.handle(scope, receive, send)
             return
         if self._should_redirect_slash(scope):
             await self._redirect_slash(scope, receive, send)

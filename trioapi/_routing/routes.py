@@ -33,6 +33,7 @@ __all__ = [
     "NoMatchFound",
     "Route",
     "WebSocketRoute",
+    "method_not_allowed",
     "not_found",
     "request_response",
     "websocket_session",
@@ -137,6 +138,20 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
 
+async def method_not_allowed(
+    scope: Scope, receive: Receive, send: Send, methods: Collection[str]
+) -> None:
+    """Answer 405 with ``Allow`` listing ``methods``."""
+    allow = ", ".join(sorted(methods))
+    if "app" in scope:
+        # Inside an application, the app's exception handlers render the 405.
+        raise HTTPException(status_code=405, headers={"Allow": allow})
+    response: Response = PlainTextResponse(
+        "Method Not Allowed", status_code=405, headers={"Allow": allow}
+    )
+    await response(scope, receive, send)
+
+
 def _build_path(
     compiled: CompiledPath, name: str, own_name: str, path_params: dict[str, Any]
 ) -> str:
@@ -232,13 +247,7 @@ class Route(_PathRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.methods and scope["method"] not in self.methods:
-            allow = ", ".join(sorted(self.methods))
-            if "app" in scope:
-                raise HTTPException(status_code=405, headers={"Allow": allow})
-            response: Response = PlainTextResponse(
-                "Method Not Allowed", status_code=405, headers={"Allow": allow}
-            )
-            await response(scope, receive, send)
+            await method_not_allowed(scope, receive, send, self.methods)
             return
         await self.app(scope, receive, send)
 
