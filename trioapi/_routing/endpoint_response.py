@@ -9,7 +9,6 @@ cookies that dependencies set on the injected ``Response`` are merged in.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from trioapi._routing.endpoint_stream import StreamBuilder
@@ -96,7 +95,7 @@ class ResponseBuilder:
                 content = serialize_without_model(result)
             return _RenderedJSONResponse(content, **options)
         if self.serializer is not None:
-            content = json.loads(await self.serializer(result))
+            content = await self.serializer.to_content(result)
         else:
             content = jsonable_encoder(result)
         return self.response_class(content, **options)
