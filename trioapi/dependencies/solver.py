@@ -42,8 +42,9 @@ from trioapi.dependencies.plan import Group, Plan, Step, StepKind
 from trioapi.dependencies.request_params import Errors, validate_group
 from trioapi.dependencies.yield_deps import run_inside_generator
 from trioapi.exceptions import ValidationException
-from trioapi.requests import HTTPConnection
+from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import Response
+from trioapi.websockets import WebSocket
 
 __all__ = ["RequestSolution", "solve_and_run"]
 
@@ -142,11 +143,7 @@ def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str
         or dependant.background_tasks_param_name
         or dependant.security_scopes_param_name
     ):
-        return  # most functions take none: skip the imports below
-    from trioapi.requests import Request
-    from trioapi.security.oauth2 import SecurityScopes
-    from trioapi.websockets import WebSocket
-
+        return  # most functions take none
     connection = state.connection
     if dependant.request_param_name and isinstance(connection, Request):
         kwargs[dependant.request_param_name] = connection
@@ -159,6 +156,9 @@ def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str
     if dependant.background_tasks_param_name:
         kwargs[dependant.background_tasks_param_name] = state.get_background_tasks()
     if dependant.security_scopes_param_name:
+        # Imported here: loading trioapi.security loads this module first (a cycle).
+        from trioapi.security.oauth2 import SecurityScopes
+
         kwargs[dependant.security_scopes_param_name] = SecurityScopes(scopes=dependant.oauth_scopes)
 
 
