@@ -7,6 +7,11 @@ from typing import Any, ParamSpec
 
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 
+__all__ = [
+    "BackgroundTask",
+    "BackgroundTasks",
+]
+
 P = ParamSpec("P")
 
 

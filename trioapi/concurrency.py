@@ -14,6 +14,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import trio
 
+__all__ = [
+    "is_async_callable",
+    "iterate_in_threadpool",
+    "run_in_threadpool",
+    "set_thread_limit",
+    "thread_limiter",
+]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 

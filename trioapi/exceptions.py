@@ -6,6 +6,18 @@ import http
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+__all__ = [
+    "HTTPException",
+    "RequestTimeout",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "TrioAPIDeprecationWarning",
+    "TrioAPIError",
+    "ValidationException",
+    "WebSocketException",
+    "WebSocketRequestValidationError",
+]
+
 
 class TrioAPIError(RuntimeError):
     """A configuration mistake in the application, raised at registration time."""
