@@ -15,11 +15,12 @@ import httpx
 
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.portal import LoopThread
-from trioapi._testing.transport import TrioASGITransport, build_http_scope
+from trioapi._testing.transport import TrioASGITransport
 from trioapi._testing.websocket import (
     WebSocketDenialResponse,
     WebSocketTestSession,
     _WebSocketCall,
+    build_websocket_scope,
 )
 from trioapi.types import ASGIApp
 
@@ -166,20 +167,15 @@ class TestClient(httpx.Client):
         **kwargs: Any,
     ) -> WebSocketTestSession:
         """Open a WebSocket to the app; use the result as a context manager."""
-        headers = httpx.Headers(kwargs.pop("headers", None))
-        headers.setdefault("connection", "upgrade")
-        headers.setdefault("sec-websocket-key", "testserver==")
-        headers.setdefault("sec-websocket-version", "13")
-        if subprotocols is not None:
-            headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
-        request = self.build_request("GET", url, headers=headers, **kwargs)
-        scope = build_http_scope(
-            request, root_path=self.root_path, state=self.app_state, scope_type="websocket"
+        scope = build_websocket_scope(
+            self,
+            url,
+            subprotocols,
+            root_path=self.root_path,
+            state=self.app_state,
+            client_address=self.client_address,
+            **kwargs,
         )
-        del scope["method"]
-        scope["subprotocols"] = list(subprotocols or [])
-        scope["client"] = self.client_address
-        scope["extensions"] = {"websocket.http.response": {}}
         opened_portal = self._portal is None
         portal = self._ensure_portal()
         return WebSocketTestSession(

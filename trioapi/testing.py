@@ -9,18 +9,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 import trio
 
+from trioapi._testing.async_websocket import AsyncWebSocketTestSession
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.transport import TrioASGITransport
+from trioapi._testing.websocket import (
+    WebSocketDenialResponse,
+    _WebSocketCall,
+    build_websocket_scope,
+)
 from trioapi.types import ASGIApp
 
-__all__ = ["AsyncTestClient", "TrioASGITransport"]
+__all__ = [
+    "AsyncTestClient",
+    "AsyncWebSocketTestSession",
+    "TrioASGITransport",
+    "WebSocketDenialResponse",
+]
 
 
 class AsyncTestClient(httpx.AsyncClient):
@@ -46,6 +57,7 @@ class AsyncTestClient(httpx.AsyncClient):
         self.app = app
         self.app_state: dict[str, Any] = {}
         self._run_lifespan = lifespan
+        self._asgi_root_path = root_path
         self._asgi = TrioASGITransport(
             app,
             raise_app_exceptions=raise_server_exceptions,
@@ -83,3 +95,30 @@ class AsyncTestClient(httpx.AsyncClient):
             manager, self._nursery_manager = self._nursery_manager, None
             await manager.__aexit__(exc_type, exc_value, traceback)
             await super().__aexit__(exc_type, exc_value, traceback)
+
+    def websocket_connect(
+        self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
+    ) -> AsyncWebSocketTestSession:
+        """Open a WebSocket to the app; use the result with ``async with``.
+
+        Only inside ``async with AsyncTestClient(app)``: the app's side runs
+        in the client's nursery.
+
+        Raises:
+            RuntimeError: the client is not open.
+        """
+        nursery = self._asgi.nursery
+        if nursery is None:
+            raise RuntimeError(
+                "websocket_connect() needs the client open: use it inside "
+                "`async with AsyncTestClient(app) as client:`."
+            )
+        scope = build_websocket_scope(
+            self,
+            url,
+            subprotocols,
+            root_path=self._asgi_root_path,
+            state=self.app_state,
+            **kwargs,
+        )
+        return AsyncWebSocketTestSession(nursery, _WebSocketCall(self.app, scope))

@@ -4,17 +4,85 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import httpx
 import trio
 
 from trioapi._testing.portal import LoopThread
+from trioapi._testing.transport import build_http_scope
 from trioapi.types import ASGIApp, Message, Scope
+
+
+def build_websocket_scope(
+    client: httpx.Client | httpx.AsyncClient,
+    url: str,
+    subprotocols: Sequence[str] | None,
+    *,
+    root_path: str,
+    state: dict[str, Any],
+    client_address: tuple[str, int] | None = None,
+    **kwargs: Any,
+) -> Scope:
+    """The ASGI scope a server would build for a WebSocket handshake to ``url``."""
+    headers = httpx.Headers(kwargs.pop("headers", None))
+    headers.setdefault("connection", "upgrade")
+    headers.setdefault("sec-websocket-key", "testserver==")
+    headers.setdefault("sec-websocket-version", "13")
+    if subprotocols is not None:
+        headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+    request = client.build_request("GET", url, headers=headers, **kwargs)
+    scope = build_http_scope(request, root_path=root_path, state=state, scope_type="websocket")
+    del scope["method"]
+    scope["subprotocols"] = list(subprotocols or [])
+    if client_address is not None:
+        scope["client"] = client_address
+    scope["extensions"] = {"websocket.http.response": {}}
+    return scope
+
+
+def text_frame(data: str) -> Message:
+    """The ASGI message of a text frame from the client."""
+    return {"type": "websocket.receive", "text": data}
+
+
+def bytes_frame(data: bytes) -> Message:
+    """The ASGI message of a binary frame from the client."""
+    return {"type": "websocket.receive", "bytes": data}
+
+
+def json_frame(data: Any, mode: Literal["text", "binary"]) -> Message:
+    """``data`` as JSON in a text or binary frame."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text_frame(text) if mode == "text" else bytes_frame(text.encode("utf-8"))
+
+
+def decode_json(message: Message, mode: Literal["text", "binary"]) -> Any:
+    """The JSON value in a frame the app sent."""
+    if mode == "text":
+        return json.loads(message["text"])
+    return json.loads(message["bytes"].decode("utf-8"))
+
+
+def check_data_frame(message: Message) -> Message:
+    """``message`` if it carries data; raises WebSocketDisconnect if the app closed."""
+    from trioapi.websockets import WebSocketDisconnect
+
+    if message["type"] == "websocket.close":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason", ""))
+    return message
 
 
 class WebSocketDenialResponse(httpx.Response, Exception):  # type: ignore[misc]  # both bases pickle differently; never pickled
     """The app answered the WebSocket handshake with an HTTP response instead of accepting."""
+
+
+def denial_response(start: Message, body: bytes) -> WebSocketDenialResponse:
+    """The error for a handshake the app answered with ``start`` and ``body``."""
+    return WebSocketDenialResponse(
+        status_code=start["status"], headers=start.get("headers", []), content=body
+    )
 
 
 class _WebSocketCall:
@@ -77,10 +145,7 @@ class WebSocketTestSession:
             self._on_close()
 
     def _raise_on_close_or_denial(self, message: Message) -> None:
-        from trioapi.websockets import WebSocketDisconnect
-
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason", ""))
+        check_data_frame(message)
         if message["type"] == "websocket.http.response.start":
             body = b""
             while True:
@@ -88,9 +153,7 @@ class WebSocketTestSession:
                 body += part.get("body", b"")
                 if not part.get("more_body", False):
                     break
-            raise WebSocketDenialResponse(
-                status_code=message["status"], headers=message.get("headers", []), content=body
-            )
+            raise denial_response(message, body)
 
     def __exit__(self, *exc_info: object) -> None:
         try:
@@ -108,19 +171,15 @@ class WebSocketTestSession:
 
     def send_text(self, data: str) -> None:
         """Send a text frame."""
-        self.send({"type": "websocket.receive", "text": data})
+        self.send(text_frame(data))
 
     def send_bytes(self, data: bytes) -> None:
         """Send a binary frame."""
-        self.send({"type": "websocket.receive", "bytes": data})
+        self.send(bytes_frame(data))
 
     def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` as JSON in a text (default) or binary frame."""
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if mode == "text":
-            self.send_text(text)
-        else:
-            self.send_bytes(text.encode("utf-8"))
+        self.send(json_frame(data, mode))
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Tell the app the client closed the connection."""
@@ -142,15 +201,7 @@ class WebSocketTestSession:
 
     def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """The next frame decoded as JSON."""
-        message = self._receive_data()
-        if mode == "text":
-            return json.loads(message["text"])
-        return json.loads(message["bytes"].decode("utf-8"))
+        return decode_json(self._receive_data(), mode)
 
     def _receive_data(self) -> Message:
-        from trioapi.websockets import WebSocketDisconnect
-
-        message = self.receive()
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason", ""))
-        return message
+        return check_data_frame(self.receive())
