@@ -4,7 +4,8 @@ Hypercorn's trio worker, once its shutdown trigger fires, stops accepting
 connections and gives the open ones ``graceful_timeout`` seconds before it
 cancels them; only then does the lifespan hear ``lifespan.shutdown``. So the
 lifespan cannot warn the app in time. :meth:`TrioAPI.shutdown_trigger` wraps
-the server's trigger instead: when it fires, :meth:`ServerShutdown.begin`
+the server's trigger instead (``trioapi._server`` does so for hypercorn's
+command line and ``trioapi run``): when it fires, :meth:`ServerShutdown.begin`
 
 - sends ``websocket.close`` 1001 ("going away") on every accepted socket,
   after which the endpoint's ``receive`` reports a 1001 disconnect and its
@@ -192,6 +193,8 @@ class ServerShutdown:
         Each close is bounded by :data:`CLOSE_GRACE` seconds, so one client
         that does not read cannot hold up the others or the server.
         """
+        if self.started:
+            return  # the trigger was wrapped twice: the first call did it all
         self.started = True
         for stopper in list(self._stoppers):
             stopper.stop()

@@ -21,7 +21,7 @@ from trioapi._scopes import (
     RequestLimits,
     serve_request,
 )
-from trioapi._server import patch_hypercorn_if_loaded
+from trioapi._server import patch_hypercorn_if_loaded, patch_hypercorn_worker_serve_if_loaded
 from trioapi._shutdown import ServerShutdown
 from trioapi.datastructures import Default, State
 from trioapi.dependencies.body import DEFAULT_MAX_JSON_DEPTH
@@ -188,6 +188,10 @@ class TrioAPI:
         self._app_nursery: trio.Nursery | None = None
         self._shutdown = ServerShutdown()
         self._install_docs_routes()
+        # Inside a hypercorn trio worker (which imports the app's module, so
+        # runs this, before it starts serving): hand this app the worker's
+        # shutdown trigger, so graceful shutdown reaches it (trioapi._server).
+        patch_hypercorn_worker_serve_if_loaded()
 
     # -- serving ---------------------------------------------------------
 
@@ -241,6 +245,8 @@ class TrioAPI:
         ``hypercorn.trio.serve(app, config, shutdown_trigger=app.shutdown_trigger(event.wait))``
         closes every open WebSocket with 1001 and ends every streaming
         response as soon as ``trigger()`` returns, before hypercorn's countdown.
+        ``hypercorn --worker-class trio app:app``, ``trioapi run`` and
+        ``trioapi dev`` apply it to hypercorn's own trigger for you.
 
         Args:
             trigger: The async callable that returns when the server should stop.

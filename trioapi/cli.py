@@ -3,8 +3,9 @@
 Both are thin layers over hypercorn with its trio worker; every option maps
 to a hypercorn ``Config`` field. Both apply :func:`trioapi._server.patch_hypercorn`
 first (a version-guarded fix for a worker-killing race in hypercorn's trio
-worker); worker processes, which hypercorn spawns afresh, get it from
-``TrioAPI`` at lifespan startup.
+worker) and :func:`trioapi._server.patch_hypercorn_worker_serve` (graceful
+shutdown reaches the app: WebSockets close with 1001, streams end); worker
+processes, which hypercorn spawns afresh, get both from ``TrioAPI``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from hypercorn.config import Config
 from hypercorn.run import run as hypercorn_run
 
-from trioapi._server import patch_hypercorn
+from trioapi._server import patch_hypercorn, patch_hypercorn_worker_serve
 
 NO_REQUEST_LIMIT = sys.maxsize
 """``--keep-alive-max-requests 0``: what hypercorn is given for "no limit"."""
@@ -90,5 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if "." not in sys.path and "" not in sys.path:
         sys.path.insert(0, ".")  # import the app from the working directory, as hypercorn does
-    patch_hypercorn()  # covers --workers 0, where this process serves itself
+    # Both cover --workers 0, where this process serves itself.
+    patch_hypercorn()
+    patch_hypercorn_worker_serve()
     return hypercorn_run(build_config(args))
