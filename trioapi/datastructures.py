@@ -379,6 +379,12 @@ class QueryParams(ImmutableMultiDict[str, str]):
             source = source.decode("latin-1")
         if isinstance(source, str):
             source = parse_qsl(source, keep_blank_values=True)
+            if not kwargs:
+                # Every request's query string: parse_qsl gives str pairs, so the
+                # general path's copies and str() conversions change nothing.
+                self._list = source
+                self._dict = dict(source)
+                return
         super().__init__(*([source] if args else []), **kwargs)
         self._list = [(str(k), str(v)) for k, v in self._list]
         self._dict = {str(k): str(v) for k, v in self._dict.items()}

@@ -50,6 +50,7 @@ _FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
 # RFC 6265 cookie attribute values: no control characters and no ';'.
 _FORBIDDEN_IN_COOKIE_ATTR = re.compile(r"[\x00-\x1f\x7f;]")
 _SAMESITE_VALUES = ("strict", "lax", "none")
+_NO_NAMES: frozenset[bytes] = frozenset()
 # Closing a stream's iterator after a disconnect must run its `finally`, but
 # a finally that hangs must not pin the request forever.
 _ACLOSE_GRACE = 5.0
@@ -132,10 +133,12 @@ class Response:
             ValueError: A header contains CR, LF or NUL.
         """
         raw_headers: list[tuple[bytes, bytes]] = []
-        for name, value in (headers or {}).items():
-            check_header(name, value)
-            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        names = {name for name, _ in raw_headers}
+        names: set[bytes] | frozenset[bytes] = _NO_NAMES
+        if headers:
+            for name, value in headers.items():
+                check_header(name, value)
+                raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+            names = {name for name, _ in raw_headers}
         body: bytes | memoryview | None = getattr(self, "body", None)
         if (
             body is not None
@@ -232,16 +235,13 @@ class Response:
         background task then does not run.
         """
         # A WebSocket may be refused with an HTTP response (ASGI extension).
-        prefix = "websocket." if scope["type"] == "websocket" else ""
-        await send(
-            {
-                "type": prefix + "http.response.start",
-                "status": self.status_code,
-                "headers": self.raw_headers,
-            }
-        )
+        if scope["type"] == "websocket":
+            start, body_type = "websocket.http.response.start", "websocket.http.response.body"
+        else:
+            start, body_type = "http.response.start", "http.response.body"
+        await send({"type": start, "status": self.status_code, "headers": self.raw_headers})
         body = b"" if has_no_body(self.status_code) else self.body
-        await send({"type": prefix + "http.response.body", "body": body})
+        await send({"type": body_type, "body": body})
         if self.background is not None:
             await self.background()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from enum import IntEnum
+from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -83,26 +84,35 @@ async def _call_endpoint(route: APIRoute | APIWebSocketRoute, kwargs: dict[str, 
 
 
 async def _serve(
-    route: APIRoute, request: Request, respond: Callable[[Response], Awaitable[None]]
+    route: APIRoute, request: Request, send: Send | None, kept: list[Response] | None = None
 ) -> None:
-    """Read, validate, call the endpoint, and hand its response to ``respond``.
+    """Read, validate, call the endpoint, and send its response with ``send``.
 
-    ``respond`` runs inside the request-scoped yield dependencies, after the
-    function-scoped ones have closed.
+    The response is sent inside the request-scoped yield dependencies, after
+    the function-scoped ones have closed. With ``send=None`` it is appended
+    to ``kept`` instead (``get_route_handler`` returns it).
     """
     plan = route.plans.for_scope(request.scope)
     body_plan = route.body_plan
-    body = await read_body(request, body_plan) if body_plan is not None else None
-    state = RequestSolution(request, plan, body, body_plan.embed if body_plan else False)
-
-    async def call_endpoint(kwargs: dict[str, Any]) -> Any:
-        return await _call_endpoint(route, kwargs)
+    if body_plan is None:
+        state = RequestSolution(request, plan, None, False)
+    else:
+        state = RequestSolution(request, plan, await read_body(request, body_plan), body_plan.embed)
 
     async def build_and_respond(result: Any) -> None:
-        await respond(await route.response_builder.build(result, state))
+        response = await route.response_builder.build(result, state)
+        if send is None:
+            if kept is not None:
+                kept.append(response)
+            return
+        await response(request.scope, request.receive, send)
 
     await solve_and_run(
-        plan, state, call_endpoint=call_endpoint, respond=build_and_respond, error_class=_request_error
+        plan,
+        state,
+        call_endpoint=route._endpoint_caller,
+        respond=build_and_respond,
+        error_class=_request_error,
     )
 
 
@@ -116,18 +126,14 @@ class _HTTPHandler:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request. A checkpoint; cancellation tears the dependencies down."""
-
-        async def respond(response: Response) -> None:
-            await response(scope, receive, send)
-
         route = self.route
         if route.scope_settings is not None:
             route.scope_settings.apply(scope)
         if route.needs_request_nursery:
             async with open_request_nursery(scope):
-                await _serve(route, Request(scope, receive, send), respond)
+                await _serve(route, Request(scope, receive, send), send)
         else:
-            await _serve(route, Request(scope, receive, send), respond)
+            await _serve(route, Request(scope, receive, send), send)
 
 
 class _RouteHandlerApp:
@@ -253,6 +259,8 @@ class APIRoute(Route):
         self.endpoint = endpoint
         self.is_async_endpoint = is_async_callable(endpoint)
         self.is_stream_endpoint = is_stream_endpoint(endpoint)
+        # Made once: a closure per request costs more than the call it makes.
+        self._endpoint_caller = partial(_call_endpoint, self)
         self.unique_id = self.operation_id or _unwrap_default(generate_unique_id_function)(self)
         self.status_code = int(status_code) if isinstance(status_code, IntEnum) else status_code
         self.description = self._description(description)
@@ -275,11 +283,7 @@ class APIRoute(Route):
 
         async def route_handler(request: Request) -> Response:
             responses: list[Response] = []
-
-            async def keep(response: Response) -> None:
-                responses.append(response)
-
-            await _serve(route, request, keep)
+            await _serve(route, request, None, responses)
             return responses[0]
 
         return route_handler

@@ -28,6 +28,16 @@ __all__ = ["ResponseBuilder"]
 class _RenderedJSONResponse(JSONResponse):
     """A ``JSONResponse`` whose content is already JSON bytes (pydantic wrote them)."""
 
+    def __init__(
+        self, content: bytes, status_code: int = 200, background: BackgroundTasks | None = None
+    ) -> None:
+        # What Response.__init__ does, minus the call to render() and the
+        # options it has no use for: this is built for every JSON response.
+        self.status_code = status_code
+        self.background = background
+        self.body = content
+        self.init_headers()
+
     def render(self, content: Any) -> bytes:
         """Pass the ready bytes through."""
         return bytes(content)
@@ -43,7 +53,7 @@ class ResponseBuilder:
         stream: Streams the items of a generator endpoint, if the endpoint is one.
     """
 
-    __slots__ = ("response_class", "serializer", "status_code", "stream")
+    __slots__ = ("_plain_json", "response_class", "serializer", "status_code", "stream")
 
     def __init__(
         self,
@@ -56,6 +66,8 @@ class ResponseBuilder:
         self.status_code = status_code
         self.serializer = serializer
         self.stream = stream
+        # The common case, served without the general path's indirections.
+        self._plain_json = response_class is JSONResponse and stream is None
 
     async def build(self, result: Any, state: RequestSolution) -> Response:
         """The response for ``result``. A checkpoint when validation runs in a thread.
@@ -72,7 +84,19 @@ class ResponseBuilder:
         status_code = self.status_code
         if sub_response is not None and sub_response.status_code:
             status_code = sub_response.status_code
-        response = await self._render(result, status_code, background)
+        if self._plain_json:
+            # The common case: JSON bytes straight from pydantic or the encoder.
+            serializer = self.serializer
+            if serializer is None:
+                body = serialize_without_model(result)
+            elif serializer.in_thread:
+                body = await serializer(result)
+            else:
+                body = serializer.serialize(result)
+            status = 200 if status_code is None else status_code
+            response: Response = _RenderedJSONResponse(body, status, background)
+        else:
+            response = await self._render(result, status_code, background)
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
         if sub_response is not None:
@@ -87,15 +111,12 @@ class ResponseBuilder:
             options["status_code"] = status_code
         if self.stream is not None:
             return self.stream.build(result, options)
-        if self.response_class is JSONResponse:
-            # The common case: JSON bytes straight from pydantic or the encoder.
-            if self.serializer is not None:
-                content: Any = await self.serializer(result)
-            else:
-                content = serialize_without_model(result)
-            return _RenderedJSONResponse(content, **options)
-        if self.serializer is not None:
-            content = await self.serializer.to_content(result)
+        # JSONResponse itself is served by build(); this is any other class.
+        serializer = self.serializer
+        if serializer is None:
+            content: Any = jsonable_encoder(result)
+        elif serializer.in_thread:
+            content = await serializer.to_content(result)
         else:
-            content = jsonable_encoder(result)
+            content = serializer.serialize_python(result)
         return self.response_class(content, **options)

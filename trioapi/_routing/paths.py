@@ -36,6 +36,8 @@ class CompiledPath:
         found = self.regex.match(text)
         if found is None:
             return None
+        if not self.convertors:
+            return {}  # a literal path: nothing to convert
         return {
             name: self.convertors[name].convert(value) for name, value in found.groupdict().items()
         }

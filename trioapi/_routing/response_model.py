@@ -123,6 +123,11 @@ class ResponseSerializer:
         self._dump_options = dump_options
         self._in_thread = in_thread
 
+    @property
+    def in_thread(self) -> bool:
+        """Whether the work runs in a worker thread (for a ``def`` endpoint)."""
+        return self._in_thread
+
     async def __call__(self, value: Any) -> bytes:
         """Validate ``value`` and return it as JSON bytes.
 

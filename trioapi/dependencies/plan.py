@@ -58,6 +58,12 @@ class Step:
         subtree: Every step index below and including this one (for echoes).
         replay_of: For an echo, the step whose value or errors it repeats.
         late: Needs a function-scoped yield dependency (runs in the late phase).
+        reads_params: Its dependant reads path, query, header, cookie or body
+            parameters (a request skips the reading when it does not).
+        reads_body: Its dependant reads body parameters (the only reading that may wait).
+        injects: Its dependant receives the ``Request``, ``Response``,
+            ``BackgroundTasks``, ... (a request skips the injecting when it does not).
+        name: How messages name its callable (``get_db()``).
     """
 
     index: int
@@ -68,6 +74,10 @@ class Step:
     subtree: tuple[int, ...] = ()
     replay_of: int = -1
     late: bool = False
+    reads_params: bool = False
+    reads_body: bool = False
+    injects: bool = False
+    name: str = ""
 
 
 @dataclass(eq=False, slots=True)
@@ -172,6 +182,10 @@ class _Compiler:
                 subs=tuple(subs),
                 subtree=tuple(range(start, index + 1)),
                 late=late,
+                reads_params=_reads_params(dependant),
+                reads_body=bool(dependant.body_params),
+                injects=_injects(dependant),
+                name=callable_name(dependant.call),
             )
         )
         return index
@@ -191,6 +205,27 @@ class _Compiler:
             )
         )
         return index
+
+
+def _reads_params(dependant: Dependant) -> bool:
+    return bool(
+        dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+    )
+
+
+def _injects(dependant: Dependant) -> bool:
+    return bool(
+        dependant.request_param_name
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.response_param_name
+        or dependant.background_tasks_param_name
+        or dependant.security_scopes_param_name
+    )
 
 
 def _check_nesting(plan: Plan, label: str) -> None:

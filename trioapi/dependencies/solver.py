@@ -61,6 +61,7 @@ class RequestSolution:
         values: Each step's value, by step index.
         failed: Whether each step was skipped (its parameters or a sub-dependency failed).
         own_errors: Each step's own validation errors, by step index.
+        has_errors: Whether any step recorded a validation error.
         sub_response: The ``Response`` injected into parameters, if any asked for it.
         background_tasks: The ``BackgroundTasks`` injected, if any asked for it.
     """
@@ -72,6 +73,7 @@ class RequestSolution:
         "connection",
         "embed",
         "failed",
+        "has_errors",
         "own_errors",
         "plan",
         "sub_response",
@@ -89,6 +91,7 @@ class RequestSolution:
         self.values: list[Any] = [None] * count
         self.failed: list[bool] = [False] * count
         self.own_errors: list[Errors | None] = [None] * count
+        self.has_errors = False
         self.sub_response: Response | None = None
         self.background_tasks: BackgroundTasks | None = None
         # Off when the app says concurrent_dependencies=False (or the plan has no group).
@@ -117,7 +120,8 @@ class RequestSolution:
         return self.background_tasks
 
 
-async def _read_params(state: RequestSolution, dependant: Dependant, errors: Errors) -> dict[str, Any]:
+def _read_params(state: RequestSolution, dependant: Dependant, errors: Errors) -> dict[str, Any]:
+    """The path, query, header and cookie parameters (body ones: :func:`prepare_step`)."""
     connection = state.connection
     values: dict[str, Any] = {}
     if dependant.path_params:
@@ -128,22 +132,10 @@ async def _read_params(state: RequestSolution, dependant: Dependant, errors: Err
         values.update(validate_group(dependant.header_params, connection.headers, "header", errors))
     if dependant.cookie_params:
         values.update(validate_group(dependant.cookie_params, connection.cookies, "cookie", errors))
-    if dependant.body_params:
-        body = state.body if state.body is not None else ParsedBody(None)
-        values.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
     return values
 
 
 def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str, Any]) -> None:
-    if not (
-        dependant.request_param_name
-        or dependant.websocket_param_name
-        or dependant.http_connection_param_name
-        or dependant.response_param_name
-        or dependant.background_tasks_param_name
-        or dependant.security_scopes_param_name
-    ):
-        return  # most functions take none
     connection = state.connection
     if dependant.request_param_name and isinstance(connection, Request):
         kwargs[dependant.request_param_name] = connection
@@ -163,24 +155,53 @@ def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str
 
 
 async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | None:
-    """The keyword arguments for ``step``, or ``None`` if it must be skipped."""
+    """The keyword arguments for ``step``, or ``None`` if it must be skipped.
+
+    A checkpoint only when it reads a form body.
+    """
+    if not step.reads_body:
+        return _prepare(state, step)
+    # A dependant's own parameters are validated even when a sub-dependency
+    # failed, so that the 422 lists every error at once (as FastAPI does).
+    dependant = step.dependant
+    errors: Errors = []
+    kwargs = _read_params(state, dependant, errors)
+    body = state.body if state.body is not None else ParsedBody(None)
+    kwargs.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
+    return _finish_step(state, step, kwargs, errors)
+
+
+def _prepare(state: RequestSolution, step: Step) -> dict[str, Any] | None:
+    """:func:`prepare_step` for a step without body parameters, which never waits."""
     if step.kind is StepKind.ECHO:
         _echo(state, step)
         return None
-    # A dependant's own parameters are validated even when a sub-dependency
-    # failed, so that the 422 lists every error at once (as FastAPI does).
+    if not step.reads_params:
+        return _finish_step(state, step, {}, None)
     errors: Errors = []
-    kwargs = await _read_params(state, step.dependant, errors)
+    kwargs = _read_params(state, step.dependant, errors)
+    return _finish_step(state, step, kwargs, errors)
+
+
+def _finish_step(
+    state: RequestSolution, step: Step, kwargs: dict[str, Any], errors: Errors | None
+) -> dict[str, Any] | None:
+    """Add the sub-dependencies' values and the injected objects, or mark the step failed."""
     failed = state.failed
     if errors:
         state.own_errors[step.index] = errors
-    if errors or any(failed[i] for i in step.subs):
+        state.has_errors = True
         failed[step.index] = True
         return None
+    for index in step.subs:
+        if failed[index]:
+            failed[step.index] = True
+            return None
     values = state.values
     for name, index in step.args:
         kwargs[name] = values[index]
-    _add_injected(state, step.dependant, kwargs)
+    if step.injects:
+        _add_injected(state, step.dependant, kwargs)
     return kwargs
 
 
@@ -193,6 +214,7 @@ def _echo(state: RequestSolution, step: Step) -> None:
         subtree = state.plan.steps[original].subtree
         replay = [e for i in subtree for e in state.own_errors[i] or ()]
         state.own_errors[step.index] = replay
+        state.has_errors = state.has_errors or bool(replay)
     else:
         state.values[step.index] = state.values[original]
 
@@ -232,12 +254,17 @@ async def _run_steps(
             position += len(group.steps)
             continue
         position += 1
-        kwargs = await prepare_step(state, step)
+        kwargs = await prepare_step(state, step) if step.reads_body else _prepare(state, step)
         if kwargs is None:
             continue
-        if step.kind is StepKind.ASYNC_GEN or step.kind is StepKind.SYNC_GEN:
+        kind = step.kind
+        if kind is StepKind.ASYNC_GEN or kind is StepKind.SYNC_GEN:
             return await _enter(state, plan, step, kwargs, order, position, inner)
-        state.values[step.index] = await _call(step, kwargs)
+        if kind is StepKind.ASYNC and step.dependant.limiter is None:
+            # The common case, without _call's two frames.
+            state.values[step.index] = await _callable(step)(**kwargs)
+        else:
+            state.values[step.index] = await _call(step, kwargs)
     return await inner()
 
 
@@ -300,19 +327,12 @@ async def _enter(
         return await _run_steps(state, plan, order, position, inner)
 
     call = _callable(step)
-    enter = partial(
-        run_inside_generator,
-        call,
-        kwargs,
-        is_async=step.kind is StepKind.ASYNC_GEN,
-        name=callable_name(call),
-        inner=rest,
-    )
+    is_async = step.kind is StepKind.ASYNC_GEN
     limiter = step.dependant.limiter
     if limiter is None:
-        return await enter()
+        return await run_inside_generator(call, kwargs, is_async=is_async, name=step.name, inner=rest)
     async with limiter:  # the slot is held from setup to the end of teardown
-        return await enter()
+        return await run_inside_generator(call, kwargs, is_async=is_async, name=step.name, inner=rest)
 
 
 async def solve_and_run(
@@ -337,18 +357,39 @@ async def solve_and_run(
     Raises:
         ValidationException: what ``error_class`` builds, when any parameter failed.
     """
+    if not plan.early and not plan.late:
+        # No dependencies: nothing to nest inside, so no closures either.
+        await respond(await call_root(plan, state, call_endpoint, error_class))
+        return
 
     async def endpoint() -> Any:
-        kwargs = await prepare_step(state, plan.root)
-        errors = state.errors()
-        if errors or kwargs is None:
-            body = state.body.for_error if state.body is not None else None
-            raise error_class(errors, body)
-        return await call_endpoint(kwargs)
+        return await call_root(plan, state, call_endpoint, error_class)
 
     async def request_scope() -> Any:
-        result = await _run_steps(state, plan, plan.late, 0, endpoint)
+        if plan.late:
+            result = await _run_steps(state, plan, plan.late, 0, endpoint)
+        else:
+            result = await call_root(plan, state, call_endpoint, error_class)
         await respond(result)
         return result
 
     await _run_steps(state, plan, plan.early, 0, request_scope)
+
+
+async def call_root(
+    plan: Plan,
+    state: RequestSolution,
+    call_endpoint: Callable[[dict[str, Any]], Awaitable[Any]],
+    error_class: Callable[[Errors, Any], ValidationException],
+) -> Any:
+    """Call the endpoint once its dependencies are solved; its result. A checkpoint.
+
+    Raises:
+        ValidationException: what ``error_class`` builds, when any parameter failed.
+    """
+    root = plan.steps[-1]
+    kwargs = await prepare_step(state, root) if root.reads_body else _prepare(state, root)
+    if state.has_errors or kwargs is None:
+        body = state.body.for_error if state.body is not None else None
+        raise error_class(state.errors(), body)
+    return await call_endpoint(kwargs)

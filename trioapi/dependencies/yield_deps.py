@@ -43,13 +43,6 @@ class _Swallowed(Exception):
     """Internal: the generator returned after an exception was thrown into it."""
 
 
-async def _start_async(agen: AsyncGenerator[Any, Any], name: str) -> Any:
-    try:
-        return await agen.__anext__()
-    except StopAsyncIteration:
-        raise RuntimeError(f"The yield dependency {name} returned without yielding") from None
-
-
 async def _finish_async(agen: AsyncGenerator[Any, Any], result: outcome.Outcome[Any]) -> None:
     try:
         if isinstance(result, outcome.Error):
@@ -105,7 +98,10 @@ async def run_inside_generator(
     with trio.CancelScope() as teardown_scope:
         if is_async:
             agen = call(**kwargs)
-            value = await _start_async(agen, name)
+            try:
+                value = await agen.__anext__()
+            except StopAsyncIteration:
+                raise RuntimeError(f"The yield dependency {name} returned without yielding") from None
         else:
             gen = call(**kwargs)
             value = await run_in_threadpool(_start_sync, gen, name)

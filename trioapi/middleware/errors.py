@@ -80,19 +80,23 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
         response_started = False
-
-        async def send_tracking_start(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
         # Under TrioAPI the request context already tracks the response, so
         # the wrapper (a call per message) is needed only without one.
         context = get_request_context(scope)
+        inner_send = send
+        if context is None:
+
+            async def send_tracking_start(message: Message) -> None:
+                nonlocal response_started
+                if message["type"] == "http.response.start":
+                    response_started = True
+                await send(message)
+
+            inner_send = send_tracking_start
+
         error: Exception | None = None
         try:
-            await self.app(scope, receive, send if context else send_tracking_start)
+            await self.app(scope, receive, inner_send)
         except Exception as exc:
             error = unwrap_single_error(exc)
         if error is None:

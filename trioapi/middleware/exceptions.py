@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trioapi._scopes import single_leaf
+from trioapi._scopes import RequestContext, _ResponseTracker, get_request_context, single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
 from trioapi.requests import HTTPConnection, Request
@@ -86,22 +86,33 @@ class ExceptionMiddleware:
             return
         scope[HANDLERS_KEY] = (self._exception_handlers, self._status_handlers)
         response_started = False
+        context = get_request_context(scope) if scope["type"] == "http" else None
+        if context is not None and not context.response_started and _is_tracker(send, context):
+            # ``send`` is the request's own tracker, which records the start of
+            # the response in the context: no wrapper (a call per message) needed.
+            inner_send = send
+        else:
+            context = None
 
-        async def send_tracking_start(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+            async def send_tracking_start(message: Message) -> None:
+                nonlocal response_started
+                if message["type"] == "http.response.start":
+                    response_started = True
+                await send(message)
+
+            inner_send = send_tracking_start
 
         error: Exception | None = None
         try:
-            await self.app(scope, receive, send_tracking_start)
+            await self.app(scope, receive, inner_send)
         except Exception as exc:
             error = exc
         if error is not None:
+            if context is not None:
+                response_started = context.response_started
             # Handled outside the except block, so a group reduced to its one
             # error does not become that error's __context__.
-            await self._handle(error, scope, receive, send_tracking_start, response_started)
+            await self._handle(error, scope, receive, inner_send, response_started)
 
     async def _handle(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
@@ -148,6 +159,13 @@ class ExceptionMiddleware:
         if not isinstance(exc, WebSocketException):  # pragma: no cover - registered for it
             raise exc
         await websocket.close(code=exc.code, reason=exc.reason)
+
+
+def _is_tracker(send: Send, context: RequestContext) -> bool:
+    """Whether ``send`` is the tracker ``serve_request`` made for this request's context."""
+    # Read-only use of _scopes' tracker: the context's response_started is
+    # exactly "a start message went through it".
+    return isinstance(send, _ResponseTracker) and send._context is context
 
 
 def _connection_for(scope: Scope, receive: Receive, send: Send) -> HTTPConnection:
