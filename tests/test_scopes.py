@@ -340,3 +340,37 @@ async def test_remaining_time_counts_down(autojump_clock):
         app, http_scope(), server.receive, server.send, limits=RequestLimits(timeout=10)
     )
     assert seen == [pytest.approx(10), pytest.approx(7), math.inf]
+
+
+async def test_a_finished_request_leaves_no_context_in_the_scope():
+    server = FakeServer([b""])
+    scope = http_scope()
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(get_request_context(scope))
+        await respond(send)
+
+    await serve_request(app, scope, server.receive, server.send, limits=RequestLimits())
+    assert seen[0] is not None
+    assert get_request_context(scope) is None
+    assert seen[0].request_cancel_scope is None  # no cycle back to the finished request
+
+
+async def test_a_nested_call_puts_the_outer_context_back():
+    server = FakeServer([b""])
+    contexts = []
+
+    async def inner(scope, receive, send):
+        contexts.append(("inner", get_request_context(scope)))
+        await respond(send)
+
+    async def outer(scope, receive, send):
+        contexts.append(("outer", get_request_context(scope)))
+        await serve_request(inner, scope, receive, send, limits=RequestLimits())
+        contexts.append(("after", get_request_context(scope)))
+
+    await serve_request(outer, http_scope(), server.receive, server.send, limits=RequestLimits())
+    (_, outer_context), (_, inner_context), (_, after) = contexts
+    assert inner_context is not outer_context
+    assert after is outer_context

@@ -30,6 +30,9 @@ CONTEXT_KEY = "trioapi.context"
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0
 DEFAULT_SEND_TIMEOUT = 60.0  # one response message; a client that reads nothing for this long is gone
+DEFAULT_MAX_FORM_FILES = 1000
+DEFAULT_MAX_FORM_FIELDS = 1000
+DEFAULT_MAX_FORM_PART_SIZE = 1024 * 1024
 CLEANUP_GRACE = 5.0
 
 logger = logging.getLogger("trioapi")
@@ -40,7 +43,14 @@ Cleanup = Callable[[], Awaitable[Any]]
 class RequestLimits:
     """App-wide settings for the request scope, fixed when the app is built."""
 
-    __slots__ = ("body_timeout", "cancel_on_disconnect", "max_body_size", "send_timeout", "timeout")
+    __slots__ = (
+        "body_timeout",
+        "cancel_on_disconnect",
+        "form_limits",
+        "max_body_size",
+        "send_timeout",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -50,12 +60,31 @@ class RequestLimits:
         timeout: float | None = None,
         cancel_on_disconnect: bool = True,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
+        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
+        max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
     ) -> None:
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
         self.send_timeout = send_timeout
+        self.form_limits = form_limits(max_form_files, max_form_fields, max_form_part_size)
+
+
+FormLimits = tuple[float, float, float]
+"""Most files, most fields and largest non-file part (bytes) of a multipart form."""
+
+
+def form_limits(
+    max_files: float | None, max_fields: float | None, max_part_size: float | None
+) -> FormLimits:
+    """The multipart limits as the parser takes them: ``None`` (no limit) becomes infinity."""
+    return (
+        math.inf if max_files is None else max_files,
+        math.inf if max_fields is None else max_fields,
+        math.inf if max_part_size is None else max_part_size,
+    )
 
 
 class RequestContext:
@@ -74,12 +103,14 @@ class RequestContext:
         "client_disconnected",
         "close_connection",
         "deadline_expired",
+        "form_limits",
         "max_body_size",
         "request_cancel_scope",
         "request_nursery",
         "response_complete",
         "response_started",
         "scope",
+        "send_timeout",
         "started_at",
     )
 
@@ -94,6 +125,9 @@ class RequestContext:
         self.max_body_size = limits.max_body_size
         self.body_timeout = limits.body_timeout
         self.cancel_on_disconnect = limits.cancel_on_disconnect
+        # Read by Request.form() and by each response send; a route may replace them.
+        self.form_limits = limits.form_limits
+        self.send_timeout = limits.send_timeout
         # Set when the body was refused (413/408/400): the response closes an HTTP/1 connection.
         self.close_connection = False
         self.app_nursery = app_nursery
@@ -321,18 +355,13 @@ class _ResponseTracker:
     without one, each send has its own cancel scope.
     """
 
-    __slots__ = ("_context", "_send", "_send_timeout", "_watchdog", "send_deadline")
+    __slots__ = ("_context", "_send", "_watchdog", "send_deadline")
 
     def __init__(
-        self,
-        send: Send,
-        context: RequestContext,
-        send_timeout: float | None = None,
-        watchdog: RequestWatchdog | None = None,
+        self, send: Send, context: RequestContext, watchdog: RequestWatchdog | None = None
     ) -> None:
         self._send = send
         self._context = context
-        self._send_timeout = send_timeout
         self._watchdog = watchdog
         self.send_deadline = math.inf
 
@@ -348,7 +377,8 @@ class _ResponseTracker:
             self._finish()
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":
             context.response_started = True
-        timeout = self._send_timeout
+        # Read per message: the route may have replaced the app's send timeout.
+        timeout = context.send_timeout
         if timeout is None or not kind.startswith("http.response."):
             await self._send(message)
         elif self._watchdog is not None:
@@ -419,6 +449,9 @@ async def serve_request(
     cleanups (shielded, bounded by a grace period).
     """
     context = RequestContext(limits, app_nursery, scope)
+    # A TrioAPI mounted in another serves the same scope dict: its context
+    # covers its own call, and the outer one's is put back afterwards.
+    outer_context = scope.get(CONTEXT_KEY)
     scope[CONTEXT_KEY] = context
     try:
         if scope["type"] == "http":
@@ -436,6 +469,13 @@ async def serve_request(
         raise
     finally:
         await context.run_cleanups()
+        # The context and the scope refer to each other; break the cycle so a
+        # finished request is freed at once rather than by the cycle collector.
+        context.request_cancel_scope = None
+        if outer_context is None:
+            del scope[CONTEXT_KEY]
+        else:
+            scope[CONTEXT_KEY] = outer_context
 
 
 async def _serve_http(
@@ -457,14 +497,14 @@ async def _serve_http(
     if app_nursery is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from
         # the start, in the middleware nursery.
-        tracked_send = _ResponseTracker(send, context, limits.send_timeout)
+        tracked_send = _ResponseTracker(send, context)
         async with open_scope_nursery() as middleware_nursery:
             pump.start(middleware_nursery)
             await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
             pump.stop()
         return
     watchdog = watchdog_for(app_nursery)
-    tracked_send = _ResponseTracker(send, context, limits.send_timeout, watchdog)
+    tracked_send = _ResponseTracker(send, context, watchdog)
     watchdog.watch(pump, context.started_at, tracked_send)
     try:
         await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
