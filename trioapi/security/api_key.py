@@ -1,5 +1,8 @@
 """API keys read from a query parameter, a header or a cookie."""
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from trioapi.exceptions import HTTPException
 from trioapi.openapi.models import APIKey, APIKeyIn
 from trioapi.requests import HTTPConnection
@@ -55,18 +58,20 @@ class APIKeyBase(SecurityBase):
         return None
 
 
-class APIKeyQuery(APIKeyBase):
-    """An API key in the query string: ``?{name}=key``.
+class _APIKeyFrom(APIKeyBase):
+    """An API key read from one place of the request; subclasses say which.
 
     Use an instance as a dependency; it resolves to the key as a string.
 
     Args:
-        name: The query parameter's name.
+        name: The query parameter's, header's (case-insensitive) or cookie's name.
         scheme_name: The scheme's name in the OpenAPI document (default: the class name).
         description: The scheme's description in the OpenAPI document.
         auto_error: Answer 401 when the key is missing; with ``False`` the
             dependency resolves to ``None`` instead.
     """
+
+    location: ClassVar[APIKeyIn]
 
     def __init__(
         self,
@@ -76,64 +81,39 @@ class APIKeyQuery(APIKeyBase):
         description: str | None = None,
         auto_error: bool = True,
     ) -> None:
-        super().__init__(APIKeyIn.query, name, description, scheme_name, auto_error)
+        super().__init__(self.location, name, description, scheme_name, auto_error)
+
+    def read(self, request: HTTPConnection) -> Mapping[str, str]:
+        """Where the key is looked up (query parameters, headers or cookies)."""
+        raise NotImplementedError  # pragma: no cover - each subclass says
 
     async def __call__(self, request: HTTPConnection) -> str | None:
-        """Read the key from the query string. Not a checkpoint."""
-        return self.check_api_key(request.query_params.get(self.model.name))
+        """Read the key from the request. Not a checkpoint."""
+        return self.check_api_key(self.read(request).get(self.model.name))
 
 
-class APIKeyHeader(APIKeyBase):
-    """An API key in a request header called ``name``.
+class APIKeyQuery(_APIKeyFrom):
+    """An API key in the query string, ``?{name}=key`` (arguments: see ``_APIKeyFrom``)."""
 
-    Use an instance as a dependency; it resolves to the key as a string.
+    location = APIKeyIn.query
 
-    Args:
-        name: The header's name (matched case-insensitively).
-        scheme_name: The scheme's name in the OpenAPI document (default: the class name).
-        description: The scheme's description in the OpenAPI document.
-        auto_error: Answer 401 when the key is missing; with ``False`` the
-            dependency resolves to ``None`` instead.
-    """
-
-    def __init__(
-        self,
-        *,
-        name: str,
-        scheme_name: str | None = None,
-        description: str | None = None,
-        auto_error: bool = True,
-    ) -> None:
-        super().__init__(APIKeyIn.header, name, description, scheme_name, auto_error)
-
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """Read the key from the request headers. Not a checkpoint."""
-        return self.check_api_key(request.headers.get(self.model.name))
+    def read(self, request: HTTPConnection) -> Mapping[str, str]:
+        return request.query_params
 
 
-class APIKeyCookie(APIKeyBase):
-    """An API key in a cookie called ``name``.
+class APIKeyHeader(_APIKeyFrom):
+    """An API key in the request header ``name`` (arguments: see ``_APIKeyFrom``)."""
 
-    Use an instance as a dependency; it resolves to the key as a string.
+    location = APIKeyIn.header
 
-    Args:
-        name: The cookie's name.
-        scheme_name: The scheme's name in the OpenAPI document (default: the class name).
-        description: The scheme's description in the OpenAPI document.
-        auto_error: Answer 401 when the key is missing; with ``False`` the
-            dependency resolves to ``None`` instead.
-    """
+    def read(self, request: HTTPConnection) -> Mapping[str, str]:
+        return request.headers
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        scheme_name: str | None = None,
-        description: str | None = None,
-        auto_error: bool = True,
-    ) -> None:
-        super().__init__(APIKeyIn.cookie, name, description, scheme_name, auto_error)
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """Read the key from the request cookies. Not a checkpoint."""
-        return self.check_api_key(request.cookies.get(self.model.name))
+class APIKeyCookie(_APIKeyFrom):
+    """An API key in the cookie ``name`` (arguments: see ``_APIKeyFrom``)."""
+
+    location = APIKeyIn.cookie
+
+    def read(self, request: HTTPConnection) -> Mapping[str, str]:
+        return request.cookies
