@@ -1,16 +1,18 @@
-"""Per-route and per-router ``max_body_size=``, ``body_timeout=``, ``max_json_depth=``: the innermost wins."""
+"""Per-route and per-router body, JSON, multipart and send limits: the innermost wins."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import pytest
 import trio
 
 from tests.serving import run_hypercorn
 from tests.trio_support import Exchange, http_scope
-from trioapi import APIRouter, Body, Request, TrioAPI
+from trioapi import APIRouter, Body, File, Request, TrioAPI, UploadFile
 from trioapi._route_scope import NOT_GIVEN
+from trioapi.responses import StreamingResponse
 from trioapi.testclient import TestClient
 
 TOO_LARGE = {"detail": "Request body is too large"}
@@ -227,3 +229,202 @@ async def test_route_body_limits_through_real_hypercorn():
     assert default.headers["connection"] == small.headers["connection"] == "close"
     assert (small_ok.status_code, small_ok.json()) == (200, {"size": 100})
     assert "connection" not in small_ok.headers or small_ok.headers["connection"] != "close"
+
+
+# -- multipart limits and the send timeout -----------------------------------------
+
+
+def too_many_files(limit: int) -> dict[str, str]:
+    return {"detail": f"Too many files. Maximum number of files is {limit}."}
+
+
+async def count_parts(request: Request) -> dict[str, int]:
+    form = await request.form()
+    return {"parts": len(form.multi_items())}
+
+
+def add_form(router: Any, path: str, **options: Any) -> None:
+    router.add_api_route(path, count_parts, methods=["POST"], **options)
+
+
+def upload(client: TestClient, path: str, files: int = 0, fields: int = 0, size: int = 1) -> Any:
+    """POST a multipart body (always multipart, even with fields only)."""
+    parts = [
+        f'Content-Disposition: form-data; name="f"; filename="{index}.txt"\r\n\r\nx'
+        for index in range(files)
+    ]
+    parts += [
+        f'Content-Disposition: form-data; name="field{index}"\r\n\r\n' + "v" * size
+        for index in range(fields)
+    ]
+    body = "".join(f"--B\r\n{part}\r\n" for part in parts) + "--B--\r\n"
+    headers = {"content-type": "multipart/form-data; boundary=B"}
+    return client.post(path, content=body.encode(), headers=headers)
+
+
+def test_form_limits_on_app_router_and_route():
+    app = TrioAPI(max_form_files=2)
+    add_form(app, "/app")
+    add_form(app, "/route", max_form_files=5)
+    add_form(app, "/unlimited", max_form_files=None)
+    router = APIRouter(max_form_files=1)
+    add_form(router, "/router")
+    add_form(router, "/router-route", max_form_files=3)
+    app.include_router(router)
+    with TestClient(app) as client:
+        results = {
+            "app": (upload(client, "/app", 2), upload(client, "/app", 3)),
+            "route": (upload(client, "/route", 5), upload(client, "/route", 6)),
+            "unlimited": (upload(client, "/unlimited", 1500),),
+            "router": (upload(client, "/router", 1), upload(client, "/router", 2)),
+            "router-route": (upload(client, "/router-route", 3), upload(client, "/router-route", 4)),
+        }
+    bodies = {name: [(r.status_code, r.json()) for r in pair] for name, pair in results.items()}
+    assert bodies == {
+        "app": [(200, {"parts": 2}), (400, too_many_files(2))],
+        "route": [(200, {"parts": 5}), (400, too_many_files(5))],
+        "unlimited": [(200, {"parts": 1500})],
+        "router": [(200, {"parts": 1}), (400, too_many_files(1))],
+        "router-route": [(200, {"parts": 3}), (400, too_many_files(3))],
+    }
+
+
+def test_route_field_and_part_size_limits_and_explicit_arguments_win():
+    app = TrioAPI()
+    add_form(app, "/fields", max_form_fields=2)
+    add_form(app, "/part", max_form_part_size=1024, max_form_files=0)
+
+    @app.post("/explicit", max_form_files=1)
+    async def explicit(request: Request) -> dict[str, int]:
+        form = await request.form(max_files=3)
+        return {"parts": len(form.multi_items())}
+
+    with TestClient(app) as client:
+        fields_ok = upload(client, "/fields", files=1, fields=2)
+        fields_over = upload(client, "/fields", files=1, fields=3)
+        part_ok = upload(client, "/part", fields=1, size=1024)
+        part_over = upload(client, "/part", fields=1, size=1025)
+        files_refused = upload(client, "/part", files=1)
+        explicit_ok = upload(client, "/explicit", files=3)
+        explicit_over = upload(client, "/explicit", files=4)
+        default = upload(client, "/fields", files=3)
+    assert (fields_ok.status_code, fields_ok.json()) == (200, {"parts": 3})
+    assert (fields_over.status_code, fields_over.json()) == (
+        400,
+        {"detail": "Too many fields. Maximum number of fields is 2."},
+    )
+    assert (part_ok.status_code, part_ok.json()) == (200, {"parts": 1})
+    assert (part_over.status_code, part_over.json()) == (
+        400,
+        {"detail": "Part exceeded maximum size of 1KB."},
+    )
+    assert (files_refused.status_code, files_refused.json()) == (400, too_many_files(0))
+    assert (explicit_ok.status_code, explicit_ok.json()) == (200, {"parts": 3})
+    assert (explicit_over.status_code, explicit_over.json()) == (400, too_many_files(3))
+    # Setting the fields limit leaves the app's files limit in place.
+    assert (default.status_code, default.json()) == (200, {"parts": 3})
+
+
+def test_typed_file_parameters_are_held_to_the_routes_form_limits():
+    app = TrioAPI(max_form_files=1)
+
+    async def names(f: list[UploadFile] = File()) -> list[str]:
+        return [upload_file.filename or "" for upload_file in f]
+
+    app.add_api_route("/app", names, methods=["POST"])
+    app.add_api_route("/route", names, methods=["POST"], max_form_files=3)
+    with TestClient(app) as client:
+        app_over = upload(client, "/app", 2)
+        route_ok = upload(client, "/route", 3)
+        route_over = upload(client, "/route", 4)
+    assert (app_over.status_code, app_over.json()) == (400, too_many_files(1))
+    assert (route_ok.status_code, route_ok.json()) == (200, ["0.txt", "1.txt", "2.txt"])
+    assert (route_over.status_code, route_over.json()) == (400, too_many_files(3))
+
+
+def test_include_router_merges_form_limits_and_send_timeout():
+    app = TrioAPI()
+    plain = APIRouter()
+    add_form(plain, "/plain")
+    add_form(plain, "/route-set", max_form_fields=7, send_timeout=None)
+    limited = APIRouter(max_form_part_size=100, send_timeout=5)
+    add_form(limited, "/router-set")
+    app.include_router(plain, prefix="/a", max_form_fields=4, send_timeout=2)
+    app.include_router(limited, prefix="/b", max_form_part_size=50, send_timeout=9)
+    settings = {
+        route.path: (route.max_form_fields, route.max_form_part_size, route.send_timeout)
+        for route in app.routes
+        if hasattr(route, "scope_settings")
+    }
+    not_given = app.routes[-1].max_form_files
+    assert settings == {
+        "/a/plain": (4, not_given, 2),
+        "/a/route-set": (7, not_given, None),
+        "/b/router-set": (not_given, 100, 5),
+    }
+    with TestClient(app) as client:
+        plain_over = upload(client, "/a/plain", fields=5)
+        route_set = upload(client, "/a/route-set", fields=5)
+    assert (plain_over.status_code, route_set.status_code) == (400, 200)
+
+
+def test_a_route_that_sets_only_a_form_or_send_limit_has_settings():
+    app = TrioAPI()
+    add_form(app, "/form", max_form_fields=3)
+    add_form(app, "/send", send_timeout=1)
+    add_form(app, "/none")
+    settings = [route.scope_settings for route in app.routes[-3:]]
+    assert settings[0] is not None and settings[0].max_form_fields == 3
+    assert settings[1] is not None and settings[1].send_timeout == 1
+    assert settings[2] is None
+
+
+class StalledReader:
+    """Takes the response start and the first body chunk, then never reads again."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.body_sent = False
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.body_sent:
+            self.body_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if len(self.sent) >= 2:
+            await trio.sleep_forever()
+        self.sent.append(message["type"])
+
+
+async def test_send_timeout_on_app_router_and_route(autojump_clock):
+    app = TrioAPI(send_timeout=30)
+    cancelled: list[str] = []
+
+    async def endless(request: Request) -> StreamingResponse:
+        async def chunks():
+            try:
+                while True:
+                    yield b"chunk"
+            finally:
+                cancelled.append(request.url.path)
+
+        return StreamingResponse(chunks())
+
+    app.add_api_route("/app", endless)
+    app.add_api_route("/route", endless, send_timeout=7)
+    router = APIRouter(send_timeout=3)
+    router.add_api_route("/router", endless)
+    app.include_router(router)
+    waited = {}
+    for path in ["/route", "/router", "/app"]:
+        client = StalledReader()
+        start = trio.current_time()
+        with trio.fail_after(100):
+            await app(http_scope(path), client.receive, client.send)
+        waited[path] = trio.current_time() - start
+        assert client.sent == ["http.response.start", "http.response.body"]
+    assert waited == pytest.approx({"/route": 7.0, "/router": 3.0, "/app": 30.0})
+    assert cancelled == ["/route", "/router", "/app"]

@@ -1,10 +1,12 @@
 """A route's own request-scope settings, applied when the request reaches it.
 
-Routers and routes may replace the app's deadline, disconnect policy and body
-limits; the innermost setting wins. The route applies them just before its
-endpoint runs, which is before the body is read: the receive pump reads the
-body size limit and the body-read timeout from the request context lazily, on
-the first read. A middleware that reads the body before routing reads it
+Routers and routes may replace the app's deadline, disconnect policy, body
+limits, multipart limits and send timeout; the innermost setting wins. The
+route applies them just before its endpoint runs, which is before the body is
+read: the receive pump reads the body size limit and the body-read timeout
+from the request context lazily, on the first read, ``Request.form()`` reads
+the multipart limits when it parses, and each response message reads the send
+timeout. A middleware that reads the body (or sends) before routing does so
 under the app's limits.
 """
 
@@ -12,64 +14,77 @@ from __future__ import annotations
 
 from typing import Any
 
-from trioapi._scopes import get_request_context
+from trioapi._scopes import form_limits, get_request_context
 from trioapi.types import Scope
 
-__all__ = ["NOT_GIVEN", "RouteScopeSettings"]
+__all__ = ["NOT_GIVEN", "SCOPE_SETTING_NAMES", "RouteScopeSettings"]
 
 NOT_GIVEN: Any = object()
 """A setting the route leaves to its router or the app (``None`` means "no limit")."""
 
+SCOPE_SETTING_NAMES = (
+    "timeout",
+    "max_body_size",
+    "body_timeout",
+    "send_timeout",
+    "max_form_files",
+    "max_form_fields",
+    "max_form_part_size",
+)
+"""The settings given as a value or ``NOT_GIVEN`` (``cancel_on_disconnect`` uses ``None``)."""
+
+_FORM_NAMES = ("max_form_files", "max_form_fields", "max_form_part_size")
+
 
 class RouteScopeSettings:
-    """A route's ``timeout=``, ``cancel_on_disconnect=``, ``max_body_size=`` and ``body_timeout=``.
+    """A route's ``timeout=``, ``cancel_on_disconnect=``, body, form and send limits.
 
     Each one given replaces the app's for the rest of the request. The route's
     timeout still counts from the start of the request; its body timeout
-    counts from the first read of the body.
+    counts from the first read of the body; its send timeout bounds each
+    response message.
     """
 
-    __slots__ = ("body_timeout", "cancel_on_disconnect", "max_body_size", "timeout")
+    __slots__ = ("cancel_on_disconnect", "form", *SCOPE_SETTING_NAMES)
 
-    def __init__(
-        self,
-        *,
-        timeout: Any = NOT_GIVEN,
-        cancel_on_disconnect: bool | None = None,
-        max_body_size: Any = NOT_GIVEN,
-        body_timeout: Any = NOT_GIVEN,
-    ) -> None:
-        self.timeout: float | None = timeout
+    timeout: Any
+    max_body_size: Any
+    body_timeout: Any
+    send_timeout: Any
+    max_form_files: Any
+    max_form_fields: Any
+    max_form_part_size: Any
+
+    def __init__(self, *, cancel_on_disconnect: bool | None = None, **given: Any) -> None:
         self.cancel_on_disconnect = cancel_on_disconnect
-        self.max_body_size: int | None = max_body_size
-        self.body_timeout: float | None = body_timeout
+        for name in SCOPE_SETTING_NAMES:
+            setattr(self, name, given.get(name, NOT_GIVEN))
+        # The three form limits are replaced together, as one tuple on the context.
+        self.form = any(given.get(name, NOT_GIVEN) is not NOT_GIVEN for name in _FORM_NAMES)
 
     @classmethod
     def build(
-        cls,
-        *,
-        timeout: Any = NOT_GIVEN,
-        cancel_on_disconnect: bool | None = None,
-        max_body_size: Any = NOT_GIVEN,
-        body_timeout: Any = NOT_GIVEN,
+        cls, *, cancel_on_disconnect: bool | None = None, **given: Any
     ) -> RouteScopeSettings | None:
-        """The settings to apply, or ``None`` when the route gives none (nothing to do per request)."""
-        if (
-            timeout is NOT_GIVEN
-            and cancel_on_disconnect is None
-            and max_body_size is NOT_GIVEN
-            and body_timeout is NOT_GIVEN
-        ):
+        """The settings to apply, or ``None`` when the route gives none (nothing to do per request).
+
+        Args:
+            cancel_on_disconnect: ``None`` leaves it to the router or the app.
+            **given: The values of :data:`SCOPE_SETTING_NAMES`, each a value
+                (``None``: no limit) or ``NOT_GIVEN``.
+
+        Raises:
+            TypeError: a keyword is not one of the settings.
+        """
+        unknown = set(given) - set(SCOPE_SETTING_NAMES)
+        if unknown:
+            raise TypeError(f"Unknown request-scope settings: {sorted(unknown)}")
+        if cancel_on_disconnect is None and all(value is NOT_GIVEN for value in given.values()):
             return None
-        return cls(
-            timeout=timeout,
-            cancel_on_disconnect=cancel_on_disconnect,
-            max_body_size=max_body_size,
-            body_timeout=body_timeout,
-        )
+        return cls(cancel_on_disconnect=cancel_on_disconnect, **given)
 
     def apply(self, scope: Scope) -> None:
-        """Set the request's deadline, disconnect policy and body limits from this route's."""
+        """Set the request's deadline, disconnect policy and limits from this route's."""
         context = get_request_context(scope)
         if context is None or scope["type"] != "http":
             return
@@ -81,3 +96,12 @@ class RouteScopeSettings:
             context.max_body_size = self.max_body_size
         if self.body_timeout is not NOT_GIVEN:
             context.body_timeout = self.body_timeout
+        if self.send_timeout is not NOT_GIVEN:
+            context.send_timeout = self.send_timeout
+        if self.form:
+            files, fields, part_size = context.form_limits
+            context.form_limits = form_limits(
+                files if self.max_form_files is NOT_GIVEN else self.max_form_files,
+                fields if self.max_form_fields is NOT_GIVEN else self.max_form_fields,
+                part_size if self.max_form_part_size is NOT_GIVEN else self.max_form_part_size,
+            )

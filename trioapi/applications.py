@@ -17,6 +17,9 @@ from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_FORM_FIELDS,
+    DEFAULT_MAX_FORM_FILES,
+    DEFAULT_MAX_FORM_PART_SIZE,
     DEFAULT_SEND_TIMEOUT,
     RequestLimits,
     serve_request,
@@ -68,9 +71,13 @@ class TrioAPI:
     is then cancelled as on a disconnect) and ``strict_content_type`` (``False``:
     a body without a Content-Type is parsed as JSON on every route, as a
     route's own ``strict_content_type=False`` does) and ``max_json_depth``
-    (deepest JSON nesting of a typed body, default 64; 422 past it).
-    ``max_body_size``, ``body_timeout``, ``max_json_depth``, ``timeout`` and
-    ``cancel_on_disconnect`` may be replaced per router and per route. See
+    (deepest JSON nesting of a typed body, default 64; 422 past it) and
+    ``max_form_files``, ``max_form_fields`` (most file / non-file parts of a
+    multipart body, default 1000 each) and ``max_form_part_size`` (largest
+    non-file part in bytes, default 1 MiB); 400 above any of them.
+    ``max_body_size``, ``body_timeout``, ``send_timeout``, the three form
+    limits, ``max_json_depth``, ``timeout`` and ``cancel_on_disconnect`` may
+    be replaced per router and per route (``None``: no limit). See
     docs/security.md.
     """
 
@@ -121,6 +128,9 @@ class TrioAPI:
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         strict_content_type: bool = True,
         max_json_depth: int | None = DEFAULT_MAX_JSON_DEPTH,
+        max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
+        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
+        max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -161,6 +171,9 @@ class TrioAPI:
             timeout=timeout,
             cancel_on_disconnect=cancel_on_disconnect,
             send_timeout=send_timeout,
+            max_form_files=max_form_files,
+            max_form_fields=max_form_fields,
+            max_form_part_size=max_form_part_size,
         )
         self.router: APIRouter = APIRouter(
             routes=routes,

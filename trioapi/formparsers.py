@@ -158,7 +158,7 @@ class MultiPartParser:
         *,
         max_files: int | float = 1000,
         max_fields: int | float = 1000,
-        max_part_size: int = 1024 * 1024,
+        max_part_size: int | float = 1024 * 1024,
     ) -> None:
         self.headers = headers
         self.stream = stream

@@ -18,7 +18,7 @@ import trio
 from python_multipart.multipart import parse_options_header
 
 from trioapi._extensions import send_early_hints
-from trioapi._scopes import get_request_context
+from trioapi._scopes import RequestLimits, get_request_context
 from trioapi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from trioapi.exceptions import HTTPException
 from trioapi.formparsers import FormParser, MultiPartException, MultiPartParser
@@ -35,6 +35,8 @@ _PUSH_HEADERS = ("accept", "accept-encoding", "accept-language", "cache-control"
 
 # How long is_disconnected() lets a receive take to hand over a ready message.
 _DISCONNECT_POLL = 0.001
+# The multipart limits of a request served outside TrioAPI (no request context).
+_DEFAULT_FORM_LIMITS = RequestLimits().form_limits
 
 _COOKIE_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 
@@ -350,15 +352,24 @@ class Request(HTTPConnection):
     def form(
         self,
         *,
-        max_files: int | float = 1000,
-        max_fields: int | float = 1000,
-        max_part_size: int = 1024 * 1024,
+        max_files: int | float | None = None,
+        max_fields: int | float | None = None,
+        max_part_size: int | None = None,
     ) -> _FormCall:
         """The parsed form: ``await request.form()`` or ``async with request.form() as form:``.
 
         The context-manager form closes the uploaded files on exit. Either way
         they are closed when the request ends (under TrioAPI). The first call's
         limits win: the form is parsed once and cached.
+
+        Args:
+            max_files: Most file parts of a multipart body. Not given: the
+                route's, router's or app's ``max_form_files`` (1000 outside
+                TrioAPI).
+            max_fields: Most non-file parts; not given: ``max_form_fields``
+                as above (1000).
+            max_part_size: Largest non-file part in bytes; not given:
+                ``max_form_part_size`` as above (1 MiB).
 
         Raises:
             HTTPException: 400 for a malformed multipart body or one over the limits.
@@ -367,20 +378,25 @@ class Request(HTTPConnection):
         return _FormCall(self, max_files, max_fields, max_part_size)
 
     async def _get_form(
-        self, max_files: int | float, max_fields: int | float, max_part_size: int
+        self, max_files: float | None, max_fields: float | None, max_part_size: float | None
     ) -> FormData:
         cached: FormData | None = self.scope.get(_FORM_KEY)
         if cached is not None:
             return cached
         content_type, _ = parse_options_header(self.headers.get("content-type"))
+        context = get_request_context(self.scope)
         try:
             if content_type == b"multipart/form-data":
+                # Explicit arguments win over the limits the request's route set.
+                files, fields, part_size = (
+                    _DEFAULT_FORM_LIMITS if context is None else context.form_limits
+                )
                 form = await MultiPartParser(
                     self.headers,
                     self.stream(),
-                    max_files=max_files,
-                    max_fields=max_fields,
-                    max_part_size=max_part_size,
+                    max_files=files if max_files is None else max_files,
+                    max_fields=fields if max_fields is None else max_fields,
+                    max_part_size=part_size if max_part_size is None else max_part_size,
                 ).parse()
             elif content_type == b"application/x-www-form-urlencoded":
                 form = await FormParser(self.headers, self.stream()).parse()
@@ -389,7 +405,6 @@ class Request(HTTPConnection):
         except MultiPartException as exc:
             raise HTTPException(400, detail=exc.message) from exc
         self.scope[_FORM_KEY] = form
-        context = get_request_context(self.scope)
         if context is not None:
             context.add_cleanup(form.close)
         return form
@@ -463,9 +478,9 @@ class _FormCall:
     def __init__(
         self,
         request: Request,
-        max_files: int | float,
-        max_fields: int | float,
-        max_part_size: int,
+        max_files: float | None,
+        max_fields: float | None,
+        max_part_size: float | None,
     ) -> None:
         self._request = request
         self._limits = (max_files, max_fields, max_part_size)

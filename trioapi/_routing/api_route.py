@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from trioapi._route_scope import NOT_GIVEN, RouteScopeSettings
+from trioapi._route_scope import NOT_GIVEN, SCOPE_SETTING_NAMES, RouteScopeSettings
 from trioapi._routing.endpoint_response import ResponseBuilder
 from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
 from trioapi._routing.response_model import (
@@ -165,8 +165,9 @@ class APIRoute(Route):
             plus ``methods``, ``dependency_overrides_provider``,
             ``strict_content_type`` (parse JSON only with a JSON
             ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``,
-            ``cancel_on_disconnect``, ``max_body_size``, ``body_timeout`` and
-            ``max_json_depth`` (``Default(None)`` / ``None`` for
+            ``cancel_on_disconnect``, ``max_body_size``, ``body_timeout``,
+            ``send_timeout``, ``max_form_files``, ``max_form_fields``,
+            ``max_form_part_size`` and ``max_json_depth`` (``Default(None)`` / ``None`` for
             ``cancel_on_disconnect``: the app's).
 
     Raises:
@@ -213,6 +214,10 @@ class APIRoute(Route):
         max_body_size: int | DefaultPlaceholder | None = Default(None),
         body_timeout: float | DefaultPlaceholder | None = Default(None),
         max_json_depth: int | DefaultPlaceholder | None = Default(None),
+        send_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_form_files: int | DefaultPlaceholder | None = Default(None),
+        max_form_fields: int | DefaultPlaceholder | None = Default(None),
+        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         if not callable(endpoint):
             raise TrioAPIError(f"{path}: the endpoint {endpoint!r} is not callable. Pass a function.")
@@ -238,11 +243,13 @@ class APIRoute(Route):
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
         self.max_json_depth = max_json_depth
+        self.send_timeout = send_timeout
+        self.max_form_files = max_form_files
+        self.max_form_fields = max_form_fields
+        self.max_form_part_size = max_form_part_size
         self.scope_settings = RouteScopeSettings.build(
-            timeout=_given(timeout),
             cancel_on_disconnect=cancel_on_disconnect,
-            max_body_size=_given(max_body_size),
-            body_timeout=_given(body_timeout),
+            **{name: _given(getattr(self, name)) for name in SCOPE_SETTING_NAMES},
         )
         self.tags = tags or []
         self.responses = responses or {}

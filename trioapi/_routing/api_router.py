@@ -86,6 +86,16 @@ class APIRouter(Router):
             ``None``: no deadline; not given: the app's). A route's wins.
         max_json_depth: Deepest JSON nesting of a typed body (422 past it;
             ``None``: no limit; not given: the app's). A route's wins.
+        send_timeout: Seconds one response message may wait for a client
+            that does not read (``None``: no limit; not given: the app's).
+            A route's wins.
+        max_form_files: Most file parts of a multipart body (400 above it;
+            ``None``: no limit; not given: the app's). A route's wins.
+        max_form_fields: Most non-file parts of a multipart body (400 above
+            it; ``None``: no limit; not given: the app's). A route's wins.
+        max_form_part_size: Largest non-file part of a multipart body in
+            bytes (400 above it; ``None``: no limit; not given: the app's).
+            A route's wins.
     """
 
     def __init__(
@@ -115,6 +125,10 @@ class APIRouter(Router):
         max_body_size: int | DefaultPlaceholder | None = Default(None),
         body_timeout: float | DefaultPlaceholder | None = Default(None),
         max_json_depth: int | DefaultPlaceholder | None = Default(None),
+        send_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_form_files: int | DefaultPlaceholder | None = Default(None),
+        max_form_fields: int | DefaultPlaceholder | None = Default(None),
+        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
@@ -134,6 +148,10 @@ class APIRouter(Router):
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
         self.max_json_depth = max_json_depth
+        self.send_timeout = send_timeout
+        self.max_form_files = max_form_files
+        self.max_form_fields = max_form_fields
+        self.max_form_part_size = max_form_part_size
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self._init_lifespan(lifespan)
@@ -338,6 +356,10 @@ class APIRouter(Router):
         max_body_size: int | DefaultPlaceholder | None = Default(None),
         body_timeout: float | DefaultPlaceholder | None = Default(None),
         max_json_depth: int | DefaultPlaceholder | None = Default(None),
+        send_timeout: float | DefaultPlaceholder | None = Default(None),
+        max_form_files: int | DefaultPlaceholder | None = Default(None),
+        max_form_fields: int | DefaultPlaceholder | None = Default(None),
+        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
 
@@ -349,7 +371,9 @@ class APIRouter(Router):
         inside this router's, and its startup/shutdown handlers are added to
         this router's lists. Routes added to ``router`` afterwards are not seen.
         ``timeout``, ``cancel_on_disconnect``, ``max_body_size``,
-        ``body_timeout`` and ``max_json_depth`` apply to the included routes
+        ``body_timeout``, ``send_timeout``, ``max_form_files``,
+        ``max_form_fields``, ``max_form_part_size`` and ``max_json_depth``
+        apply to the included routes
         that (with their router) set none; the innermost setting wins.
 
         Raises:
@@ -376,6 +400,10 @@ class APIRouter(Router):
             max_body_size=max_body_size,
             body_timeout=body_timeout,
             max_json_depth=max_json_depth,
+            send_timeout=send_timeout,
+            max_form_files=max_form_files,
+            max_form_fields=max_form_fields,
+            max_form_part_size=max_form_part_size,
         )
         for route in list(router.routes):
             include_route(self, router, route, include)

@@ -65,6 +65,18 @@ class RouteOptions(TypedDict, total=False):
         body_timeout: Seconds to receive the whole request body, counted
             from the first read (408 after it); replaces the router's and the
             app's (``None``: no deadline).
+        send_timeout: Seconds one response message may wait for a client
+            that does not read (the endpoint is then cancelled as on a
+            disconnect); replaces the router's and the app's (``None``: no
+            limit).
+        max_form_files: Most file parts in a multipart body parsed by
+            ``Request.form()`` or ``File()``/``Form()`` parameters (400
+            above it); replaces the router's and the app's (``None``: no limit).
+        max_form_fields: Most non-file parts in a multipart body (400 above
+            it); replaces the router's and the app's (``None``: no limit).
+        max_form_part_size: Largest non-file part of a multipart body, in
+            bytes (400 above it); replaces the router's and the app's
+            (``None``: no limit).
         max_json_depth: Deepest nesting of arrays/objects in a JSON body read
             by the endpoint (422 past it); replaces the router's and the app's
             (``None``: no limit).
@@ -97,6 +109,10 @@ class RouteOptions(TypedDict, total=False):
     max_body_size: int | DefaultPlaceholder | None
     body_timeout: float | DefaultPlaceholder | None
     max_json_depth: int | DefaultPlaceholder | None
+    send_timeout: float | DefaultPlaceholder | None
+    max_form_files: int | DefaultPlaceholder | None
+    max_form_fields: int | DefaultPlaceholder | None
+    max_form_part_size: int | DefaultPlaceholder | None
 
 
 ROUTE_OPTION_NAMES: frozenset[str] = frozenset(RouteOptions.__annotations__)

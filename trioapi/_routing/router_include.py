@@ -12,9 +12,10 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from trioapi._route_scope import SCOPE_SETTING_NAMES
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.routes import BaseRoute, Mount, Route, WebSocketRoute
-from trioapi.datastructures import DefaultPlaceholder
+from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.exceptions import TrioAPIError
 from trioapi.params import Depends
 from trioapi.responses import Response
@@ -47,7 +48,7 @@ _COPIED_OPTIONS = (
 
 # Request-scope settings where ``Default(None)`` means "not given" and the
 # innermost one given wins: route, its router, include call, parent router.
-SCOPE_LIMIT_OPTIONS = ("timeout", "max_body_size", "body_timeout", "max_json_depth")
+SCOPE_LIMIT_OPTIONS = (*SCOPE_SETTING_NAMES, "max_json_depth")
 
 
 def check_prefix(prefix: str, where: str) -> None:
@@ -80,7 +81,6 @@ class Inclusion:
     """The arguments of one ``include_router`` call."""
 
     __slots__ = (
-        "body_timeout",
         "callbacks",
         "cancel_on_disconnect",
         "default_response_class",
@@ -88,12 +88,10 @@ class Inclusion:
         "deprecated",
         "generate_unique_id_function",
         "include_in_schema",
-        "max_body_size",
-        "max_json_depth",
         "prefix",
         "responses",
         "tags",
-        "timeout",
+        *SCOPE_LIMIT_OPTIONS,
     )
 
     def __init__(
@@ -108,17 +106,13 @@ class Inclusion:
         deprecated: bool | None,
         include_in_schema: bool,
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
-        timeout: float | DefaultPlaceholder | None,
         cancel_on_disconnect: bool | None,
-        max_body_size: int | DefaultPlaceholder | None,
-        body_timeout: float | DefaultPlaceholder | None,
-        max_json_depth: int | DefaultPlaceholder | None,
+        **limits: float | DefaultPlaceholder | None,
     ) -> None:
-        self.timeout = timeout
+        # Each of SCOPE_LIMIT_OPTIONS; Default(None) when the call gives none.
+        for name in SCOPE_LIMIT_OPTIONS:
+            setattr(self, name, limits.get(name, Default(None)))
         self.cancel_on_disconnect = cancel_on_disconnect
-        self.max_body_size = max_body_size
-        self.body_timeout = body_timeout
-        self.max_json_depth = max_json_depth
         self.prefix = prefix
         self.tags = tags
         self.dependencies = dependencies
