@@ -374,3 +374,18 @@ async def test_a_nested_call_puts_the_outer_context_back():
     (_, outer_context), (_, inner_context), (_, after) = contexts
     assert inner_context is not outer_context
     assert after is outer_context
+
+
+async def test_a_request_after_the_app_nursery_closed_is_still_served():
+    async with trio.open_nursery() as app_nursery:
+        pass  # closed from here on: shutdown has begun
+    server = FakeServer([b""])
+
+    async def app(scope, receive, send):
+        await respond(send, body=b"late")
+
+    await serve_request(
+        app, http_scope(), server.receive, server.send,
+        limits=RequestLimits(), app_nursery=app_nursery,
+    )  # fmt: skip
+    assert server.sent[-1]["body"] == b"late"

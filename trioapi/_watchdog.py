@@ -46,8 +46,13 @@ class RequestWatchdog:
         self._unwatched[pump] = started_at
         self._sending[watched] = None
         if not self._running:
+            try:
+                self._nursery.start_soon(self._run)
+            except RuntimeError:
+                # The app nursery closed (shutdown has begun): the last
+                # requests go unwatched rather than failing.
+                return
             self._running = True
-            self._nursery.start_soon(self._run)
         self._wakeup.set()
 
     def forget(self, pump: ReceivePump, watched: _Watched) -> None:
