@@ -51,3 +51,19 @@ def test_lax_route_in_a_strict_app_parses_a_body_without_content_type() -> None:
         return item
 
     assert TestClient(app).post("/items/", content=BODY).json() == {"name": "Foo", "price": 50.5}
+
+
+def test_strict_route_in_a_lax_app_stays_strict() -> None:
+    app = TrioAPI(strict_content_type=False)
+
+    @app.post("/strict/", strict_content_type=True)
+    async def strict_item(item: Item) -> Item:
+        return item
+
+    @app.post("/lax/")
+    async def lax_item(item: Item) -> Item:
+        return item
+
+    client = TestClient(app)
+    assert client.post("/strict/", content=BODY).status_code == 422
+    assert client.post("/lax/", content=BODY).json() == {"name": "Foo", "price": 50.5}

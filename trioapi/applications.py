@@ -69,8 +69,8 @@ class TrioAPI:
     concurrently, default on) and ``send_timeout`` (seconds one response
     message may wait for a client that does not read, default 60; the handler
     is then cancelled as on a disconnect) and ``strict_content_type`` (``False``:
-    a body without a Content-Type is parsed as JSON on every route, as a
-    route's own ``strict_content_type=False`` does) and ``max_json_depth``
+    a body without a Content-Type is parsed as JSON on every route that does
+    not set its own ``strict_content_type``) and ``max_json_depth``
     (deepest JSON nesting of a typed body, default 64; 422 past it) and
     ``max_form_files``, ``max_form_fields`` (most file / non-file parts of a
     multipart body, default 1000 each) and ``max_form_part_size`` (largest

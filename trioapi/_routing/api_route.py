@@ -208,7 +208,7 @@ class APIRoute(Route):
         generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder = Default(
             generate_unique_id
         ),
-        strict_content_type: bool = True,
+        strict_content_type: bool | DefaultPlaceholder = Default(True),
         timeout: float | DefaultPlaceholder | None = Default(None),
         cancel_on_disconnect: bool | None = None,
         max_body_size: int | DefaultPlaceholder | None = Default(None),
@@ -317,7 +317,11 @@ class APIRoute(Route):
         self.needs_request_nursery = needs_request_nursery(self.dependant)
         self.body_plan: BodyPlan | None = build_body_plan(
             self.dependant,
-            strict_content_type=self.strict_content_type,
+            strict_content_type=(
+                None
+                if isinstance(self.strict_content_type, DefaultPlaceholder)
+                else self.strict_content_type
+            ),
             max_json_depth=_given(self.max_json_depth),
         )
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)

@@ -55,7 +55,8 @@ class BodyPlan:
         embed: Read each parameter from ``{"alias": value}``.
         is_form: Read a form (URL-encoded or multipart) instead of JSON.
         fast_field: The lone JSON body parameter validated straight from bytes, if any.
-        strict_content_type: Parse as JSON only with a JSON ``Content-Type``.
+        strict_content_type: Parse as JSON only with a JSON ``Content-Type``
+            (``None``: as the app's ``strict_content_type`` says).
         max_json_depth: The route's JSON nesting limit (``None``: off), or
             ``NOT_GIVEN`` for the app's ``max_json_depth``.
     """
@@ -64,7 +65,7 @@ class BodyPlan:
     embed: bool
     is_form: bool
     fast_field: ParamField | None
-    strict_content_type: bool
+    strict_content_type: bool | None
     max_json_depth: Any = NOT_GIVEN
 
 
@@ -111,7 +112,7 @@ def _has_strict(schema: Any) -> bool:
 
 
 def build_body_plan(
-    root: Dependant, *, strict_content_type: bool = True, max_json_depth: Any = NOT_GIVEN
+    root: Dependant, *, strict_content_type: bool | None = None, max_json_depth: Any = NOT_GIVEN
 ) -> BodyPlan | None:
     """Decide how a route reads its body; ``None`` when it has no body parameters."""
     fields = root.flat_body_params()
@@ -209,10 +210,10 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
         body = await request.body()
         if not body:
             return ParsedBody(None)
-        # TrioAPI(strict_content_type=False) relaxes every route of the app.
-        strict = plan.strict_content_type and getattr(
-            request.scope.get("app"), "strict_content_type", True
-        )
+        # A route's own setting wins; a route that gives none follows the app's.
+        strict = plan.strict_content_type
+        if strict is None:
+            strict = getattr(request.scope.get("app"), "strict_content_type", True)
         if not _is_json_content_type(request.headers.get("content-type"), strict):
             return ParsedBody(body)
         # Deep nesting costs recursion in both JSON parsers (and a RecursionError
