@@ -179,3 +179,21 @@ def test_a2wsgi_middleware_mounted_on_the_app_is_served_on_trio() -> None:
     response = TestClient(app).get("/v1/x?q=1")
     assert response.status_code == 201
     assert "PATH_INFO=/x" in response.text.splitlines()
+
+
+def test_a2wsgi_middleware_mounted_on_a_router_or_in_routes_is_served_on_trio() -> None:
+    from trioapi import APIRouter
+    from trioapi.routing import Mount
+
+    def fake_a2wsgi() -> object:
+        fake = type("WSGIMiddleware", (), {"__module__": "a2wsgi.wsgi"})()
+        fake.app = echo_environ
+        return fake
+
+    router = APIRouter()
+    router.mount("/r", fake_a2wsgi())
+    app = TrioAPI(routes=[Mount("/m", app=fake_a2wsgi())])
+    app.include_router(router)
+    client = TestClient(app)
+    assert "PATH_INFO=/x" in client.get("/r/x").text.splitlines()
+    assert "PATH_INFO=/y" in client.get("/m/y").text.splitlines()

@@ -44,7 +44,6 @@ from trioapi.exceptions import (
 from trioapi.middleware import Middleware
 from trioapi.middleware.errors import ServerErrorMiddleware
 from trioapi.middleware.exceptions import ExceptionMiddleware
-from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.routing import BaseRoute
@@ -469,7 +468,7 @@ class TrioAPI:
         An ``a2wsgi.WSGIMiddleware`` (asyncio-only) is served by
         :class:`trioapi.middleware.wsgi.WSGIMiddleware` instead.
         """
-        self.router.mount(path, app=adopt_asyncio_wsgi_app(app), name=name)
+        self.router.mount(path, app=app, name=name)
 
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve ``app`` for requests to ``host``."""

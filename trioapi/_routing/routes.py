@@ -17,6 +17,7 @@ from trioapi._routing.paths import CompiledPath, compile_path, get_name, get_rou
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URLPath
 from trioapi.exceptions import HTTPException, TrioAPIError
+from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.requests import Request
 from trioapi.responses import PlainTextResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -355,6 +356,9 @@ class Mount(BaseRoute):
         if (app is None) == (routes is None):
             raise TrioAPIError(f"Mount({path!r}): give either an app or routes, not both or neither.")
         self.path = path.rstrip("/")
+        if app is not None:
+            # a2wsgi's WSGIMiddleware (FastAPI's docs use it) needs asyncio.
+            app = adopt_asyncio_wsgi_app(app)
         if app is None:
             from trioapi._routing.router import Router  # the router imports this module
 
