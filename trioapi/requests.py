@@ -15,13 +15,11 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 import trio
-from python_multipart.multipart import parse_options_header
 
 from trioapi._extensions import send_early_hints
 from trioapi._scopes import RequestLimits, get_request_context
 from trioapi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from trioapi.exceptions import HTTPException
-from trioapi.formparsers import FormParser, MultiPartException, MultiPartParser
 from trioapi.types import Message, Receive, Scope, Send
 
 __all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
@@ -73,6 +71,11 @@ def parse_cookie_header(cookie_string: str) -> dict[str, str]:
             cookies[key] = _unquote_cookie_value(value)
     return cookies
 
+
+
+def _media_type(content_type: str) -> str:
+    """``multipart/form-data`` from ``Multipart/Form-Data; boundary=x``."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 class HTTPConnection(Mapping[str, Any]):
     """What HTTP requests and WebSocket connections share: URL, headers, client, state.
@@ -383,10 +386,14 @@ class Request(HTTPConnection):
         cached: FormData | None = self.scope.get(_FORM_KEY)
         if cached is not None:
             return cached
-        content_type, _ = parse_options_header(self.headers.get("content-type"))
+        # Imported on first use: python-multipart is needed only by apps that
+        # read forms, and the typed layer says so clearly at registration.
+        from trioapi.formparsers import FormParser, MultiPartException, MultiPartParser
+
+        content_type = _media_type(self.headers.get("content-type", ""))
         context = get_request_context(self.scope)
         try:
-            if content_type == b"multipart/form-data":
+            if content_type == "multipart/form-data":
                 # Explicit arguments win over the limits the request's route set.
                 files, fields, part_size = (
                     _DEFAULT_FORM_LIMITS if context is None else context.form_limits
@@ -398,7 +405,7 @@ class Request(HTTPConnection):
                     max_fields=fields if max_fields is None else max_fields,
                     max_part_size=part_size if max_part_size is None else max_part_size,
                 ).parse()
-            elif content_type == b"application/x-www-form-urlencoded":
+            elif content_type == "application/x-www-form-urlencoded":
                 form = await FormParser(self.headers, self.stream()).parse()
             else:
                 form = FormData()
