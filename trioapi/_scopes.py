@@ -347,7 +347,7 @@ class open_request_nursery:
         return await self._nursery.__aexit__(exc_type, exc, traceback)
 
 
-class _ResponseTracker:
+class ResponseTracker:
     """Wraps ``send`` to record the response's progress and bound each send in time.
 
     With a watchdog, a send only records its deadline and the watchdog
@@ -392,6 +392,11 @@ class _ResponseTracker:
                 await self._send(message)
             if send_scope.cancelled_caught:
                 self.on_send_timeout()
+
+    @property
+    def context(self) -> RequestContext:
+        """The request context this tracker records the response's progress in."""
+        return self._context
 
     def on_send_timeout(self) -> None:
         # A client that reads nothing for send_timeout is treated as gone: the
@@ -457,7 +462,7 @@ async def serve_request(
         if scope["type"] == "http":
             await _serve_http(app, scope, receive, send, context, limits, on_timeout)
         else:
-            tracked_send = _ResponseTracker(send, context)
+            tracked_send = ResponseTracker(send, context)
             await _serve_websocket(app, scope, receive, tracked_send, context, limits)
     except BaseException as error:
         # Whatever escapes the app (a background task, a teardown after the
@@ -497,14 +502,14 @@ async def _serve_http(
     if app_nursery is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from
         # the start, in the middleware nursery.
-        tracked_send = _ResponseTracker(send, context)
+        tracked_send = ResponseTracker(send, context)
         async with open_scope_nursery() as middleware_nursery:
             pump.start(middleware_nursery)
             await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
             pump.stop()
         return
     watchdog = watchdog_for(app_nursery)
-    tracked_send = _ResponseTracker(send, context, watchdog)
+    tracked_send = ResponseTracker(send, context, watchdog)
     watchdog.watch(pump, context.started_at, tracked_send)
     try:
         await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)

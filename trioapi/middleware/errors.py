@@ -7,11 +7,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from trioapi._scopes import get_request_context, single_leaf
+from trioapi._scopes import single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, PlainTextResponse, Response
-from trioapi.types import ASGIApp, Message, Receive, Scope, Send
+from trioapi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -79,34 +80,18 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-        # Under TrioAPI the request context already tracks the response, so
-        # the wrapper (a call per message) is needed only without one.
-        context = get_request_context(scope)
-        inner_send = send
-        if context is None:
-
-            async def send_tracking_start(message: Message) -> None:
-                nonlocal response_started
-                if message["type"] == "http.response.start":
-                    response_started = True
-                await send(message)
-
-            inner_send = send_tracking_start
-
+        watch = ResponseStartWatch(scope, send)
         error: Exception | None = None
         try:
-            await self.app(scope, receive, inner_send)
+            await self.app(scope, receive, watch.send)
         except Exception as exc:
             error = unwrap_single_error(exc)
         if error is None:
             return
-        if context is not None:
-            response_started = context.response_started
         # Outside the except block, so a reduced group does not become the
         # error's __context__ in the server's log.
         response = await self._error_response(Request(scope), error)
-        if not response_started:
+        if not watch.started:
             await response(scope, receive, send)
         raise error
 

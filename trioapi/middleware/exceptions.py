@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trioapi._scopes import RequestContext, _ResponseTracker, get_request_context, single_leaf
+from trioapi._scopes import single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
+from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import JSONResponse, Response, has_no_body
-from trioapi.types import ASGIApp, Message, Receive, Scope, Send
+from trioapi.types import ASGIApp, Receive, Scope, Send
 from trioapi.websockets import WebSocket
 
 __all__ = ["HANDLERS_KEY", "ExceptionMiddleware", "lookup_exception_handler"]
@@ -85,34 +86,16 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
             return
         scope[HANDLERS_KEY] = (self._exception_handlers, self._status_handlers)
-        response_started = False
-        context = get_request_context(scope) if scope["type"] == "http" else None
-        if context is not None and not context.response_started and _is_tracker(send, context):
-            # ``send`` is the request's own tracker, which records the start of
-            # the response in the context: no wrapper (a call per message) needed.
-            inner_send = send
-        else:
-            context = None
-
-            async def send_tracking_start(message: Message) -> None:
-                nonlocal response_started
-                if message["type"] == "http.response.start":
-                    response_started = True
-                await send(message)
-
-            inner_send = send_tracking_start
-
+        watch = ResponseStartWatch(scope, send)
         error: Exception | None = None
         try:
-            await self.app(scope, receive, inner_send)
+            await self.app(scope, receive, watch.send)
         except Exception as exc:
             error = exc
         if error is not None:
-            if context is not None:
-                response_started = context.response_started
             # Handled outside the except block, so a group reduced to its one
             # error does not become that error's __context__.
-            await self._handle(error, scope, receive, inner_send, response_started)
+            await self._handle(error, scope, receive, watch.send, watch.started)
 
     async def _handle(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
@@ -159,13 +142,6 @@ class ExceptionMiddleware:
         if not isinstance(exc, WebSocketException):  # pragma: no cover - registered for it
             raise exc
         await websocket.close(code=exc.code, reason=exc.reason)
-
-
-def _is_tracker(send: Send, context: RequestContext) -> bool:
-    """Whether ``send`` is the tracker ``serve_request`` made for this request's context."""
-    # Read-only use of _scopes' tracker: the context's response_started is
-    # exactly "a start message went through it".
-    return isinstance(send, _ResponseTracker) and send._context is context
 
 
 def _connection_for(scope: Scope, receive: Receive, send: Send) -> HTTPConnection:
