@@ -49,11 +49,11 @@ class ReceivePump:
         "_body_complete",
         "_body_event",
         "_context",
+        "_declared_lengths",
         "_disconnect_event",
         "_disconnected",
         "_from_pump",
         "_has_no_body",
-        "_headers",
         "_is_http1",
         "_read_deadline",
         "_reading_inline",
@@ -73,16 +73,21 @@ class ReceivePump:
     ) -> None:
         self._server_receive = receive
         self._context = context
-        self._headers = headers
+        # One pass over the headers: what the body framing says.
+        self._declared_lengths: list[bytes] = []
+        chunked = False
+        for name, value in headers:
+            if name == b"content-length":
+                self._declared_lengths.append(value)
+            elif name == b"transfer-encoding":
+                chunked = True
         self._read_deadline = math.inf
         self._received_bytes = 0
         self._body_complete = False
         # An HTTP/1.x request without Content-Length or Transfer-Encoding has
         # no body (RFC 9112 §6.3): nothing is left to drain after the app.
         self._is_http1 = http_version in ("1.1", "1.0")
-        self._has_no_body = self._is_http1 and not any(
-            name in (b"content-length", b"transfer-encoding") for name, _ in headers
-        )
+        self._has_no_body = self._is_http1 and not self._declared_lengths and not chunked
         self._disconnected = False
         self._reading_inline = False
         self._app_done = False
@@ -214,14 +219,13 @@ class ReceivePump:
             await self._disconnect_event.wait()
 
     def _check_declared_length(self, limit: int) -> None:
-        for name, value in self._headers:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise self._refuse(400, "Invalid Content-Length header") from None
-                if declared > limit:
-                    raise self._refuse(413, "Request body is too large")
+        for value in self._declared_lengths:
+            try:
+                declared = int(value)
+            except ValueError:
+                raise self._refuse(400, "Invalid Content-Length header") from None
+            if declared > limit:
+                raise self._refuse(413, "Request body is too large")
 
     def _refuse(self, status_code: int, detail: str) -> HTTPException:
         """The error for a body the request will not get; an HTTP/1 connection then closes.

@@ -202,14 +202,6 @@ class Dependant:
         for sub in self.dependencies:
             yield from sub.iter_tree()
 
-    def all_params(self) -> Iterator[ParamField]:
-        """Every request parameter of this dependant (not of its sub-dependencies)."""
-        yield from self.path_params
-        yield from self.query_params
-        yield from self.header_params
-        yield from self.cookie_params
-        yield from self.body_params
-
     def flat_body_params(self) -> list[ParamField]:
         """The body parameters of the whole tree, each name once, in declaration order."""
         seen: dict[str, ParamField] = {}

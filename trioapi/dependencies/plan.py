@@ -118,11 +118,6 @@ class Plan:
         """The endpoint's step."""
         return self.steps[-1]
 
-    @property
-    def has_generators(self) -> bool:
-        """Whether any step is a yield dependency."""
-        return any(s.kind in (StepKind.ASYNC_GEN, StepKind.SYNC_GEN) for s in self.steps)
-
 
 def _kind_of(dependant: Dependant) -> StepKind:
     if dependant.is_async_gen_callable:
