@@ -2,6 +2,7 @@
 
 from trioapi.exceptions import HTTPException
 from trioapi.openapi.models import SecurityBase as SecurityBaseModel
+from trioapi.requests import HTTPConnection
 
 NOT_AUTHENTICATED = "Not authenticated"
 """The ``detail`` of every failure a security scheme answers with."""
@@ -38,3 +39,38 @@ def build_not_authenticated_error(challenge: str) -> HTTPException:
     return HTTPException(
         status_code=401, detail=NOT_AUTHENTICATED, headers={"WWW-Authenticate": challenge}
     )
+
+
+class AuthorizationHeaderScheme(SecurityBase):
+    """A scheme whose credentials come in ``Authorization`` and whose challenge is ``Bearer``.
+
+    What OAuth2 and OpenID Connect share: as a dependency it resolves to the
+    raw header value, unverified; a missing header is a 401 (``auto_error``)
+    or ``None``.
+    """
+
+    auto_error: bool
+
+    def make_not_authenticated_error(self) -> HTTPException:
+        """Build the error for missing credentials: 401 with ``WWW-Authenticate: Bearer``.
+
+        Override it to answer differently (FastAPI answered 403 before 0.122).
+        """
+        return build_not_authenticated_error("Bearer")
+
+    def _reject(self) -> None:
+        """Raise the not-authenticated error when ``auto_error`` is on, else return."""
+        if self.auto_error:
+            raise self.make_not_authenticated_error()
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        """Return the raw ``Authorization`` header. Not a checkpoint.
+
+        Raises:
+            HTTPException: 401 when the header is missing and ``auto_error`` is on.
+        """
+        authorization = request.headers.get("Authorization")
+        if authorization:
+            return authorization
+        self._reject()
+        return None

@@ -2,12 +2,11 @@
 
 from typing import Annotated, Any
 
-from trioapi.exceptions import HTTPException
 from trioapi.openapi.models import OAuth2 as OAuth2Model
 from trioapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from trioapi.param_functions import Form
 from trioapi.requests import HTTPConnection
-from trioapi.security.base import SecurityBase, build_not_authenticated_error
+from trioapi.security.base import AuthorizationHeaderScheme
 from trioapi.security.utils import get_authorization_scheme_param
 
 __all__ = [
@@ -82,7 +81,7 @@ class OAuth2PasswordRequestFormStrict(OAuth2PasswordRequestForm):
         )
 
 
-class OAuth2(SecurityBase):
+class OAuth2(AuthorizationHeaderScheme):
     """An OAuth2 scheme with any flows; the base of the specific bearers.
 
     Use an instance as a dependency; it resolves to the whole ``Authorization``
@@ -111,30 +110,6 @@ class OAuth2(SecurityBase):
         )
         self.scheme_name = scheme_name or type(self).__name__
         self.auto_error = auto_error
-
-    def make_not_authenticated_error(self) -> HTTPException:
-        """Build the error for a missing token: 401 with ``WWW-Authenticate: Bearer``.
-
-        Override it to answer differently (FastAPI answered 403 before 0.122).
-        """
-        return build_not_authenticated_error("Bearer")
-
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        """Return the raw ``Authorization`` header. Not a checkpoint.
-
-        Raises:
-            HTTPException: 401 when the header is missing and ``auto_error`` is on.
-        """
-        authorization = request.headers.get("Authorization")
-        if authorization:
-            return authorization
-        self._reject()
-        return None
-
-    def _reject(self) -> None:
-        """Raise the not-authenticated error when ``auto_error`` is on, else return."""
-        if self.auto_error:
-            raise self.make_not_authenticated_error()
 
     def _read_bearer_token(self, request: HTTPConnection) -> str | None:
         """Return the token of ``Authorization: Bearer <token>`` (scheme in any case)."""
