@@ -7,10 +7,10 @@ from collections.abc import Callable, Generator
 from typing import Any, Literal
 
 from trioapi import status
+from trioapi._routing.routes import method_not_allowed_response
 from trioapi.concurrency import is_async_callable, run_in_threadpool
-from trioapi.exceptions import HTTPException
 from trioapi.requests import Request
-from trioapi.responses import PlainTextResponse, Response
+from trioapi.responses import Response
 from trioapi.types import Message, Receive, Scope, Send
 from trioapi.websockets import WebSocket
 
@@ -81,12 +81,7 @@ class HTTPEndpoint:
         ``HTTPException(405)`` instead, so the app's exception handlers render it.
         Not a checkpoint.
         """
-        headers = {"Allow": ", ".join(self._allowed_methods)}
-        if "app" in self.scope:
-            raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, headers=headers)
-        return PlainTextResponse(
-            "Method Not Allowed", status_code=status.HTTP_405_METHOD_NOT_ALLOWED, headers=headers
-        )
+        return method_not_allowed_response(self.scope, ", ".join(self._allowed_methods))
 
 
 class WebSocketEndpoint:

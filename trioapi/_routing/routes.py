@@ -35,6 +35,7 @@ __all__ = [
     "Route",
     "WebSocketRoute",
     "method_not_allowed",
+    "method_not_allowed_response",
     "not_found",
     "request_response",
     "websocket_session",
@@ -139,17 +140,24 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
 
+def method_not_allowed_response(scope: Scope, allow: str) -> Response:
+    """The 405 answer with ``Allow: {allow}``.
+
+    Raises:
+        HTTPException: inside an application (``"app"`` in the scope), so the
+            app's exception handlers render the 405.
+    """
+    headers = {"Allow": allow}
+    if "app" in scope:
+        raise HTTPException(status_code=405, headers=headers)
+    return PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
+
+
 async def method_not_allowed(
     scope: Scope, receive: Receive, send: Send, methods: Collection[str]
 ) -> None:
     """Answer 405 with ``Allow`` listing ``methods``."""
-    allow = ", ".join(sorted(methods))
-    if "app" in scope:
-        # Inside an application, the app's exception handlers render the 405.
-        raise HTTPException(status_code=405, headers={"Allow": allow})
-    response: Response = PlainTextResponse(
-        "Method Not Allowed", status_code=405, headers={"Allow": allow}
-    )
+    response = method_not_allowed_response(scope, ", ".join(sorted(methods)))
     await response(scope, receive, send)
 
 
