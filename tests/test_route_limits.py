@@ -9,9 +9,10 @@ import pytest
 import trio
 
 from tests.serving import run_hypercorn
-from tests.trio_support import Exchange, http_scope
+from tests.trio_support import Exchange, http_scope, running_lifespan
 from trioapi import APIRouter, Body, File, Request, TrioAPI, UploadFile
 from trioapi._route_scope import NOT_GIVEN
+from trioapi._watchdog import WATCH_AFTER
 from trioapi.responses import StreamingResponse
 from trioapi.testclient import TestClient
 
@@ -428,3 +429,36 @@ async def test_send_timeout_on_app_router_and_route(autojump_clock):
         assert client.sent == ["http.response.start", "http.response.body"]
     assert waited == pytest.approx({"/route": 7.0, "/router": 3.0, "/app": 30.0})
     assert cancelled == ["/route", "/router", "/app"]
+
+
+async def test_under_a_lifespan_the_watchdog_gives_up_on_a_stalled_send(autojump_clock):
+    # With the lifespan running, one watchdog task times every request's
+    # sends (no cancel scope per message): a stalled send is given up on
+    # after its timeout, and at most a tick and a half later.
+    app = TrioAPI(send_timeout=30)
+    cancelled: list[str] = []
+
+    async def endless(request: Request) -> StreamingResponse:
+        async def chunks():
+            try:
+                while True:
+                    yield b"chunk"
+            finally:
+                cancelled.append(request.url.path)
+
+        return StreamingResponse(chunks())
+
+    app.add_api_route("/app", endless)
+    app.add_api_route("/route", endless, send_timeout=7)
+    waited = {}
+    async with running_lifespan(app):
+        for path in ["/route", "/app"]:
+            client = StalledReader()
+            start = trio.current_time()
+            with trio.fail_after(100):
+                await app(http_scope(path), client.receive, client.send)
+            waited[path] = trio.current_time() - start
+            assert client.sent == ["http.response.start", "http.response.body"]
+    assert 7.0 <= waited["/route"] <= 7.0 + 1.5 * WATCH_AFTER
+    assert 30.0 <= waited["/app"] <= 30.0 + 1.5 * WATCH_AFTER
+    assert cancelled == ["/route", "/app"]

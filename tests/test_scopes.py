@@ -150,6 +150,100 @@ async def test_slow_body_gets_408(autojump_clock):
     assert errors == [408]
 
 
+class ChannelServer:
+    """A server whose ``receive`` is a Trio memory channel's, as hypercorn's trio worker gives."""
+
+    def __init__(self) -> None:
+        self.to_app, self.app_inbox = trio.open_memory_channel[dict](10)
+        self.sent: list[dict] = []
+
+    def queue(self, body: bytes, *, more_body: bool = False) -> None:
+        self.to_app.send_nowait({"type": "http.request", "body": body, "more_body": more_body})
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+
+    async def serve(self, app, limits: RequestLimits) -> None:
+        """Serve one request as TrioAPI does under a lifespan: with a watchdog, no pump task."""
+        async with trio.open_nursery() as app_nursery:
+            await serve_request(
+                app, http_scope(), self.app_inbox.receive, self.send,
+                limits=limits, app_nursery=app_nursery,
+            )
+            app_nursery.cancel_scope.cancel()  # the watchdog
+
+
+async def test_a_body_the_server_already_queued_is_read_without_waiting():
+    # Inside an already-cancelled scope, a read that waited (a checkpoint)
+    # would raise Cancelled: a queued body is taken at once instead.
+    server = ChannelServer()
+    server.queue(b"ab", more_body=True)
+    server.queue(b"c")
+    seen = []
+
+    async def app(scope, receive, send):
+        with trio.CancelScope() as cancelled:
+            cancelled.cancel()
+            seen.append(await read_body(receive))
+        await respond(send)
+
+    await server.serve(app, RequestLimits())
+    assert seen == [b"abc"]
+    assert server.sent[1]["body"] == b"ok"
+
+
+async def test_a_queued_body_is_still_held_to_the_size_limit():
+    server = ChannelServer()
+    server.queue(b"x" * 60, more_body=True)
+    server.queue(b"x" * 60)
+    errors = []
+
+    async def app(scope, receive, send):
+        with pytest.raises(HTTPException) as refused:
+            await read_body(receive)
+        errors.append(refused.value.status_code)
+        await respond(send, 413)
+
+    await server.serve(app, RequestLimits(max_body_size=100))
+    assert errors == [413]
+
+
+async def test_the_read_deadline_counts_from_the_first_read_that_waits(autojump_clock):
+    server = ChannelServer()
+    server.queue(b"head", more_body=True)  # the rest never comes
+    events = []
+
+    async def app(scope, receive, send):
+        events.append((await receive())["body"])
+        await trio.sleep(30)  # the app is busy, not the client slow
+        try:
+            await receive()
+        except HTTPException as exc:
+            events.append((exc.status_code, trio.current_time()))
+        await respond(send, 408)
+
+    await server.serve(app, RequestLimits(body_timeout=5))
+    assert events == [b"head", (408, pytest.approx(35))]
+
+
+async def test_a_queued_disconnect_cancels_the_handler(autojump_clock):
+    server = ChannelServer()
+    server.to_app.send_nowait({"type": "http.disconnect"})
+    events = []
+
+    async def app(scope, receive, send):
+        events.append((await receive())["type"])
+        try:
+            await trio.sleep(10)
+        except trio.Cancelled:
+            events.append("cancelled")
+            raise
+
+    await server.serve(app, RequestLimits())
+    assert events == ["http.disconnect", "cancelled"]
+    assert trio.current_time() == 0
+
+
 async def test_client_disconnect_cancels_handler_and_cleanup_runs(autojump_clock):
     server = FakeServer([b""], disconnect_after=1.0)
     events = []

@@ -16,6 +16,7 @@ while. Either way a disconnect cancels the handler at its next checkpoint.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -166,7 +167,8 @@ class ReceivePump:
     async def receive(self) -> Message:
         """The ``receive`` the app sees: body messages, then ``http.disconnect``.
 
-        A checkpoint; waits for the next body message or the disconnect.
+        Waits for the next body message or the disconnect; a checkpoint
+        unless the server had the message queued (see :meth:`_queued_message`).
 
         Raises:
             HTTPException: 413 when the body exceeds the size limit, 408 when
@@ -174,27 +176,55 @@ class ReceivePump:
         """
         # Both limits are read from the context on each read, not when the
         # pump is made: the route the request reaches may replace the app's
-        # before it reads the body. The read deadline counts from the first read.
-        context = self._context
-        limit = context.max_body_size
-        if self._read_deadline == math.inf and context.body_timeout is not None:
-            self._read_deadline = trio.current_time() + context.body_timeout
+        # before it reads the body.
+        limit = self._context.max_body_size
         if limit is not None and self._received_bytes == 0:
             self._check_declared_length(limit)
         if self._disconnected:
             await trio.lowlevel.checkpoint()
             return _DISCONNECT
-        if self._body_complete or self._read_deadline == math.inf:
-            message = await self._next_message()
-        else:
-            # A bare cancel scope: trio.fail_at's context-manager wrapper costs
-            # more than a small body's whole read.
-            with trio.CancelScope(deadline=self._read_deadline) as read_scope:
-                message = await self._next_message()
-            if read_scope.cancelled_caught:
-                raise self._refuse(408, "Request body was not received in time")
+        message = self._queued_message()
+        if message is None:
+            message = await self._wait_for_message()
         if limit is not None and self._received_bytes > limit:
             raise self._refuse(413, "Request body is too large")
+        return message
+
+    async def _wait_for_message(self) -> Message:
+        """The next message, waited for within the read deadline."""
+        body_timeout = self._context.body_timeout
+        if self._body_complete or body_timeout is None:
+            return await self._next_message()
+        # The deadline counts from the first read that has to wait.
+        if self._read_deadline == math.inf:
+            self._read_deadline = trio.current_time() + body_timeout
+        # A bare cancel scope: trio.fail_at's context-manager wrapper costs
+        # more than a small body's whole read.
+        with trio.CancelScope(deadline=self._read_deadline) as read_scope:
+            message = await self._next_message()
+        if read_scope.cancelled_caught:
+            raise self._refuse(408, "Request body was not received in time")
+        return message
+
+    def _queued_message(self) -> Message | None:
+        """The server's next message if it is already queued, else ``None``.
+
+        Hypercorn's ``receive`` is a Trio memory channel's: a message that
+        is already there (a small body arrives with the request head) is
+        taken without waiting, so it needs no read deadline (a cancel scope
+        costs more than the rest of the read) and no trip through the
+        scheduler. Any other ``receive`` is only ever awaited.
+        """
+        if self._from_pump is not None:
+            return None
+        receive_nowait = _nowait_twin(self._server_receive)
+        if receive_nowait is None:
+            return None
+        try:
+            message = receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return None  # the awaited read waits, or raises as it would have
+        self._note(message)
         return message
 
     async def _next_message(self) -> Message:
@@ -237,13 +267,17 @@ class ReceivePump:
         self._context.close_connection = self._is_http1
         return HTTPException(status_code, detail)
 
+    def stop_feeding_app(self) -> bool:
+        """The app is done: stop passing it messages. Whether body is left to :meth:`drain`."""
+        self._app_done = True
+        return not (self._body_complete or self._has_no_body or self._context.close_connection)
+
     async def drain(self) -> None:
         """Stop feeding the app and discard the rest of the body, bounded in time.
 
-        A checkpoint only when there is body left to read.
+        A checkpoint only when there is body left to read (see :meth:`stop_feeding_app`).
         """
-        self._app_done = True
-        if self._body_complete or self._has_no_body or self._context.close_connection:
+        if not self.stop_feeding_app():
             return
         with trio.move_on_after(DRAIN_GRACE):
             if self._from_pump is None:
@@ -259,3 +293,15 @@ class ReceivePump:
             if not self._body_complete:
                 self._body_event = trio.Event()
                 await self._body_event.wait()
+
+
+def _nowait_twin(receive: Receive) -> Callable[[], Message] | None:
+    """``receive_nowait`` of the memory channel whose ``receive`` this is, else ``None``."""
+    channel = getattr(receive, "__self__", None)
+    if (
+        isinstance(channel, trio.MemoryReceiveChannel)
+        and getattr(receive, "__func__", None) is trio.MemoryReceiveChannel.receive
+    ):
+        nowait: Callable[[], Message] = channel.receive_nowait
+        return nowait
+    return None

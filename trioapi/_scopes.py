@@ -184,6 +184,11 @@ class RequestContext:
             return math.inf
         return self.request_cancel_scope.deadline - trio.current_time()
 
+    @property
+    def has_cleanups(self) -> bool:
+        """Whether :meth:`run_cleanups` has anything to run (most requests have nothing)."""
+        return bool(self._cleanups)
+
     async def run_cleanups(self) -> None:
         """Run the registered cleanups last-in, first-out, shielded and bounded."""
         # Shielded: cleanups (closing upload temp files) must run even when
@@ -350,12 +355,12 @@ class open_request_nursery:
 class ResponseTracker:
     """Wraps ``send`` to record the response's progress and bound each send in time.
 
-    With a watchdog, a send only records its deadline and the watchdog
+    With a watchdog, a send only records that it is in progress and the watchdog
     enforces it (a cancel scope per message costs more than most requests);
     without one, each send has its own cancel scope.
     """
 
-    __slots__ = ("_context", "_send", "_watchdog", "send_deadline")
+    __slots__ = ("_context", "_send", "_watchdog", "send_timeout", "sends_started")
 
     def __init__(
         self, send: Send, context: RequestContext, watchdog: RequestWatchdog | None = None
@@ -363,7 +368,10 @@ class ResponseTracker:
         self._send = send
         self._context = context
         self._watchdog = watchdog
-        self.send_deadline = math.inf
+        # Read by the watchdog: the timeout of the send in progress, if any,
+        # and how many sends have started.
+        self.send_timeout: float | None = None
+        self.sends_started = 0
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
@@ -382,11 +390,12 @@ class ResponseTracker:
         if timeout is None or not kind.startswith("http.response."):
             await self._send(message)
         elif self._watchdog is not None:
-            self.send_deadline = trio.current_time() + timeout
+            self.sends_started += 1
+            self.send_timeout = timeout
             try:
                 await self._send(message)
             finally:
-                self.send_deadline = math.inf
+                self.send_timeout = None
         else:
             with trio.move_on_after(timeout) as send_scope:
                 await self._send(message)
@@ -473,7 +482,8 @@ async def serve_request(
             log_request_error(scope, "Unhandled error", error)
         raise
     finally:
-        await context.run_cleanups()
+        if context.has_cleanups:
+            await context.run_cleanups()
         # The context and the scope refer to each other; break the cycle so a
         # finished request is freed at once rather than by the cycle collector.
         context.request_cancel_scope = None
@@ -543,7 +553,8 @@ async def _run_request_scope(
         if not context.response_started:
             with trio.move_on_after(CLEANUP_GRACE, shield=True):
                 await on_timeout(scope, pump.receive, send)
-    await pump.drain()
+    if pump.stop_feeding_app():
+        await pump.drain()
 
 
 async def _serve_websocket(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import trio
@@ -156,14 +156,18 @@ class ServerShutdown:
         self._stoppers: set[StreamStopper] = set()
         self._sockets: set[SocketGuard] = set()
 
-    @contextmanager
-    def activate(self) -> Iterator[None]:
-        """Make this the :func:`current_shutdown` for the call running in this block."""
-        token = _current.set(self)
-        try:
-            yield
-        finally:
-            _current.reset(token)
+    def activate(self) -> Token[ServerShutdown | None]:
+        """Make this the :func:`current_shutdown` until :meth:`deactivate` gets the token.
+
+        A pair of calls rather than a context manager: it wraps every
+        request, and a generator-based manager costs more than the rest of it.
+        """
+        return _current.set(self)
+
+    @staticmethod
+    def deactivate(token: Token[ServerShutdown | None]) -> None:
+        """Undo the :meth:`activate` that returned ``token``."""
+        _current.reset(token)
 
     @contextmanager
     def open_stream_stopper(self) -> Iterator[StreamStopper]:

@@ -25,7 +25,10 @@ WATCH_AFTER = 0.05
 
 
 class _Watched(Protocol):
-    send_deadline: float
+    # While a send is in progress: its timeout; else None.
+    send_timeout: float | None
+    # How many sends have started, so a new send is told from a stuck one.
+    sends_started: int
 
     def on_send_timeout(self) -> None: ...
 
@@ -37,14 +40,15 @@ class RequestWatchdog:
         self._nursery = nursery
         # pump -> when its request started; insertion order is start order.
         self._unwatched: dict[ReceivePump, float] = {}
-        self._sending: dict[_Watched, None] = {}
+        # watched -> (its sends_started, when this tick first saw that send in progress)
+        self._sending: dict[_Watched, tuple[int, float]] = {}
         self._wakeup = trio.Event()
         self._running = False
 
     def watch(self, pump: ReceivePump, started_at: float, watched: _Watched) -> None:
         """Look after one request from now until :meth:`forget`."""
         self._unwatched[pump] = started_at
-        self._sending[watched] = None
+        self._sending[watched] = _NOT_SEEN
         if not self._running:
             try:
                 self._nursery.start_soon(self._run)
@@ -76,18 +80,39 @@ class RequestWatchdog:
             # A pump the app is reading inline cannot start; it is retried next tick.
             if pump.start(self._nursery):
                 del self._unwatched[pump]
-        for watched in list(self._sending):
-            if watched.send_deadline <= now:
-                watched.send_deadline = math.inf
+        # A send is timed from the first tick that sees it in progress (the
+        # sender only counts its sends: reading the clock per message costs
+        # more than most messages), so it is given up on between its
+        # timeout and one tick and a half later.
+        sending = self._sending
+        for watched, (send_number, seen_at) in list(sending.items()):
+            timeout = watched.send_timeout
+            if timeout is None:
+                continue
+            if send_number != watched.sends_started:
+                sending[watched] = (watched.sends_started, now)
+            elif now - seen_at >= timeout:
+                watched.send_timeout = None
                 watched.on_send_timeout()
 
+
+_NOT_SEEN = (-1, math.inf)
 
 _WATCHDOGS: weakref.WeakKeyDictionary[trio.Nursery, RequestWatchdog] = weakref.WeakKeyDictionary()
 
 
+# The last one looked up: a server runs one app, and the weak dictionary's
+# look-up (a new weak reference each time) is a noticeable part of a request.
+_last_found: tuple[weakref.ref[trio.Nursery], RequestWatchdog] | None = None
+
+
 def watchdog_for(app_nursery: trio.Nursery) -> RequestWatchdog:
     """The watchdog of the app whose lifespan nursery is ``app_nursery``."""
+    global _last_found
+    if _last_found is not None and _last_found[0]() is app_nursery:
+        return _last_found[1]
     watchdog = _WATCHDOGS.get(app_nursery)
     if watchdog is None:
         watchdog = _WATCHDOGS[app_nursery] = RequestWatchdog(app_nursery)
+    _last_found = (weakref.ref(app_nursery), watchdog)
     return watchdog

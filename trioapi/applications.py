@@ -212,10 +212,11 @@ class TrioAPI:
         scope["app"] = self
         if self.root_path:
             scope["root_path"] = self.root_path
-        if self.middleware_stack is None:
+        app = self.middleware_stack
+        if app is None:
             # Built once, by the first call: the lifespan's startup, or the
             # first request when there is no lifespan (a bare test call).
-            self.middleware_stack = self.build_middleware_stack()
+            app = self.middleware_stack = self.build_middleware_stack()
         if scope["type"] == "lifespan":
             # Once per server, before it accepts connections: fix hypercorn's
             # trio-worker send race when that worker serves us (trioapi._server).
@@ -224,27 +225,33 @@ class TrioAPI:
                 self, scope, receive, send, self.router.lifespan_context, self._set_app_nursery
             )
             return
-        with self._shutdown.activate():
+        shutdown = self._shutdown
+        token = shutdown.activate()
+        try:
             if scope["type"] == "websocket":
                 # The guard closes the socket with 1001 when shutdown begins.
-                with self._shutdown.open_socket_guard(receive, send) as guard:
-                    await guard.run(partial(self._serve, scope))
+                with shutdown.open_socket_guard(receive, send) as guard:
+                    await guard.run(
+                        partial(
+                            serve_request,
+                            app,
+                            scope,
+                            limits=self.request_limits,
+                            app_nursery=self._app_nursery,
+                        )
+                    )
             else:
-                await self._serve(scope, receive, send)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = self.middleware_stack
-        if app is None:  # pragma: no cover - __call__ builds it first
-            app = self.middleware_stack = self.build_middleware_stack()
-        await serve_request(
-            app,
-            scope,
-            receive,
-            send,
-            limits=self.request_limits,
-            app_nursery=self._app_nursery,
-            on_timeout=self._answer_timeout,
-        )
+                await serve_request(
+                    app,
+                    scope,
+                    receive,
+                    send,
+                    limits=self.request_limits,
+                    app_nursery=self._app_nursery,
+                    on_timeout=self._answer_timeout,
+                )
+        finally:
+            shutdown.deactivate(token)
 
     def shutdown_trigger(
         self, trigger: Callable[[], Awaitable[object]]

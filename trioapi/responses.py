@@ -7,6 +7,7 @@ sends ``http.response.start`` and the body, then runs ``response.background``
 
 from __future__ import annotations
 
+import functools
 import http.cookies
 import importlib
 import json
@@ -51,6 +52,17 @@ _FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
 _FORBIDDEN_IN_COOKIE_ATTR = re.compile(r"[\x00-\x1f\x7f;]")
 _SAMESITE_VALUES = ("strict", "lax", "none")
 _NO_NAMES: frozenset[bytes] = frozenset()
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type(media_type: str, charset: str) -> bytes:
+    """The Content-Type value: ``text/*`` without a charset gets ``charset``.
+
+    Cached: a server sends a handful of media types, once per response.
+    """
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=" + charset
+    return media_type.encode("latin-1")
 # Closing a stream's iterator after a disconnect must run its `finally`, but
 # a finally that hangs must not pin the request forever.
 _ACLOSE_GRACE = 5.0
@@ -146,11 +158,9 @@ class Response:
             and not has_no_body(self.status_code)
         ):
             raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
-        content_type = self.media_type
-        if content_type is not None and b"content-type" not in names:
-            if content_type.startswith("text/") and "charset=" not in content_type.lower():
-                content_type += "; charset=" + self.charset
-            raw_headers.append((b"content-type", content_type.encode("latin-1")))
+        media_type = self.media_type
+        if media_type is not None and b"content-type" not in names:
+            raw_headers.append((b"content-type", _content_type(media_type, self.charset)))
         self.raw_headers = raw_headers
 
     @property

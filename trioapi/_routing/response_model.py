@@ -108,7 +108,7 @@ class ResponseSerializer:
             the OpenAPI schema).
     """
 
-    __slots__ = ("_dump_options", "_in_thread", "response_model", "type_adapter")
+    __slots__ = ("_dump_options", "_in_thread", "_unchanged_type", "response_model", "type_adapter")
 
     def __init__(
         self,
@@ -122,6 +122,8 @@ class ResponseSerializer:
         self.type_adapter = type_adapter
         self._dump_options = dump_options
         self._in_thread = in_thread
+        # A str or int comes out of validation and a JSON-mode dump as it went in.
+        self._unchanged_type = response_model if response_model in (str, int) else None
 
     @property
     def in_thread(self) -> bool:
@@ -159,6 +161,8 @@ class ResponseSerializer:
 
     def serialize_python(self, value: Any) -> Any:
         """The synchronous work of :meth:`to_content`."""
+        if type(value) is self._unchanged_type:
+            return value
         validated = self.validate(value)
         return self.type_adapter.dump_python(validated, mode="json", **self._dump_options)
 
