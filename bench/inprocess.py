@@ -53,13 +53,15 @@ APP_QUEUE_SIZE = 10
 def prepare(request: Request) -> Prepared:
     """The scope, ``receive`` and ``send`` of one request, made as hypercorn's trio worker makes them.
 
-    ``receive`` is a Trio memory channel's, with the request's body message
-    already queued (a small body arrives with the request head); a further
-    read waits, as it does until the client leaves. ``send`` records the
-    messages (the last item).
+    ``receive`` is a Trio memory channel's, with the messages hypercorn
+    puts for the request already queued: the body (if any), then an empty
+    end-of-body message. A further read waits, as it does until the client
+    leaves. ``send`` records the messages (the last item).
     """
     to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](APP_QUEUE_SIZE)
-    to_app.send_nowait({"type": "http.request", "body": request[4], "more_body": False})
+    if request[4]:
+        to_app.send_nowait({"type": "http.request", "body": request[4], "more_body": True})
+    to_app.send_nowait({"type": "http.request", "body": b"", "more_body": False})
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:

@@ -226,6 +226,64 @@ async def test_the_read_deadline_counts_from_the_first_read_that_waits(autojump_
     assert events == [b"head", (408, pytest.approx(35))]
 
 
+async def test_once_the_declared_bytes_are_in_the_end_of_body_is_awaited_without_deadline(
+    autojump_clock,
+):
+    # Hypercorn follows a body with an empty end-of-body message of its
+    # own; waiting for it is not waiting for the client.
+    server = ChannelServer()
+    server.queue(b"abcd", more_body=True)
+    seen = []
+
+    async def end_of_body_later():
+        await trio.sleep(20)
+        server.queue(b"")
+
+    async def app(scope, receive, send):
+        seen.append(await read_body(receive))
+        await respond(send)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(end_of_body_later)
+        await serve_request(
+            app,
+            http_scope([(b"content-length", b"4")]),
+            server.app_inbox.receive,
+            server.send,
+            limits=RequestLimits(body_timeout=5),
+            app_nursery=nursery,
+        )
+        nursery.cancel_scope.cancel()
+    assert seen == [b"abcd"]
+
+
+async def test_a_body_short_of_its_declared_length_is_still_held_to_the_deadline(
+    autojump_clock,
+):
+    server = ChannelServer()
+    server.queue(b"abc", more_body=True)  # one byte short, and then nothing
+    errors = []
+
+    async def app(scope, receive, send):
+        try:
+            await read_body(receive)
+        except HTTPException as exc:
+            errors.append((exc.status_code, trio.current_time()))
+        await respond(send, 408)
+
+    async with trio.open_nursery() as nursery:
+        await serve_request(
+            app,
+            http_scope([(b"content-length", b"4")]),
+            server.app_inbox.receive,
+            server.send,
+            limits=RequestLimits(body_timeout=5),
+            app_nursery=nursery,
+        )
+        nursery.cancel_scope.cancel()
+    assert errors == [(408, pytest.approx(5))]
+
+
 async def test_a_queued_disconnect_cancels_the_handler(autojump_clock):
     server = ChannelServer()
     server.to_app.send_nowait({"type": "http.disconnect"})

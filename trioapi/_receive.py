@@ -193,7 +193,9 @@ class ReceivePump:
     async def _wait_for_message(self) -> Message:
         """The next message, waited for within the read deadline."""
         body_timeout = self._context.body_timeout
-        if self._body_complete or body_timeout is None:
+        if self._body_complete or body_timeout is None or self._declared_bytes_are_in():
+            # Nothing the client could be slow to send: hypercorn follows the
+            # body with an empty end-of-body message of its own.
             return await self._next_message()
         # The deadline counts from the first read that has to wait.
         if self._read_deadline == math.inf:
@@ -247,6 +249,13 @@ class ReceivePump:
             if self._disconnect_event is None:
                 self._disconnect_event = trio.Event()
             await self._disconnect_event.wait()
+
+    def _declared_bytes_are_in(self) -> bool:
+        """Whether the server has delivered all the bytes Content-Length declared."""
+        if len(self._declared_lengths) != 1:
+            return False
+        value = self._declared_lengths[0]
+        return value.isdigit() and int(value) == self._received_bytes
 
     def _check_declared_length(self, limit: int) -> None:
         for value in self._declared_lengths:
