@@ -9,12 +9,13 @@ import pytest
 import trio
 
 from tests.serving import run_hypercorn
-from tests.trio_support import Exchange, http_scope, running_lifespan
+from tests.trio_support import Exchange, http_scope
 from trioapi import APIRouter, Body, File, Request, TrioAPI, UploadFile
 from trioapi._route_scope import NOT_GIVEN
 from trioapi._watchdog import WATCH_AFTER
 from trioapi.responses import StreamingResponse
 from trioapi.testclient import TestClient
+from trioapi.testing import AsyncTestClient
 
 TOO_LARGE = {"detail": "Request body is too large"}
 
@@ -400,9 +401,8 @@ class StalledReader:
         self.sent.append(message["type"])
 
 
-async def test_send_timeout_on_app_router_and_route(autojump_clock):
-    app = TrioAPI(send_timeout=30)
-    cancelled: list[str] = []
+def endless_stream(cancelled: list[str]) -> Any:
+    """An endpoint streaming chunks forever; records its path in ``cancelled`` when stopped."""
 
     async def endless(request: Request) -> StreamingResponse:
         async def chunks():
@@ -414,19 +414,29 @@ async def test_send_timeout_on_app_router_and_route(autojump_clock):
 
         return StreamingResponse(chunks())
 
+    return endless
+
+
+async def seconds_until_given_up(app: TrioAPI, path: str) -> float:
+    """How long a request to ``path`` runs when its client stops reading after one chunk."""
+    client = StalledReader()
+    start = trio.current_time()
+    with trio.fail_after(100):
+        await app(http_scope(path), client.receive, client.send)
+    assert client.sent == ["http.response.start", "http.response.body"]
+    return trio.current_time() - start
+
+
+async def test_send_timeout_on_app_router_and_route(autojump_clock):
+    app = TrioAPI(send_timeout=30)
+    cancelled: list[str] = []
+    endless = endless_stream(cancelled)
     app.add_api_route("/app", endless)
     app.add_api_route("/route", endless, send_timeout=7)
     router = APIRouter(send_timeout=3)
     router.add_api_route("/router", endless)
     app.include_router(router)
-    waited = {}
-    for path in ["/route", "/router", "/app"]:
-        client = StalledReader()
-        start = trio.current_time()
-        with trio.fail_after(100):
-            await app(http_scope(path), client.receive, client.send)
-        waited[path] = trio.current_time() - start
-        assert client.sent == ["http.response.start", "http.response.body"]
+    waited = {path: await seconds_until_given_up(app, path) for path in ["/route", "/router", "/app"]}
     assert waited == pytest.approx({"/route": 7.0, "/router": 3.0, "/app": 30.0})
     assert cancelled == ["/route", "/router", "/app"]
 
@@ -437,28 +447,10 @@ async def test_under_a_lifespan_the_watchdog_gives_up_on_a_stalled_send(autojump
     # after its timeout, and at most a tick and a half later.
     app = TrioAPI(send_timeout=30)
     cancelled: list[str] = []
-
-    async def endless(request: Request) -> StreamingResponse:
-        async def chunks():
-            try:
-                while True:
-                    yield b"chunk"
-            finally:
-                cancelled.append(request.url.path)
-
-        return StreamingResponse(chunks())
-
-    app.add_api_route("/app", endless)
-    app.add_api_route("/route", endless, send_timeout=7)
-    waited = {}
-    async with running_lifespan(app):
-        for path in ["/route", "/app"]:
-            client = StalledReader()
-            start = trio.current_time()
-            with trio.fail_after(100):
-                await app(http_scope(path), client.receive, client.send)
-            waited[path] = trio.current_time() - start
-            assert client.sent == ["http.response.start", "http.response.body"]
+    app.add_api_route("/app", endless_stream(cancelled))
+    app.add_api_route("/route", endless_stream(cancelled), send_timeout=7)
+    async with AsyncTestClient(app):  # runs the lifespan, so the watchdog
+        waited = {path: await seconds_until_given_up(app, path) for path in ["/route", "/app"]}
     assert 7.0 <= waited["/route"] <= 7.0 + 1.5 * WATCH_AFTER
     assert 30.0 <= waited["/app"] <= 30.0 + 1.5 * WATCH_AFTER
     assert cancelled == ["/route", "/app"]

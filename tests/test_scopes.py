@@ -163,11 +163,11 @@ class ChannelServer:
     async def send(self, message: dict) -> None:
         self.sent.append(message)
 
-    async def serve(self, app, limits: RequestLimits) -> None:
+    async def serve(self, app, limits: RequestLimits, headers=None) -> None:
         """Serve one request as TrioAPI does under a lifespan: with a watchdog, no pump task."""
         async with trio.open_nursery() as app_nursery:
             await serve_request(
-                app, http_scope(), self.app_inbox.receive, self.send,
+                app, http_scope(headers), self.app_inbox.receive, self.send,
                 limits=limits, app_nursery=app_nursery,
             )
             app_nursery.cancel_scope.cancel()  # the watchdog
@@ -245,15 +245,7 @@ async def test_once_the_declared_bytes_are_in_the_end_of_body_is_awaited_without
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(end_of_body_later)
-        await serve_request(
-            app,
-            http_scope([(b"content-length", b"4")]),
-            server.app_inbox.receive,
-            server.send,
-            limits=RequestLimits(body_timeout=5),
-            app_nursery=nursery,
-        )
-        nursery.cancel_scope.cancel()
+        await server.serve(app, RequestLimits(body_timeout=5), [(b"content-length", b"4")])
     assert seen == [b"abcd"]
 
 
@@ -271,16 +263,7 @@ async def test_a_body_short_of_its_declared_length_is_still_held_to_the_deadline
             errors.append((exc.status_code, trio.current_time()))
         await respond(send, 408)
 
-    async with trio.open_nursery() as nursery:
-        await serve_request(
-            app,
-            http_scope([(b"content-length", b"4")]),
-            server.app_inbox.receive,
-            server.send,
-            limits=RequestLimits(body_timeout=5),
-            app_nursery=nursery,
-        )
-        nursery.cancel_scope.cancel()
+    await server.serve(app, RequestLimits(body_timeout=5), [(b"content-length", b"4")])
     assert errors == [(408, pytest.approx(5))]
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
@@ -74,18 +72,3 @@ async def call(
     await app(http_scope(path, method, headers), receive, send)
     exchange.finished_at = trio.current_time()
     return exchange
-
-
-@asynccontextmanager
-async def running_lifespan(app: Any) -> AsyncIterator[None]:
-    """Run ``app``'s lifespan around the block, as a server does (so its watchdog runs)."""
-    to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](1)
-    to_server, server_inbox = trio.open_memory_channel[dict[str, Any]](1)
-    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(app, scope, app_inbox.receive, to_server.send)
-        await to_app.send({"type": "lifespan.startup"})
-        assert (await server_inbox.receive())["type"] == "lifespan.startup.complete"
-        yield
-        await to_app.send({"type": "lifespan.shutdown"})
-        assert (await server_inbox.receive())["type"] == "lifespan.shutdown.complete"
