@@ -6,15 +6,17 @@
 Each framework app runs its lifespan around the measurement, as under a
 server, and each request gets what hypercorn's trio worker gives an app (see
 ``prepare``). For each scenario of ``bench.apps.SCENARIOS`` it measures
-requests per CPU-second of the bare ASGI app, trioapi and FastAPI 0.163
-running on Trio (through anyio), the apps taking turns batch by batch (see
-``rates``), and prints a Markdown table of the ratios. Only ratios from one
+requests per CPU-second of the bare ASGI app, trioapi, and FastAPI 0.163
+running on Trio (through anyio) and on asyncio (see ``AsyncioRunner``), the
+apps taking turns batch by batch (see ``rates``), and prints a Markdown
+table of the ratios. Only ratios from one
 run on one machine mean anything: the machine is shared and noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
@@ -50,6 +52,14 @@ Prepared = tuple[dict[str, Any], Any, Any, list[dict[str, Any]]]
 APP_QUEUE_SIZE = 10
 
 
+def request_messages(request: Request) -> list[dict[str, Any]]:
+    """What hypercorn puts in the app's queue for a request: the body, if any, then its end."""
+    end = {"type": "http.request", "body": b"", "more_body": False}
+    if not request[4]:
+        return [end]
+    return [{"type": "http.request", "body": request[4], "more_body": True}, end]
+
+
 def prepare(request: Request) -> Prepared:
     """The scope, ``receive`` and ``send`` of one request, made as hypercorn's trio worker makes them.
 
@@ -59,9 +69,8 @@ def prepare(request: Request) -> Prepared:
     leaves. ``send`` records the messages (the last item).
     """
     to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](APP_QUEUE_SIZE)
-    if request[4]:
-        to_app.send_nowait({"type": "http.request", "body": request[4], "more_body": True})
-    to_app.send_nowait({"type": "http.request", "body": b"", "more_body": False})
+    for message in request_messages(request):
+        to_app.send_nowait(message)
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -90,7 +99,7 @@ BATCH = 50
 
 
 async def batch_seconds(app: Any, request: Request) -> float:
-    """CPU seconds per request of one batch of the app's own calls.
+    """CPU seconds per request of one batch of the app's own calls on this Trio loop.
 
     The batch is prepared first (the server's share: the scopes and the
     receive queues) and only the app calls are timed. CPU time of this
@@ -105,67 +114,151 @@ async def batch_seconds(app: Any, request: Request) -> float:
     return (time.process_time() - start) / BATCH
 
 
-async def rates(apps: dict[str, Any], request: Request, seconds: float) -> dict[str, float]:
+class TrioRunner:
+    """An ASGI app called on the benchmark's own Trio loop."""
+
+    def __init__(self, app: Any, *, lifespan: bool = True) -> None:
+        self.app = app
+        self.has_lifespan = lifespan
+
+    async def call(self, request: Request) -> tuple[int, bytes]:
+        return await call(self.app, request)
+
+    async def batch_seconds(self, request: Request) -> float:
+        return await batch_seconds(self.app, request)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the app's lifespan around the block, as a server does."""
+        if not self.has_lifespan:
+            yield
+            return
+        to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](1)
+        to_server, server_inbox = trio.open_memory_channel[dict[str, Any]](1)
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.app, scope, app_inbox.receive, to_server.send)
+            await to_app.send({"type": "lifespan.startup"})
+            started = await server_inbox.receive()
+            if started["type"] != "lifespan.startup.complete":
+                raise SystemExit(f"lifespan startup failed: {started}")
+            yield
+            await to_app.send({"type": "lifespan.shutdown"})
+            await server_inbox.receive()
+
+
+class AsyncioRunner:
+    """An ASGI app on an asyncio loop of its own, driven one batch at a time.
+
+    Each request gets what hypercorn's asyncio worker gives an app: an
+    ``asyncio.Queue``'s ``get`` as ``receive``, the messages already queued.
+    The Trio loop blocks while the asyncio loop runs a batch (only the
+    asyncio loop's work is timed), and the lifespan's task waits in the
+    asyncio loop between batches.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+
+    def _prepare(self, request: Request) -> Prepared:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(APP_QUEUE_SIZE)
+        for message in request_messages(request):
+            queue.put_nowait(message)
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        return make_scope(request), queue.get, send, sent
+
+    async def call(self, request: Request) -> tuple[int, bytes]:
+        scope, receive, send, sent = self._prepare(request)
+        self.loop.run_until_complete(self.app(scope, receive, send))
+        return response_of(sent)
+
+    async def batch_seconds(self, request: Request) -> float:
+        batch = [self._prepare(request) for _ in range(BATCH)]
+
+        async def run_batch() -> float:
+            start = time.process_time()
+            for scope, receive, send, _ in batch:
+                await self.app(scope, receive, send)
+            return (time.process_time() - start) / BATCH
+
+        return self.loop.run_until_complete(run_batch())
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the app's lifespan in the asyncio loop around the block."""
+        to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        to_server: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        lifespan = self.loop.create_task(self.app(scope, to_app.get, to_server.put))
+        to_app.put_nowait({"type": "lifespan.startup"})
+        started = self.loop.run_until_complete(to_server.get())
+        if started["type"] != "lifespan.startup.complete":
+            raise SystemExit(f"lifespan startup failed: {started}")
+        try:
+            yield
+        finally:
+            to_app.put_nowait({"type": "lifespan.shutdown"})
+            self.loop.run_until_complete(lifespan)
+            self.loop.close()
+
+
+async def rates(runners: dict[str, Any], request: Request, seconds: float) -> dict[str, float]:
     """Requests per CPU-second of each app, from its median batch.
 
     The apps take turns batch by batch until the slowest has run about
     ``seconds``, so a burst of load on the shared machine slows them all
     alike rather than whichever app was running then.
     """
-    samples: dict[str, list[float]] = {name: [] for name in apps}
+    samples: dict[str, list[float]] = {name: [] for name in runners}
     while max(sum(times) for times in samples.values()) * BATCH < seconds:
-        for name, app in apps.items():
-            samples[name].append(await batch_seconds(app, request))
+        for name, runner in runners.items():
+            samples[name].append(await runner.batch_seconds(request))
     return {name: 1 / statistics.median(times) for name, times in samples.items()}
 
 
-@asynccontextmanager
-async def running_lifespan(app: Any) -> AsyncIterator[None]:
-    """Run ``app``'s lifespan around the block, as a server does."""
-    to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](1)
-    to_server, server_inbox = trio.open_memory_channel[dict[str, Any]](1)
-    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(app, scope, app_inbox.receive, to_server.send)
-        await to_app.send({"type": "lifespan.startup"})
-        started = await server_inbox.receive()
-        if started["type"] != "lifespan.startup.complete":
-            raise SystemExit(f"lifespan startup failed: {started}")
-        yield
-        await to_app.send({"type": "lifespan.shutdown"})
-        await server_inbox.receive()
+def build_runners() -> dict[str, Any]:
+    """The apps to compare; FastAPI's only where it is installed (``make bench``)."""
+    runners: dict[str, Any] = {
+        "bare ASGI": TrioRunner(bare_app, lifespan=False),
+        "trioapi": TrioRunner(build_framework_app("trioapi")),
+    }
+    try:
+        runners["FastAPI on trio"] = TrioRunner(build_framework_app("fastapi"))
+        runners["FastAPI on asyncio"] = AsyncioRunner(build_framework_app("fastapi"))
+    except ImportError:
+        print("fastapi is not installed here: run `make bench` to measure against it\n")
+    return runners
 
 
 async def main(seconds: float) -> None:
-    apps: dict[str, Any] = {"bare ASGI": bare_app, "trioapi": build_framework_app("trioapi")}
-    try:
-        apps["FastAPI on trio"] = build_framework_app("fastapi")
-    except ImportError:
-        print("fastapi is not installed here: run `make bench` to measure against it\n")
+    runners = build_runners()
     print(f"Python {sys.version.split()[0]}, trio {trio.__version__}, {seconds}s per app\n")
-    header = "| scenario | " + " | ".join(f"{name} req/s" for name in apps)
-    header += " | trioapi / bare | trioapi / FastAPI |" if "FastAPI on trio" in apps else " |"
+    ratios = ["bare ASGI", *(name for name in runners if name.startswith("FastAPI"))]
+    header = "| scenario | " + " | ".join(f"{name} req/s" for name in runners) + " | "
+    header += " | ".join(f"trioapi / {name}" for name in ratios) + " |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     async with AsyncExitStack() as lifespans:
-        for name, app in apps.items():
-            if name != "bare ASGI":
-                await lifespans.enter_async_context(running_lifespan(app))
-        await print_rows(apps, seconds)
+        for runner in runners.values():
+            await lifespans.enter_async_context(runner.running())
+        await print_rows(runners, ratios, seconds)
 
 
-async def print_rows(apps: dict[str, Any], seconds: float) -> None:
+async def print_rows(runners: dict[str, Any], ratios: list[str], seconds: float) -> None:
     """Measure every scenario and print its table row."""
     for scenario, request in SCENARIOS.items():
-        for name, app in apps.items():  # every app must answer, and alike
-            status, body = await call(app, request)
+        for name, runner in runners.items():  # every app must answer, and alike
+            status, body = await runner.call(request)
             if status != 200:
                 raise SystemExit(f"{name} answered {status} to {scenario}: {body!r}")
-        rate = await rates(apps, request, seconds)
-        row = f"| {scenario} | " + " | ".join(f"{rate[name]:,.0f}" for name in apps)
-        row += f" | {rate['trioapi'] / rate['bare ASGI']:.2f} |"
-        if "FastAPI on trio" in rate:
-            row += f" {rate['trioapi'] / rate['FastAPI on trio']:.2f}x |"
+        rate = await rates(runners, request, seconds)
+        row = f"| {scenario} | " + " | ".join(f"{rate[name]:,.0f}" for name in runners) + " | "
+        row += " | ".join(f"{rate['trioapi'] / rate[name]:.2f}x" for name in ratios) + " |"
         print(row, flush=True)
 
 
