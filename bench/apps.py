@@ -109,7 +109,10 @@ def _bare_response(scope: dict[str, Any], body: bytes) -> tuple[int, bytes, byte
 
 async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A hand-written ASGI app doing the same work without a framework."""
-    if scope["type"] != "http":
+    if scope["type"] == "lifespan":  # nothing to start, but a server waits for the answers
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
         return
     body = await _read_body(receive) if scope["method"] == "POST" else b""
     status, payload, content_type = _bare_response(scope, body)

@@ -117,9 +117,8 @@ async def batch_seconds(app: Any, request: Request) -> float:
 class TrioRunner:
     """An ASGI app called on the benchmark's own Trio loop."""
 
-    def __init__(self, app: Any, *, lifespan: bool = True) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.has_lifespan = lifespan
 
     async def call(self, request: Request) -> tuple[int, bytes]:
         return await call(self.app, request)
@@ -130,9 +129,6 @@ class TrioRunner:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the app's lifespan around the block, as a server does."""
-        if not self.has_lifespan:
-            yield
-            return
         to_app, app_inbox = trio.open_memory_channel[dict[str, Any]](1)
         to_server, server_inbox = trio.open_memory_channel[dict[str, Any]](1)
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
@@ -224,7 +220,7 @@ async def rates(runners: dict[str, Any], request: Request, seconds: float) -> di
 def build_runners() -> dict[str, Any]:
     """The apps to compare; FastAPI's only where it is installed (``make bench``)."""
     runners: dict[str, Any] = {
-        "bare ASGI": TrioRunner(bare_app, lifespan=False),
+        "bare ASGI": TrioRunner(bare_app),
         "trioapi": TrioRunner(build_framework_app("trioapi")),
     }
     try:

@@ -1,0 +1,151 @@
+"""End-to-end benchmark: the same API through hypercorn, loaded by h2load.
+
+    .venv-bench/bin/python bench/served.py [--requests 4000] [--clients 8] [--rounds 3] [--http1]
+
+Needs ``h2load`` (Debian: ``apt-get install nghttp2-client``) and the bench
+virtualenv (``make bench`` sets it up with FastAPI). Each app of
+``bench.apps`` is served by ``hypercorn`` in a subprocess of its own (the
+trio worker for the bare app, trioapi and FastAPI on trio; the asyncio
+worker for FastAPI on asyncio) on a free 127.0.0.1 port; h2load sends each
+scenario's request ``--requests`` times over ``--clients`` connections (h2c,
+or HTTP/1.1 with ``--http1``; one request in flight per connection). The apps take turns scenario by
+scenario for ``--rounds`` rounds and the best round counts. Server and client
+share this machine's two cores, so the figures are what the whole stack
+does, hypercorn's HTTP/2 work included; the ratios are smaller than in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.apps import SCENARIOS, bare_app, build_framework_app  # noqa: E402
+
+# name -> (what hypercorn serves, evaluated in this module, and its worker class)
+SERVED = {
+    "bare ASGI": ("bare_app", "trio"),
+    "trioapi": ("build_framework_app('trioapi')", "trio"),
+    "FastAPI on trio": ("build_framework_app('fastapi')", "trio"),
+    "FastAPI on asyncio": ("build_framework_app('fastapi')", "asyncio"),
+}
+__all__ = ["bare_app", "build_framework_app"]  # for hypercorn's app expressions
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: str, worker: str) -> Iterator[str]:
+    """Serve ``bench.served:<app>`` with hypercorn until the block ends; yields the URL."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "hypercorn", "--worker-class", worker,
+        "--bind", f"127.0.0.1:{port}", f"bench.served:{app}",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"hypercorn did not start: {' '.join(command)}") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def h2load(url: str, scenario: str, requests: int, clients: int, *, http1: bool) -> float:
+    """Requests per second h2load gets for one scenario; every response must be a 2xx.
+
+    Over HTTP/1.1 h2load (1.52) cannot read hypercorn's status line, which
+    has no reason phrase (``HTTP/1.1 200 \\r\\n``), and counts every response
+    as failed; there every request must be done without an error instead.
+    """
+    method, path, query, headers, body = SCENARIOS[scenario]
+    target = url + path + (f"?{query.decode()}" if query else "")
+    command = ["h2load", "-n", str(requests), "-c", str(clients), "-m", "1"]
+    if http1:
+        command.append("--h1")
+    for name, value in headers:
+        command += ["-H", f"{name.decode()}: {value.decode()}"]
+    with tempfile.NamedTemporaryFile(suffix=".json") as data:
+        if method == "POST":
+            data.write(body)
+            data.flush()
+            command += ["-d", data.name]
+        output = subprocess.run(
+            [*command, target], capture_output=True, text=True, check=True
+        ).stdout
+    if http1:
+        expected = rf"requests: {requests} total, {requests} started, {requests} done, .* 0 errored"
+    else:
+        expected = rf"status codes: {requests} 2xx"
+    rate = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
+    if rate is None or re.search(expected, output) is None:
+        raise SystemExit(f"h2load did not get {requests} answers from {target}:\n{output}")
+    return float(rate.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=4000, help="per scenario and round")
+    parser.add_argument("--clients", type=int, default=8, help="HTTP/2 connections")
+    parser.add_argument("--rounds", type=int, default=3, help="the best round counts")
+    parser.add_argument("--http1", action="store_true", help="HTTP/1.1 instead of HTTP/2 (h2c)")
+    args = parser.parse_args()
+    if shutil.which("h2load") is None:
+        raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    names = list(SERVED)
+    if importlib.util.find_spec("fastapi") is None:
+        names = [name for name in names if not name.startswith("FastAPI")]
+        print("fastapi is not installed here: run `make bench` to measure against it\n")
+    best = {name: dict.fromkeys(SCENARIOS, 0.0) for name in names}
+    for _ in range(args.rounds):
+        for name in names:
+            with serving(*SERVED[name]) as url:
+                warm_up = min(args.requests, 500)
+                h2load(url, "plaintext", warm_up, args.clients, http1=args.http1)
+                for scenario in SCENARIOS:
+                    rate = h2load(url, scenario, args.requests, args.clients, http1=args.http1)
+                    best[name][scenario] = max(best[name][scenario], rate)
+    ratios = ["bare ASGI", *(name for name in names if name.startswith("FastAPI"))]
+    header = "| scenario | " + " | ".join(f"{name} req/s" for name in names) + " | "
+    header += " | ".join(f"trioapi / {name}" for name in ratios) + " |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for scenario in SCENARIOS:
+        row = f"| {scenario} | " + " | ".join(f"{best[name][scenario]:,.0f}" for name in names)
+        row += " | " + " | ".join(
+            f"{best['trioapi'][scenario] / best[name][scenario]:.2f}x" for name in ratios
+        )
+        print(row + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
