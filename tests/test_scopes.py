@@ -16,6 +16,7 @@ from trioapi._scopes import (
     serve_request,
     single_leaf,
 )
+from trioapi._watchdog import WATCH_AFTER
 from trioapi.exceptions import HTTPException
 
 
@@ -318,6 +319,46 @@ async def test_disconnect_does_not_cancel_when_switched_off(autojump_clock):
     limits = RequestLimits(cancel_on_disconnect=False)
     await serve_request(app, http_scope(), server.receive, server.send, limits=limits)
     assert events == ["finished"]
+
+
+class WindowlessServer(FakeServer):
+    """Takes the response start; the last body message waits for a window that never opens."""
+
+    async def send(self, message: dict) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            await trio.sleep_forever()
+        self.sent.append(message)
+
+
+@pytest.mark.parametrize("cancel_on_disconnect", [True, False])
+async def test_a_last_send_stuck_after_the_client_left_is_abandoned(
+    autojump_clock, cancel_on_disconnect
+):
+    # The watchdog abandons it on the second tick that sees it (a finished
+    # stream is reported gone from inside its last send, which then returns).
+    server = WindowlessServer([b""], disconnect_after=1.0)
+    events = []
+
+    async def app(scope, receive, send):
+        try:
+            await respond(send)
+        except trio.Cancelled:
+            events.append("cancelled")
+            raise
+
+    limits = RequestLimits(cancel_on_disconnect=cancel_on_disconnect, send_timeout=30)
+    async with trio.open_nursery() as app_nursery:
+        await serve_request(
+            app, http_scope(), server.receive, server.send,
+            limits=limits, app_nursery=app_nursery,
+        )
+        app_nursery.cancel_scope.cancel()  # the watchdog
+    ended_at = trio.current_time()
+    assert events == ["cancelled"]
+    if cancel_on_disconnect:
+        assert 1.0 < ended_at <= 1.0 + 2 * WATCH_AFTER
+    else:  # switched off: given up on only at its send timeout
+        assert 30.0 <= ended_at <= 30.0 + 2 * WATCH_AFTER
 
 
 async def test_deadline_before_response_answers_504(autojump_clock):

@@ -1,7 +1,8 @@
 """A yield dependency that was set up is torn down exactly once, whatever the client does.
 
 Against a real hypercorn: HTTP/1.1 disconnect, HTTP/2 stream reset, HTTP/2
-connection close, all mid-request; and, on the core, a client that stops
+connection close, all mid-request, and a stream reset while the last body
+message waits on flow control; and, on the core, a client that stops
 reading a streaming response (the send deadline).
 """
 
@@ -16,7 +17,7 @@ import trio
 from tests.serving import run_hypercorn
 from trioapi import Depends, TrioAPI
 from trioapi._scopes import RequestLimits, serve_request
-from trioapi.responses import StreamingResponse
+from trioapi.responses import Response, StreamingResponse
 
 
 class Probe:
@@ -41,6 +42,11 @@ def build_app(probe: Probe, **settings) -> TrioAPI:
     async def slow(value: str = Depends(resource)):
         probe.started.set()
         await trio.sleep_forever()
+
+    @app.get("/big")
+    async def big(value: str = Depends(resource)):
+        probe.started.set()
+        return Response(b"x" * 1_000_000)  # more than an HTTP/2 window: the send waits
 
     @app.get("/stream")
     async def stream(value: str = Depends(resource)):
@@ -129,6 +135,22 @@ async def test_http2_client_leaving_a_streaming_response_tears_down_once():
             await probe.started.wait()
         await stream.aclose()
         await wait_for_teardown(probe)
+    assert probe.events == ["setup", "teardown"]
+
+
+async def test_http2_stream_reset_during_the_last_send_tears_down_at_once():
+    # The last body message waits on flow control the client never grants;
+    # its stream reset cancels that send instead of leaving it to send_timeout.
+    probe = Probe()
+    async with run_hypercorn(build_app(probe)) as url:
+        stream, connection = await open_h2(url, "/big")
+        with trio.fail_after(5):
+            await probe.started.wait()
+        await trio.sleep(0.2)  # the watchdog starts the request's pump meanwhile
+        connection.reset_stream(1, error_code=h2.errors.ErrorCodes.CANCEL)
+        await stream.send_all(connection.data_to_send())
+        await wait_for_teardown(probe)
+        await stream.aclose()
     assert probe.events == ["setup", "teardown"]
 
 

@@ -157,6 +157,9 @@ class ReceivePump:
             self._disconnect_event.set()
         context = self._context
         context.client_disconnected = True
+        # Not during the last body message's send: hypercorn reports the
+        # disconnect of a stream it has just finished from inside that send
+        # (the watchdog cancels such a send if it stays stuck).
         if (
             context.cancel_on_disconnect
             and not context.response_complete

@@ -23,8 +23,9 @@ from typing import Any
 import trio
 
 from trioapi._receive import ReceivePump
-from trioapi._watchdog import RequestWatchdog, watchdog_for
-from trioapi.types import ASGIApp, Message, Receive, Scope, Send
+from trioapi._response_tracker import ResponseTracker
+from trioapi._watchdog import watchdog_for
+from trioapi.types import ASGIApp, Receive, Scope, Send
 
 CONTEXT_KEY = "trioapi.context"
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
@@ -47,6 +48,7 @@ class RequestLimits:
         "body_timeout",
         "cancel_on_disconnect",
         "form_limits",
+        "last_send_in_progress",
         "max_body_size",
         "send_timeout",
         "timeout",
@@ -104,6 +106,7 @@ class RequestContext:
         "close_connection",
         "deadline_expired",
         "form_limits",
+        "last_send_in_progress",
         "max_body_size",
         "request_cancel_scope",
         "request_nursery",
@@ -121,6 +124,8 @@ class RequestContext:
         self.client_disconnected = False
         self.response_started = False
         self.response_complete = False
+        # The last body message is being sent (response_complete is already set).
+        self.last_send_in_progress = False
         self.deadline_expired = False
         self.max_body_size = limits.max_body_size
         self.body_timeout = limits.body_timeout
@@ -350,82 +355,6 @@ class open_request_nursery:
         if self._nursery is None:
             return False
         return await self._nursery.__aexit__(exc_type, exc, traceback)
-
-
-class ResponseTracker:
-    """Wraps ``send`` to record the response's progress and bound each send in time.
-
-    With a watchdog, a send only records that it is in progress and the watchdog
-    enforces it (a cancel scope per message costs more than most requests);
-    without one, each send has its own cancel scope.
-    """
-
-    __slots__ = ("_context", "_send", "_watchdog", "send_timeout", "sends_started")
-
-    def __init__(
-        self, send: Send, context: RequestContext, watchdog: RequestWatchdog | None = None
-    ) -> None:
-        self._send = send
-        self._context = context
-        self._watchdog = watchdog
-        # Read by the watchdog: the timeout of the send in progress, if any,
-        # and how many sends have started.
-        self.send_timeout: float | None = None
-        self.sends_started = 0
-
-    async def __call__(self, message: Message) -> None:
-        kind = message["type"]
-        context = self._context
-        if kind == "http.response.start":
-            context.response_started = True
-            if context.close_connection:
-                headers = [*message.get("headers", ()), (b"connection", b"close")]
-                message = {**message, "headers": headers}
-        elif kind == "http.response.body" and not message.get("more_body", False):
-            self._finish()
-        elif kind == "websocket.accept" or kind == "websocket.http.response.start":
-            context.response_started = True
-        # Read per message: the route may have replaced the app's send timeout.
-        timeout = context.send_timeout
-        if timeout is None or not kind.startswith("http.response."):
-            await self._send(message)
-        elif self._watchdog is not None:
-            self.sends_started += 1
-            self.send_timeout = timeout
-            try:
-                await self._send(message)
-            finally:
-                self.send_timeout = None
-        else:
-            with trio.move_on_after(timeout) as send_scope:
-                await self._send(message)
-            if send_scope.cancelled_caught:
-                self.on_send_timeout()
-
-    @property
-    def context(self) -> RequestContext:
-        """The request context this tracker records the response's progress in."""
-        return self._context
-
-    def on_send_timeout(self) -> None:
-        # A client that reads nothing for send_timeout is treated as gone: the
-        # handler is cancelled as on a disconnect (a streaming response must
-        # not pin a task forever). After the last body message there is
-        # nothing left to cancel: the response is abandoned, and background
-        # tasks still run.
-        context = self._context
-        logger.info("Client stopped reading the response; giving up on it")
-        context.client_disconnected = True
-        if not context.response_complete and context.request_cancel_scope is not None:
-            context.request_cancel_scope.cancel()
-
-    def _finish(self) -> None:
-        context = self._context
-        context.response_complete = True
-        # Background work after the response is not bound by the request deadline.
-        request_scope = context.request_cancel_scope
-        if request_scope is not None and request_scope.deadline != math.inf:
-            request_scope.deadline = math.inf
 
 
 TimeoutResponder = Callable[[Scope, Receive, Send], Awaitable[None]]

@@ -32,6 +32,10 @@ class _Watched(Protocol):
 
     def on_send_timeout(self) -> None: ...
 
+    def sending_to_a_gone_client(self) -> bool: ...
+
+    def abandon_last_send(self) -> None: ...
+
 
 class RequestWatchdog:
     """Starts pumps of long requests and enforces send deadlines, from one task."""
@@ -40,8 +44,9 @@ class RequestWatchdog:
         self._nursery = nursery
         # pump -> when its request started; insertion order is start order.
         self._unwatched: dict[ReceivePump, float] = {}
-        # watched -> (its sends_started, when this tick first saw that send in progress)
-        self._sending: dict[_Watched, tuple[int, float]] = {}
+        # watched -> (its sends_started, when a tick first saw that send in
+        # progress, whether the last tick saw it sending to a gone client)
+        self._sending: dict[_Watched, tuple[int, float, bool]] = {}
         self._wakeup = trio.Event()
         self._running = False
 
@@ -84,19 +89,28 @@ class RequestWatchdog:
         # sender only counts its sends: reading the clock per message costs
         # more than most messages), so it is given up on between its
         # timeout and one tick and a half later.
+        # A last send to a client that has gone is abandoned when two ticks
+        # in a row see it: a finished HTTP/2 or HTTP/1 stream is reported
+        # gone from inside its last send, which returns at once.
         sending = self._sending
-        for watched, (send_number, seen_at) in list(sending.items()):
+        for watched, (send_number, seen_at, seen_gone) in list(sending.items()):
             timeout = watched.send_timeout
             if timeout is None:
                 continue
             if send_number != watched.sends_started:
-                sending[watched] = (watched.sends_started, now)
+                sending[watched] = (watched.sends_started, now, False)
             elif now - seen_at >= timeout:
                 watched.send_timeout = None
                 watched.on_send_timeout()
+            elif watched.sending_to_a_gone_client():
+                if seen_gone:
+                    watched.send_timeout = None
+                    watched.abandon_last_send()
+                else:
+                    sending[watched] = (send_number, seen_at, True)
 
 
-_NOT_SEEN = (-1, math.inf)
+_NOT_SEEN = (-1, math.inf, False)
 
 _WATCHDOGS: weakref.WeakKeyDictionary[trio.Nursery, RequestWatchdog] = weakref.WeakKeyDictionary()
 

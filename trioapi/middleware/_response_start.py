@@ -9,7 +9,8 @@ the request's own tracker (nothing sits between them and the server side of
 
 from __future__ import annotations
 
-from trioapi._scopes import RequestContext, ResponseTracker, get_request_context
+from trioapi._response_tracker import ResponseTracker
+from trioapi._scopes import RequestContext, get_request_context
 from trioapi.types import Message, Scope, Send
 
 __all__ = ["ResponseStartWatch"]
