@@ -1,0 +1,119 @@
+"""What hypercorn's trio worker spends on its per-request idle-timeout task.
+
+    .venv/bin/python bench/hypercorn_idle.py            (needs h2load)
+
+Serves the bare ASGI app of ``bench.apps`` with hypercorn's trio worker in
+this process, loads it with h2load (HTTP/1.1, then HTTP/2) and prints the
+server's CPU time per request, three ways, in turns:
+
+- ``as shipped``: hypercorn's ``TrioSingleTask``, which cancels the idle
+  task and starts a new one (``nursery.start``) on every idle change, that
+  is twice per request on a connection with one request in flight;
+- ``start_soon``: the same task per change, spawned without ``start``'s
+  handshake (behaviour unchanged);
+- ``no idle task``: restarts do nothing, so keep-alive connections never
+  time out. Not a fix: the bound on what the idle task costs.
+
+CPU time of this process only (h2load is a child process); the least of
+``--repeats`` runs counts, since other load only adds to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve, worker_context
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.apps import bare_app  # noqa: E402
+
+SHIPPED = (worker_context.TrioSingleTask.restart, worker_context.TrioSingleTask.stop)
+
+
+async def _run_in(scope: trio.CancelScope, action: Callable[[], Awaitable[None]]) -> None:
+    with scope:
+        await action()
+
+
+async def _restart_soon(self: Any, task_group: Any, action: Callable[[], Awaitable[None]]) -> None:
+    if self._handle is not None:
+        self._handle.cancel()
+    self._handle = trio.CancelScope()
+    task_group._nursery.start_soon(_run_in, self._handle, action)
+
+
+async def _stop_soon(self: Any) -> None:
+    if self._handle is not None:
+        self._handle.cancel()
+    self._handle = None
+
+
+async def _do_nothing(self: Any, *args: Any) -> None:
+    del self, args
+
+
+VARIANTS = {
+    "as shipped": SHIPPED,
+    "start_soon": (_restart_soon, _stop_soon),
+    "no idle task": (_do_nothing, _do_nothing),
+}
+
+
+async def server_cpu_per_request(url: str, requests: int, http1: bool) -> float:
+    """Microseconds of this process's CPU per request while h2load loads ``url``."""
+    command = ["h2load", "-n", str(requests), "-c", "8", "-m", "1", url]
+    if http1:
+        command.insert(1, "--h1")
+    start = time.process_time()
+    result = await trio.run_process(command, capture_stdout=True)
+    spent = time.process_time() - start
+    if re.search(rf"{requests} done", result.stdout.decode()) is None:
+        raise SystemExit(result.stdout.decode())
+    return spent / requests * 1e6
+
+
+async def main(requests: int, repeats: int) -> None:
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(
+            lambda task_status: serve(
+                bare_app, config, shutdown_trigger=shutdown.wait, task_status=task_status
+            )
+        )
+        url = binds[0] + "/plaintext"
+        least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
+        for _ in range(repeats):
+            for name, (restart, stop) in VARIANTS.items():
+                worker_context.TrioSingleTask.restart = restart  # type: ignore[method-assign]
+                worker_context.TrioSingleTask.stop = stop  # type: ignore[method-assign]
+                for http1 in (True, False):
+                    cpu = await server_cpu_per_request(url, requests, http1)
+                    least[name, http1] = min(least[name, http1], cpu)
+        shutdown.set()
+    print("| idle task | HTTP/1.1 µs CPU/request | HTTP/2 µs CPU/request |")
+    print("|---|---|---|")
+    for name in VARIANTS:
+        print(f"| {name} | {least[name, True]:.0f} | {least[name, False]:.0f} |")
+
+
+if __name__ == "__main__":
+    if shutil.which("h2load") is None:
+        raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    trio.run(main, args.requests, args.repeats)
