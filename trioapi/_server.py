@@ -17,7 +17,9 @@ lock, it skips the EOF (as the original did after catching
 ``send_all`` fail with ``ClosedResourceError``, an error hypercorn handles.
 
 The module also makes graceful shutdown reach the app when hypercorn's own
-command line serves it (:func:`patch_hypercorn_worker_serve`, below).
+command line serves it (:func:`patch_hypercorn_worker_serve`, below), and
+:func:`patch_hypercorn` also makes the same releases' per-request idle task
+cheaper (``trioapi._server_idle``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import trio
+
+from trioapi._server_idle import patch_idle_task
 
 TCP_SERVER_MODULE = "hypercorn.trio.tcp_server"
 # Releases whose trio TCPServer._close() sends EOF outside send_lock. Checked
@@ -75,6 +79,8 @@ def patch_hypercorn() -> bool:
         return False
     from hypercorn.trio import tcp_server
 
+    # Not a crash fix: the same releases' idle task, made cheaper (_server_idle).
+    patch_idle_task()
     server_class: Any = tcp_server.TCPServer
     if getattr(server_class._close, _PATCH_MARK, False):
         return True

@@ -1,0 +1,131 @@
+"""hypercorn's trio idle-timeout task without nursery.start's handshake (trioapi._server_idle).
+
+The replacement must behave as the original: a restart cancels the running
+action and runs the new one, a stop cancels it, and through a real server a
+kept-alive connection is closed after ``keep_alive_timeout`` of idleness but
+never while a request is in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+from hypercorn.trio.worker_context import TrioSingleTask
+
+from tests.serving import run_hypercorn
+from tests.test_teardown_served import host_port
+from trioapi import TrioAPI
+from trioapi._server import hypercorn_needs_patch, patch_hypercorn
+
+pytestmark = pytest.mark.skipif(
+    not hypercorn_needs_patch(), reason="this hypercorn release is not patched"
+)
+
+
+class FakeTaskGroup:
+    def __init__(self, nursery: trio.Nursery) -> None:
+        self._nursery = nursery
+
+
+def timed_action(events: list[tuple[str, float]], name: str, seconds: float) -> Any:
+    async def action() -> None:
+        events.append((f"{name} started", trio.current_time()))
+        try:
+            await trio.sleep(seconds)
+            events.append((f"{name} done", trio.current_time()))
+        except trio.Cancelled:
+            events.append((f"{name} cancelled", trio.current_time()))
+            raise
+
+    return action
+
+
+def single_task(version: str) -> Any:
+    """A ``TrioSingleTask`` with trioapi's methods, or with hypercorn's own."""
+    assert patch_hypercorn()
+    assert getattr(TrioSingleTask.restart, "__trioapi_patched__", False)
+    if version == "trioapi":
+        return TrioSingleTask()
+    restart, stop = TrioSingleTask.__trioapi_original_methods__  # type: ignore[attr-defined]
+    original = type("OriginalSingleTask", (TrioSingleTask,), {"restart": restart, "stop": stop})
+    return original()
+
+
+@pytest.mark.parametrize("version", ["trioapi", "hypercorn"])
+async def test_restart_cancels_the_running_action_and_stop_cancels_it(autojump_clock, version):
+    events: list[tuple[str, float]] = []
+    task = single_task(version)
+    async with trio.open_nursery() as nursery:
+        group = FakeTaskGroup(nursery)
+        await task.restart(group, timed_action(events, "first", 10))
+        await trio.sleep(1)
+        await task.restart(group, timed_action(events, "second", 10))
+        await trio.sleep(11)
+        await task.restart(group, timed_action(events, "third", 10))
+        await trio.sleep(2)
+        await task.stop()
+        await task.stop()  # stopping twice is harmless
+    # Sorted: what happens at one moment runs in the scheduler's order.
+    assert sorted(events, key=lambda event: (event[1], event[0])) == [
+        ("first started", 0),
+        ("first cancelled", 1),
+        ("second started", 1),
+        ("second done", 11),
+        ("third started", 12),
+        ("third cancelled", 14),
+    ]
+
+
+@pytest.mark.parametrize("version", ["trioapi", "hypercorn"])
+async def test_an_action_cancelled_at_once_never_gets_past_a_checkpoint(autojump_clock, version):
+    events: list[tuple[str, float]] = []
+    task = single_task(version)
+    async with trio.open_nursery() as nursery:
+        await task.restart(FakeTaskGroup(nursery), timed_action(events, "only", 10))
+        await task.stop()
+    assert events == [("only started", 0), ("only cancelled", 0)]  # one task: in order
+
+
+def slow_app(seconds: float) -> TrioAPI:
+    app = TrioAPI()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, bool]:
+        await trio.sleep(seconds)
+        return {"ok": True}
+
+    @app.get("/quick")
+    async def quick() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+async def read_response(stream: trio.SocketStream) -> bytes:
+    data = b""
+    while b'{"ok":true}' not in data:
+        chunk = await stream.receive_some()
+        assert chunk, f"connection closed mid-response: {data!r}"
+        data += chunk
+    return data
+
+
+async def test_through_hypercorn_an_idle_connection_is_closed_but_a_busy_one_is_not():
+    # keep_alive_timeout 0.3 s; a request of 0.6 s on the same connection is
+    # answered (the idle task is stopped while busy), and afterwards the
+    # idle connection is closed by the server.
+    async with run_hypercorn(slow_app(0.6), keep_alive_timeout=0.3) as url:
+        host, port = host_port(url)
+        stream = await trio.open_tcp_stream(host, port)
+        with trio.fail_after(5):
+            await stream.send_all(b"GET /quick HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert b"200" in await read_response(stream)
+            await stream.send_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert b"200" in await read_response(stream)
+            idle_since = trio.current_time()
+            assert await stream.receive_some() == b""  # the server hung up
+        idle_for = trio.current_time() - idle_since
+        await stream.aclose()
+    assert 0.2 <= idle_for < 2.0
