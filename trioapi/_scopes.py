@@ -48,7 +48,6 @@ class RequestLimits:
         "body_timeout",
         "cancel_on_disconnect",
         "form_limits",
-        "last_send_in_progress",
         "max_body_size",
         "send_timeout",
         "timeout",

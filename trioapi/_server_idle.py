@@ -5,9 +5,10 @@ timeout in a ``TrioSingleTask``. Its ``restart()`` cancels the running task
 and starts a new one with ``nursery.start()``, and the protocols restart or
 stop it twice per request on a connection with one request in flight. The
 handshake of ``nursery.start()`` (the caller waits until the new task has
-run up to ``task_status.started()``) is a good part of that cost: about
-35 µs of HTTP/1.1's and 85 µs of HTTP/2's server CPU per request on our
-machine (``bench/hypercorn_idle.py``, ``docs/hypercorn-trio-throughput.md``).
+run up to ``task_status.started()``) is part of that cost: without it an
+HTTP/2 request took 40 to 90 µs less of the server's CPU (of ~700) on our
+machine; for HTTP/1.1 the difference was within the machine's noise
+(``bench/hypercorn_idle.py``, ``docs/hypercorn-trio-throughput.md``).
 
 The replacement behaves the same: the caller makes the new task's cancel
 scope and spawns it with ``start_soon``. A scope cancelled before its task

@@ -53,6 +53,10 @@ _FORBIDDEN_IN_COOKIE_ATTR = re.compile(r"[\x00-\x1f\x7f;]")
 _SAMESITE_VALUES = ("strict", "lax", "none")
 _NO_NAMES: frozenset[bytes] = frozenset()
 
+# Closing a stream's iterator after a disconnect must run its `finally`, but
+# a finally that hangs must not pin the request forever.
+_ACLOSE_GRACE = 5.0
+
 
 @functools.lru_cache(maxsize=256)
 def _content_type(media_type: str, charset: str) -> bytes:
@@ -63,9 +67,6 @@ def _content_type(media_type: str, charset: str) -> bytes:
     if media_type.startswith("text/") and "charset=" not in media_type.lower():
         media_type += "; charset=" + charset
     return media_type.encode("latin-1")
-# Closing a stream's iterator after a disconnect must run its `finally`, but
-# a finally that hangs must not pin the request forever.
-_ACLOSE_GRACE = 5.0
 
 
 def check_header(name: str, value: str) -> None:
