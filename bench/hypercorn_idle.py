@@ -3,14 +3,17 @@
     .venv/bin/python bench/hypercorn_idle.py            (needs h2load)
 
 Serves the bare ASGI app of ``bench.apps`` with hypercorn's trio worker in
-this process, loads it with h2load (HTTP/1.1, then HTTP/2) and prints the
-server's CPU time per request, three ways, in turns:
+this process (trioapi's own patch is not applied), loads it with h2load
+(HTTP/1.1, then HTTP/2) and prints the server's CPU time per request, four
+ways, in turns:
 
 - ``as shipped``: hypercorn's ``TrioSingleTask``, which cancels the idle
   task and starts a new one (``nursery.start``) on every idle change, that
   is twice per request on a connection with one request in flight;
 - ``start_soon``: the same task per change, spawned without ``start``'s
   handshake (behaviour unchanged);
+- ``one task per connection``: trioapi's ``ReusableSingleTask``, what
+  ``trioapi._server_idle`` applies;
 - ``no idle task``: restarts do nothing, so keep-alive connections never
   time out. Not a fix: the bound on what the idle task costs.
 
@@ -31,11 +34,12 @@ from typing import Any
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve, worker_context
+from hypercorn.trio import serve, tcp_server, worker_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.apps import bare_app  # noqa: E402
+from trioapi._server_idle import ReusableSingleTask, end_idle_task_after_reading  # noqa: E402
 
 SHIPPED = (worker_context.TrioSingleTask.restart, worker_context.TrioSingleTask.stop)
 
@@ -62,10 +66,25 @@ async def _do_nothing(self: Any, *args: Any) -> None:
     del self, args
 
 
-VARIANTS = {
-    "as shipped": SHIPPED,
-    "start_soon": (_restart_soon, _stop_soon),
-    "no idle task": (_do_nothing, _do_nothing),
+class _NoIdleTask:
+    restart = _do_nothing
+    stop = _do_nothing
+
+
+def _use(idle_task_class: type, restart: Any = None, stop: Any = None) -> None:
+    """Make new connections' idle tasks ``idle_task_class`` (its methods replaced, if given)."""
+    if restart is not None:
+        setattr(worker_context.TrioSingleTask, "restart", restart)  # noqa: B010
+        setattr(worker_context.TrioSingleTask, "stop", stop)  # noqa: B010
+    setattr(tcp_server, "TrioSingleTask", idle_task_class)  # noqa: B010
+
+
+# name -> how to set it up; each applies to the connections opened after it.
+VARIANTS: dict[str, Callable[[], None]] = {
+    "as shipped": lambda: _use(worker_context.TrioSingleTask, *SHIPPED),
+    "start_soon": lambda: _use(worker_context.TrioSingleTask, _restart_soon, _stop_soon),
+    "one task per connection (trioapi)": lambda: _use(ReusableSingleTask, *SHIPPED),
+    "no idle task": lambda: _use(_NoIdleTask),
 }
 
 
@@ -83,6 +102,9 @@ async def server_cpu_per_request(url: str, requests: int, http1: bool) -> float:
 
 
 async def main(requests: int, repeats: int) -> None:
+    # A connection's reusable idle task ends when it stops reading (as trioapi applies it).
+    reading = end_idle_task_after_reading(tcp_server.TCPServer._read_data)
+    setattr(tcp_server.TCPServer, "_read_data", reading)  # noqa: B010
     config = Config()
     config.bind = ["127.0.0.1:0"]
     config.accesslog = None
@@ -96,9 +118,8 @@ async def main(requests: int, repeats: int) -> None:
         url = binds[0] + "/plaintext"
         least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
         for _ in range(repeats):
-            for name, (restart, stop) in VARIANTS.items():
-                worker_context.TrioSingleTask.restart = restart  # type: ignore[method-assign]
-                worker_context.TrioSingleTask.stop = stop  # type: ignore[method-assign]
+            for name, set_up in VARIANTS.items():
+                set_up()
                 for http1 in (True, False):
                     cpu = await server_cpu_per_request(url, requests, http1)
                     least[name, http1] = min(least[name, http1], cpu)

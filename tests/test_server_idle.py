@@ -1,9 +1,10 @@
-"""hypercorn's trio idle-timeout task without nursery.start's handshake (trioapi._server_idle).
+"""hypercorn's trio idle-timeout task without a task spawned per restart (trioapi._server_idle).
 
-The replacement must behave as the original: a restart cancels the running
+The replacements must behave as the original: a restart cancels the running
 action and runs the new one, a stop cancels it, and through a real server a
 kept-alive connection is closed after ``keep_alive_timeout`` of idleness but
-never while a request is in flight.
+never while a request is in flight, and a closed connection does not hold
+up shutdown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.serving import run_hypercorn
 from tests.test_teardown_served import host_port
 from trioapi import TrioAPI
 from trioapi._server import hypercorn_needs_patch, patch_hypercorn
+from trioapi._server_idle import ReusableSingleTask
 
 pytestmark = pytest.mark.skipif(
     not hypercorn_needs_patch(), reason="this hypercorn release is not patched"
@@ -42,18 +44,28 @@ def timed_action(events: list[tuple[str, float]], name: str, seconds: float) -> 
     return action
 
 
+VERSIONS = ["reusable", "start_soon", "hypercorn"]
+
+
 def single_task(version: str) -> Any:
-    """A ``TrioSingleTask`` with trioapi's methods, or with hypercorn's own."""
+    """trioapi's ``ReusableSingleTask``, or ``TrioSingleTask`` with trioapi's methods or hypercorn's."""
     assert patch_hypercorn()
     assert getattr(TrioSingleTask.restart, "__trioapi_patched__", False)
-    if version == "trioapi":
+    if version == "reusable":
+        return ReusableSingleTask()
+    if version == "start_soon":
         return TrioSingleTask()
     restart, stop = TrioSingleTask.__trioapi_original_methods__  # type: ignore[attr-defined]
     original = type("OriginalSingleTask", (TrioSingleTask,), {"restart": restart, "stop": stop})
     return original()
 
 
-@pytest.mark.parametrize("version", ["trioapi", "hypercorn"])
+def close(task: Any) -> None:
+    if isinstance(task, ReusableSingleTask):
+        task.close()  # its owner ends it (TCPServer, when it stops reading)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_restart_cancels_the_running_action_and_stop_cancels_it(autojump_clock, version):
     events: list[tuple[str, float]] = []
     task = single_task(version)
@@ -67,6 +79,7 @@ async def test_restart_cancels_the_running_action_and_stop_cancels_it(autojump_c
         await trio.sleep(2)
         await task.stop()
         await task.stop()  # stopping twice is harmless
+        close(task)
     # Sorted: what happens at one moment runs in the scheduler's order.
     assert sorted(events, key=lambda event: (event[1], event[0])) == [
         ("first started", 0),
@@ -78,14 +91,31 @@ async def test_restart_cancels_the_running_action_and_stop_cancels_it(autojump_c
     ]
 
 
-@pytest.mark.parametrize("version", ["trioapi", "hypercorn"])
+@pytest.mark.parametrize("version", VERSIONS)
 async def test_an_action_cancelled_at_once_never_gets_past_a_checkpoint(autojump_clock, version):
     events: list[tuple[str, float]] = []
     task = single_task(version)
     async with trio.open_nursery() as nursery:
         await task.restart(FakeTaskGroup(nursery), timed_action(events, "only", 10))
         await task.stop()
-    assert events == [("only started", 0), ("only cancelled", 0)]  # one task: in order
+        await trio.sleep(20)
+        close(task)
+    if version == "reusable":
+        assert events == []  # the long-lived task never got to it
+    else:  # a fresh task runs it up to its first checkpoint
+        assert events == [("only started", 0), ("only cancelled", 0)]
+
+
+async def test_closing_a_reusable_task_ends_it_and_its_action(autojump_clock):
+    events: list[tuple[str, float]] = []
+    task = ReusableSingleTask()
+    async with trio.open_nursery() as nursery:
+        await task.restart(FakeTaskGroup(nursery), timed_action(events, "only", 10))
+        await trio.sleep(1)
+        task.close()
+        await task.restart(FakeTaskGroup(nursery), timed_action(events, "late", 10))
+    assert events == [("only started", 0), ("only cancelled", 1)]
+    assert trio.current_time() == 1  # the nursery did not wait for anything
 
 
 def slow_app(seconds: float) -> TrioAPI:
@@ -129,3 +159,19 @@ async def test_through_hypercorn_an_idle_connection_is_closed_but_a_busy_one_is_
         idle_for = trio.current_time() - idle_since
         await stream.aclose()
     assert 0.2 <= idle_for < 2.0
+
+
+async def test_through_hypercorn_a_closed_connection_does_not_hold_up_shutdown():
+    # The connection's long-lived idle task ends when the client leaves; a
+    # task left waiting would keep hypercorn's shutdown waiting for
+    # graceful_timeout (60 s here).
+    started = trio.current_time()
+    async with run_hypercorn(slow_app(0), keep_alive_timeout=60, graceful_timeout=60) as url:
+        host, port = host_port(url)
+        for _ in range(3):
+            stream = await trio.open_tcp_stream(host, port)
+            await stream.send_all(b"GET /quick HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert b"200" in await read_response(stream)
+            await stream.aclose()
+        await trio.sleep(0.1)
+    assert trio.current_time() - started < 10

@@ -1,21 +1,24 @@
-"""A cheaper idle-timeout task for hypercorn's trio worker (applied with the ``_server`` fix).
+"""Cheaper idle-timeout tasks for hypercorn's trio worker (applied with the ``_server`` fix).
 
 Hypercorn 0.17/0.18's trio ``TCPServer`` keeps each connection's idle
 timeout in a ``TrioSingleTask``. Its ``restart()`` cancels the running task
 and starts a new one with ``nursery.start()``, and the protocols restart or
-stop it twice per request on a connection with one request in flight. The
-handshake of ``nursery.start()`` (the caller waits until the new task has
-run up to ``task_status.started()``) is part of that cost: without it an
-HTTP/2 request took 40 to 90 µs less of the server's CPU (of ~700) on our
-machine; for HTTP/1.1 the difference was within the machine's noise
-(``bench/hypercorn_idle.py``, ``docs/hypercorn-trio-throughput.md``).
+stop it twice per request on a connection with one request in flight: a
+task spawned, started and cancelled per request, a fifth to a third of the
+server's CPU for a small request on our machine (``bench/hypercorn_idle.py``,
+``docs/hypercorn-trio-throughput.md``).
 
-The replacement behaves the same: the caller makes the new task's cancel
-scope and spawns it with ``start_soon``. A scope cancelled before its task
-enters it cancels that task at its first checkpoint, as cancelling the
-started task did. Nothing awaits between cancelling the old task and
-recording the new one, so the lock the original held across the handshake
-is not needed.
+- Each connection's idle timeout runs in one long-lived task instead
+  (:class:`ReusableSingleTask`): a restart cancels the running action and
+  hands the task the new one, a stop cancels it, and the task ends when the
+  connection stops reading (``TCPServer._read_data`` returns), so it never
+  holds the connection's task group open.
+- Any other ``TrioSingleTask`` spawns its task with ``start_soon`` and a
+  cancel scope made by the caller, instead of ``nursery.start()``'s
+  handshake. A scope cancelled before its task enters it cancels that task
+  at its first checkpoint, as cancelling the started task did; nothing
+  awaits between cancelling the old task and recording the new one, so the
+  lock the original held across the handshake is not needed.
 """
 
 from __future__ import annotations
@@ -25,25 +28,109 @@ from typing import Any
 
 import trio
 
-__all__ = ["patch_idle_task"]
+__all__ = ["ReusableSingleTask", "end_idle_task_after_reading", "patch_idle_task"]
 
 _PATCH_MARK = "__trioapi_patched__"
 
 
 def patch_idle_task() -> bool:
-    """Replace ``TrioSingleTask.restart``/``stop`` (once); ``False`` if their shape is unknown."""
-    from hypercorn.trio import worker_context
+    """Apply both changes (once); ``False`` if hypercorn's code has another shape."""
+    from hypercorn.trio import tcp_server, worker_context
 
     task_class: Any = getattr(worker_context, "TrioSingleTask", None)
-    if task_class is None or not hasattr(task_class, "restart"):
+    server_class: Any = getattr(tcp_server, "TCPServer", None)
+    if (
+        task_class is None
+        or not hasattr(task_class, "restart")
+        or getattr(tcp_server, "TrioSingleTask", None) != task_class
+        or not hasattr(server_class, "_read_data")
+    ):
         return False
     if getattr(task_class.restart, _PATCH_MARK, False):
         return True
-    # Kept so tests can hold the replacement to the original's behaviour.
+    # Kept so tests can hold the replacements to the originals' behaviour.
     task_class.__trioapi_original_methods__ = (task_class.restart, task_class.stop)
     task_class.restart = _restart_without_handshake
     task_class.stop = _stop
+    # TCPServer makes its idle task from this module global.
+    setattr(tcp_server, "TrioSingleTask", ReusableSingleTask)  # noqa: B010 - not its own name
+    server_class._read_data = end_idle_task_after_reading(server_class._read_data)
     return True
+
+
+def end_idle_task_after_reading(
+    read_data: Callable[[Any], Awaitable[None]],
+) -> Callable[[Any], Awaitable[None]]:
+    """``TCPServer._read_data`` that then ends the connection's :class:`ReusableSingleTask`."""
+
+    async def read_data_then_end_idle_task(self: Any) -> None:
+        try:
+            await read_data(self)
+        finally:
+            if isinstance(self.idle_task, ReusableSingleTask):
+                self.idle_task.close()
+
+    return read_data_then_end_idle_task
+
+
+class ReusableSingleTask:
+    """One action at a time, run by one long-lived task: ``TrioSingleTask`` without a spawn per restart.
+
+    ``restart(task_group, action)`` cancels the running action and runs
+    ``action`` next; ``stop()`` cancels the running action; :meth:`close`
+    ends the task (the owner is done with it). The task starts on the first
+    restart, in that task group.
+    """
+
+    def __init__(self) -> None:
+        self._action: Callable[[], Awaitable[None]] | None = None
+        self._running: trio.CancelScope | None = None
+        self._wakeup: trio.Event | None = None
+        self._started = False
+        self._closed = False
+
+    async def restart(self, task_group: Any, action: Callable[[], Awaitable[None]]) -> None:
+        """Cancel the running action, if any, and run ``action`` instead. Not a checkpoint."""
+        if self._closed:
+            return
+        self._action = action
+        self._cancel_running()
+        if not self._started:
+            self._started = True
+            task_group._nursery.start_soon(self._run)
+
+    async def stop(self) -> None:
+        """Cancel the running action, if any. Not a checkpoint."""
+        self._action = None
+        self._cancel_running()
+
+    def close(self) -> None:
+        """Cancel the running action and end the task."""
+        self._closed = True
+        self._action = None
+        self._cancel_running()
+
+    def _cancel_running(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _run(self) -> None:
+        while not self._closed:
+            action = self._action
+            if action is None:
+                self._wakeup = trio.Event()
+                await self._wakeup.wait()
+                self._wakeup = None
+                continue
+            # Nothing awaits between taking the action and entering its
+            # scope, so a restart cannot slip in unseen.
+            with trio.CancelScope() as self._running:
+                await action()
+            self._running = None
+            if self._action is action:
+                self._action = None  # done, or cancelled without a successor
 
 
 async def _run_in(scope: trio.CancelScope, action: Callable[[], Awaitable[None]]) -> None:
