@@ -99,17 +99,26 @@ async def test_http11_disconnect_mid_request_tears_down_once():
     assert probe.events == ["setup", "teardown"]
 
 
-async def test_http2_stream_reset_mid_request_tears_down_once():
+async def reset_once_started(path: str, *, after: float = 0.0) -> list[str]:
+    """Request ``path`` over HTTP/2, reset the stream ``after`` seconds into the endpoint.
+
+    Returns the probe's events once the yield dependency has been torn down.
+    """
     probe = Probe()
     async with run_hypercorn(build_app(probe)) as url:
-        stream, connection = await open_h2(url, "/slow")
+        stream, connection = await open_h2(url, path)
         with trio.fail_after(5):
             await probe.started.wait()
+        await trio.sleep(after)
         connection.reset_stream(1, error_code=h2.errors.ErrorCodes.CANCEL)
         await stream.send_all(connection.data_to_send())
         await wait_for_teardown(probe)
         await stream.aclose()
-    assert probe.events == ["setup", "teardown"]
+    return probe.events
+
+
+async def test_http2_stream_reset_mid_request_tears_down_once():
+    assert await reset_once_started("/slow") == ["setup", "teardown"]
 
 
 @pytest.mark.parametrize("goaway", [True, False])
@@ -140,18 +149,9 @@ async def test_http2_client_leaving_a_streaming_response_tears_down_once():
 
 async def test_http2_stream_reset_during_the_last_send_tears_down_at_once():
     # The last body message waits on flow control the client never grants;
-    # its stream reset cancels that send instead of leaving it to send_timeout.
-    probe = Probe()
-    async with run_hypercorn(build_app(probe)) as url:
-        stream, connection = await open_h2(url, "/big")
-        with trio.fail_after(5):
-            await probe.started.wait()
-        await trio.sleep(0.2)  # the watchdog starts the request's pump meanwhile
-        connection.reset_stream(1, error_code=h2.errors.ErrorCodes.CANCEL)
-        await stream.send_all(connection.data_to_send())
-        await wait_for_teardown(probe)
-        await stream.aclose()
-    assert probe.events == ["setup", "teardown"]
+    # its stream reset cancels that send instead of leaving it to send_timeout
+    # (meanwhile the watchdog has started the request's pump).
+    assert await reset_once_started("/big", after=0.2) == ["setup", "teardown"]
 
 
 # -- the send deadline (core, mock clock) ----------------------------------------

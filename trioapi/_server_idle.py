@@ -28,7 +28,13 @@ from typing import Any
 
 import trio
 
-__all__ = ["ReusableSingleTask", "end_idle_task_after_reading", "patch_idle_task"]
+__all__ = [
+    "ReusableSingleTask",
+    "end_idle_task_after_reading",
+    "patch_idle_task",
+    "restart_without_handshake",
+    "stop_single_task",
+]
 
 _PATCH_MARK = "__trioapi_patched__"
 
@@ -50,8 +56,8 @@ def patch_idle_task() -> bool:
         return True
     # Kept so tests can hold the replacements to the originals' behaviour.
     task_class.__trioapi_original_methods__ = (task_class.restart, task_class.stop)
-    task_class.restart = _restart_without_handshake
-    task_class.stop = _stop
+    task_class.restart = restart_without_handshake
+    task_class.stop = stop_single_task
     # TCPServer makes its idle task from this module global.
     setattr(tcp_server, "TrioSingleTask", ReusableSingleTask)  # noqa: B010 - not its own name
     server_class._read_data = end_idle_task_after_reading(server_class._read_data)
@@ -138,7 +144,7 @@ async def _run_in(scope: trio.CancelScope, action: Callable[[], Awaitable[None]]
         await action()
 
 
-async def _restart_without_handshake(
+async def restart_without_handshake(
     self: Any, task_group: Any, action: Callable[[], Awaitable[None]]
 ) -> None:
     """``TrioSingleTask.restart``: cancel the running action, run ``action`` in a new task."""
@@ -148,11 +154,11 @@ async def _restart_without_handshake(
     task_group._nursery.start_soon(_run_in, self._handle, action)
 
 
-async def _stop(self: Any) -> None:
+async def stop_single_task(self: Any) -> None:
     """``TrioSingleTask.stop``: cancel the running action, if any."""
     if self._handle is not None:
         self._handle.cancel()
     self._handle = None
 
 
-_restart_without_handshake.__trioapi_patched__ = True  # type: ignore[attr-defined]
+restart_without_handshake.__trioapi_patched__ = True  # type: ignore[attr-defined]
