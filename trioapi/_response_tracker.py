@@ -63,15 +63,19 @@ class ResponseTracker:
         # Read per message: the route may have replaced the app's send timeout.
         timeout = context.send_timeout
         try:
-            if timeout is None or not kind.startswith("http.response."):
+            if not kind.startswith("http.response."):
                 await self._send(message)
             elif self._watchdog is not None:
+                # Counted also without a timeout: a last send to a client that
+                # has gone is watched for all the same.
                 self.sends_started += 1
-                self.send_timeout = timeout
+                self.send_timeout = math.inf if timeout is None else timeout
                 try:
                     await self._send(message)
                 finally:
                     self.send_timeout = None
+            elif timeout is None:
+                await self._send(message)
             else:
                 with trio.move_on_after(timeout) as send_scope:
                     await self._send(message)

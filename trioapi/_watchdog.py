@@ -25,7 +25,7 @@ WATCH_AFTER = 0.05
 
 
 class _Watched(Protocol):
-    # While a send is in progress: its timeout; else None.
+    # While a send is in progress: its timeout (inf: none); else None.
     send_timeout: float | None
     # How many sends have started, so a new send is told from a stuck one.
     sends_started: int
