@@ -76,7 +76,7 @@ def prepare(request: Request) -> Prepared:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    # to_app rides along in send's closure so the channel stays open.
+    # Kept on send: the sending end lives as long as the request, as in hypercorn.
     send.channel = to_app  # type: ignore[attr-defined]
     return make_scope(request), app_inbox.receive, send, sent
 
