@@ -1,6 +1,6 @@
 """hypercorn's trio idle-timeout task without a task spawned per restart (trioapi._server_idle).
 
-The replacements must behave as the original: a restart cancels the running
+The replacement must behave as the original: a restart cancels the running
 action and runs the new one, a stop cancels it, and through a real server a
 kept-alive connection is closed after ``keep_alive_timeout`` of idleness but
 never while a request is in flight, and a closed connection does not hold
@@ -19,7 +19,7 @@ from tests.serving import run_hypercorn
 from tests.test_teardown_served import host_port
 from trioapi import TrioAPI
 from trioapi._server import hypercorn_needs_patch, patch_hypercorn
-from trioapi._server_idle import ReusableSingleTask
+from trioapi._server_idle import ReusableSingleTask, patch_idle_task
 
 pytestmark = pytest.mark.skipif(
     not hypercorn_needs_patch(), reason="this hypercorn release is not patched"
@@ -44,20 +44,14 @@ def timed_action(events: list[tuple[str, float]], name: str, seconds: float) -> 
     return action
 
 
-VERSIONS = ["reusable", "start_soon", "hypercorn"]
+VERSIONS = ["reusable", "hypercorn"]
 
 
 def single_task(version: str) -> Any:
-    """trioapi's ``ReusableSingleTask``, or ``TrioSingleTask`` with trioapi's methods or hypercorn's."""
+    """trioapi's ``ReusableSingleTask``, or hypercorn's own ``TrioSingleTask`` to hold it to."""
     assert patch_hypercorn()
-    assert getattr(TrioSingleTask.restart, "__trioapi_patched__", False)
-    if version == "reusable":
-        return ReusableSingleTask()
-    if version == "start_soon":
-        return TrioSingleTask()
-    restart, stop = TrioSingleTask.__trioapi_original_methods__  # type: ignore[attr-defined]
-    original = type("OriginalSingleTask", (TrioSingleTask,), {"restart": restart, "stop": stop})
-    return original()
+    assert patch_idle_task()  # applied already: a repeat call says so
+    return ReusableSingleTask() if version == "reusable" else TrioSingleTask()
 
 
 def close(task: Any) -> None:

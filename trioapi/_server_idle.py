@@ -1,4 +1,4 @@
-"""Cheaper idle-timeout tasks for hypercorn's trio worker (applied with the ``_server`` fix).
+"""A cheaper idle-timeout task for hypercorn's trio worker (applied with the ``_server`` fix).
 
 Hypercorn 0.17/0.18's trio ``TCPServer`` keeps each connection's idle
 timeout in a ``TrioSingleTask``. Its ``restart()`` cancels the running task
@@ -8,17 +8,12 @@ task spawned, started and cancelled per request, a fifth to a third of the
 server's CPU for a small request on our machine (``bench/hypercorn_idle.py``,
 ``docs/hypercorn-trio-throughput.md``).
 
-- Each connection's idle timeout runs in one long-lived task instead
-  (:class:`ReusableSingleTask`): a restart cancels the running action and
-  hands the task the new one, a stop cancels it, and the task ends when the
-  connection stops reading (``TCPServer._read_data`` returns), so it never
-  holds the connection's task group open.
-- Any other ``TrioSingleTask`` spawns its task with ``start_soon`` and a
-  cancel scope made by the caller, instead of ``nursery.start()``'s
-  handshake. A scope cancelled before its task enters it cancels that task
-  at its first checkpoint, as cancelling the started task did; nothing
-  awaits between cancelling the old task and recording the new one, so the
-  lock the original held across the handshake is not needed.
+Here each connection's idle timeout runs in one long-lived task instead
+(:class:`ReusableSingleTask`): a restart cancels the running action and
+hands the task the new one, a stop cancels it, and the task ends when the
+connection stops reading (``TCPServer._read_data`` returns), so it never
+holds the connection's task group open. ``TrioSingleTask`` itself, which
+hypercorn's QUIC connections also use, is left as it is.
 """
 
 from __future__ import annotations
@@ -28,39 +23,31 @@ from typing import Any
 
 import trio
 
-__all__ = [
-    "ReusableSingleTask",
-    "end_idle_task_after_reading",
-    "patch_idle_task",
-    "restart_without_handshake",
-    "stop_single_task",
-]
+__all__ = ["ReusableSingleTask", "end_idle_task_after_reading", "patch_idle_task"]
 
 _PATCH_MARK = "__trioapi_patched__"
 
 
 def patch_idle_task() -> bool:
-    """Apply both changes (once); ``False`` if hypercorn's code has another shape."""
-    from hypercorn.trio import tcp_server, worker_context
+    """Give ``TCPServer`` connections a :class:`ReusableSingleTask` (once).
 
-    task_class: Any = getattr(worker_context, "TrioSingleTask", None)
+    Returns:
+        ``True`` if the change is in place, ``False`` if hypercorn's code has
+        another shape (nothing is changed).
+    """
+    from hypercorn.trio import tcp_server
+
     server_class: Any = getattr(tcp_server, "TCPServer", None)
-    if (
-        task_class is None
-        or not hasattr(task_class, "restart")
-        or getattr(tcp_server, "TrioSingleTask", None) != task_class
-        or not hasattr(server_class, "_read_data")
-    ):
+    read_data = getattr(server_class, "_read_data", None)
+    if read_data is None:
         return False
-    if getattr(task_class.restart, _PATCH_MARK, False):
+    if getattr(read_data, _PATCH_MARK, False):
         return True
-    # Kept so tests can hold the replacements to the originals' behaviour.
-    task_class.__trioapi_original_methods__ = (task_class.restart, task_class.stop)
-    task_class.restart = restart_without_handshake
-    task_class.stop = stop_single_task
+    if not hasattr(getattr(tcp_server, "TrioSingleTask", None), "restart"):
+        return False
     # TCPServer makes its idle task from this module global.
     setattr(tcp_server, "TrioSingleTask", ReusableSingleTask)  # noqa: B010 - not its own name
-    server_class._read_data = end_idle_task_after_reading(server_class._read_data)
+    server_class._read_data = end_idle_task_after_reading(read_data)
     return True
 
 
@@ -76,6 +63,7 @@ def end_idle_task_after_reading(
             if isinstance(self.idle_task, ReusableSingleTask):
                 self.idle_task.close()
 
+    read_data_then_end_idle_task.__trioapi_patched__ = True  # type: ignore[attr-defined]
     return read_data_then_end_idle_task
 
 
@@ -137,28 +125,3 @@ class ReusableSingleTask:
             self._running = None
             if self._action is action:
                 self._action = None  # done, or cancelled without a successor
-
-
-async def _run_in(scope: trio.CancelScope, action: Callable[[], Awaitable[None]]) -> None:
-    with scope:
-        await action()
-
-
-async def restart_without_handshake(
-    self: Any, task_group: Any, action: Callable[[], Awaitable[None]]
-) -> None:
-    """``TrioSingleTask.restart``: cancel the running action, run ``action`` in a new task."""
-    if self._handle is not None:
-        self._handle.cancel()
-    self._handle = trio.CancelScope()
-    task_group._nursery.start_soon(_run_in, self._handle, action)
-
-
-async def stop_single_task(self: Any) -> None:
-    """``TrioSingleTask.stop``: cancel the running action, if any."""
-    if self._handle is not None:
-        self._handle.cancel()
-    self._handle = None
-
-
-restart_without_handshake.__trioapi_patched__ = True  # type: ignore[attr-defined]
