@@ -400,7 +400,7 @@ async def serve_request(
             await _serve_http(app, scope, receive, send, context, limits, on_timeout)
         else:
             tracked_send = ResponseTracker(send, context)
-            await _serve_websocket(app, scope, receive, tracked_send, context, limits)
+            await _serve_websocket(app, scope, receive, tracked_send, context)
     except BaseException as error:
         # Whatever escapes the app (a background task, a teardown after the
         # response, several errors at once) is logged with its request before
@@ -491,7 +491,6 @@ async def _serve_websocket(
     receive: Receive,
     send: Send,
     context: RequestContext,
-    limits: RequestLimits,
 ) -> None:
     # A WebSocket app reads its own messages and sees websocket.disconnect
     # itself, so there is no pump; the deadline does not apply to a socket.
