@@ -88,26 +88,18 @@ def response_of(sent: list[dict[str, Any]]) -> tuple[int, bytes]:
     return status, body
 
 
-async def call(app: Any, request: Request) -> tuple[int, bytes]:
-    """One request as a server would make it; returns the status and the body."""
-    scope, receive, send, sent = prepare(request)
-    await app(scope, receive, send)
-    return response_of(sent)
-
-
 BATCH = 50
 
 
-async def batch_seconds(app: Any, request: Request) -> float:
-    """CPU seconds per request of one batch of the app's own calls on this Trio loop.
+async def time_calls(app: Any, batch: list[Prepared]) -> float:
+    """CPU seconds per request of the app's calls for a prepared batch (any event loop).
 
-    The batch is prepared first (the server's share: the scopes and the
-    receive queues) and only the app calls are timed. CPU time of this
+    Only the app calls are timed: the batch was prepared first (the
+    server's share: the scopes and the receive queues). CPU time of this
     process, not wall time: the calls never wait on I/O, so the two agree on
     an idle machine, and on a busy shared one CPU time does not count the
     time other processes held the core.
     """
-    batch = [prepare(request) for _ in range(BATCH)]
     start = time.process_time()
     for scope, receive, send, _ in batch:
         await app(scope, receive, send)
@@ -121,10 +113,14 @@ class TrioRunner:
         self.app = app
 
     async def call(self, request: Request) -> tuple[int, bytes]:
-        return await call(self.app, request)
+        """One request as a server would make it; returns the status and the body."""
+        scope, receive, send, sent = prepare(request)
+        await self.app(scope, receive, send)
+        return response_of(sent)
 
     async def batch_seconds(self, request: Request) -> float:
-        return await batch_seconds(self.app, request)
+        """CPU seconds per request of one batch (see :func:`time_calls`)."""
+        return await time_calls(self.app, [prepare(request) for _ in range(BATCH)])
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -175,14 +171,7 @@ class AsyncioRunner:
 
     async def batch_seconds(self, request: Request) -> float:
         batch = [self._prepare(request) for _ in range(BATCH)]
-
-        async def run_batch() -> float:
-            start = time.process_time()
-            for scope, receive, send, _ in batch:
-                await self.app(scope, receive, send)
-            return (time.process_time() - start) / BATCH
-
-        return self.loop.run_until_complete(run_batch())
+        return self.loop.run_until_complete(time_calls(self.app, batch))
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
