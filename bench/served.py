@@ -75,12 +75,12 @@ def server_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def serving(app: str, worker: str) -> Iterator[tuple[str, int]]:
-    """Serve ``bench.served:<app>`` with hypercorn until the block ends; yields its URL and pid."""
+def serving(target: str, worker: str) -> Iterator[tuple[str, int]]:
+    """Serve ``target`` (``module:app``) with hypercorn until the block ends; yields URL and pid."""
     port = free_port()
     command = [
         sys.executable, "-m", "hypercorn", "--worker-class", worker,
-        "--bind", f"127.0.0.1:{port}", f"bench.served:{app}",
+        "--bind", f"127.0.0.1:{port}", target,
     ]
     process = subprocess.Popen(
         command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -151,7 +151,8 @@ def main() -> None:
     per_second = {name: dict.fromkeys(SCENARIOS, 0.0) for name in names}
     for _ in range(args.rounds):
         for name in names:
-            with serving(*SERVED[name]) as (url, pid):
+            app, worker = SERVED[name]
+            with serving(f"bench.served:{app}", worker) as (url, pid):
                 warm_up = min(args.requests, 500)
                 h2load(url, "plaintext", warm_up, args.clients, http1=args.http1)
                 for scenario in SCENARIOS:

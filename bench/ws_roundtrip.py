@@ -14,10 +14,7 @@ Figures are for this machine and this run only.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from trio_websocket import open_websocket_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.served import serving  # noqa: E402
 from trioapi import TrioAPI  # noqa: E402
 from trioapi.websockets import WebSocket, WebSocketDisconnect  # noqa: E402
 
@@ -88,23 +86,10 @@ async def run_inprocess(args: argparse.Namespace) -> float:
 
 
 async def run_subprocess(args: argparse.Namespace) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "server.log"
-        command = [
-            sys.executable, "-m", "hypercorn", "--worker-class", "trio", "--bind", "127.0.0.1:0",
-            "--error-logfile", str(log), "--log-level", "INFO", "bench.ws_roundtrip:app",
-        ]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            with trio.fail_after(30):
-                while "Running on " not in (log.read_text() if log.exists() else ""):
-                    await trio.sleep(0.05)
-            address = log.read_text().split("Running on ")[1].split()[0]
-            url = address.replace("http://", "ws://") + "/echo"
-            return await measure(url, args.clients, args.seconds, "x" * args.size)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    # Blocks this loop while the server starts; nothing else runs yet.
+    with serving("bench.ws_roundtrip:app", "trio") as (url, _pid):
+        url = url.replace("http://", "ws://") + "/echo"
+        return await measure(url, args.clients, args.seconds, "x" * args.size)
 
 
 def main() -> None:
