@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve, tcp_server, worker_context
+from hypercorn.trio import tcp_server, worker_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.apps import bare_app  # noqa: E402
+from tests.serving import run_hypercorn  # noqa: E402
 from trioapi._server_idle import ReusableSingleTask, end_idle_task_after_reading  # noqa: E402
 
 SHIPPED = (worker_context.TrioSingleTask.restart, worker_context.TrioSingleTask.stop)
@@ -106,25 +106,14 @@ async def main(requests: int, repeats: int) -> None:
     # A connection's reusable idle task ends when it stops reading (as trioapi applies it).
     reading = end_idle_task_after_reading(tcp_server.TCPServer._read_data)
     setattr(tcp_server.TCPServer, "_read_data", reading)  # noqa: B010
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    shutdown = trio.Event()
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(
-            lambda task_status: serve(
-                bare_app, config, shutdown_trigger=shutdown.wait, task_status=task_status
-            )
-        )
-        url = binds[0] + "/plaintext"
-        least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
+    least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
+    async with run_hypercorn(bare_app) as url:
         for _ in range(repeats):
             for name, set_up in VARIANTS.items():
                 set_up()
                 for http1 in (True, False):
-                    cpu = await server_cpu_per_request(url, requests, http1)
+                    cpu = await server_cpu_per_request(url + "/plaintext", requests, http1)
                     least[name, http1] = min(least[name, http1], cpu)
-        shutdown.set()
     print("| idle task | HTTP/1.1 µs CPU/request | HTTP/2 µs CPU/request |")
     print("|---|---|---|")
     for name in VARIANTS:
