@@ -165,13 +165,17 @@ class ChannelServer:
         self.sent.append(message)
 
     async def serve(self, app, limits: RequestLimits, headers=None) -> None:
-        """Serve one request as TrioAPI does under a lifespan: with a watchdog, no pump task."""
-        async with trio.open_nursery() as app_nursery:
+        await serve_with_watchdog(app, self.app_inbox.receive, self.send, limits, headers)
+
+
+async def serve_with_watchdog(app, receive, send, limits: RequestLimits, headers=None) -> None:
+    """Serve one request as TrioAPI does under a lifespan: with a watchdog, no pump task."""
+    async with trio.open_nursery() as app_nursery:
+        with trio.fail_after(100):  # a request left stuck fails the test
             await serve_request(
-                app, http_scope(headers), self.app_inbox.receive, self.send,
-                limits=limits, app_nursery=app_nursery,
+                app, http_scope(headers), receive, send, limits=limits, app_nursery=app_nursery
             )
-            app_nursery.cancel_scope.cancel()  # the watchdog
+        app_nursery.cancel_scope.cancel()  # the watchdog
 
 
 async def test_a_body_the_server_already_queued_is_read_without_waiting():
@@ -349,13 +353,7 @@ async def test_a_last_send_stuck_after_the_client_left_is_abandoned(
             raise
 
     limits = RequestLimits(cancel_on_disconnect=cancel_on_disconnect, send_timeout=send_timeout)
-    async with trio.open_nursery() as app_nursery:
-        with trio.fail_after(100):  # a send left stuck fails the test
-            await serve_request(
-                app, http_scope(), server.receive, server.send,
-                limits=limits, app_nursery=app_nursery,
-            )
-        app_nursery.cancel_scope.cancel()  # the watchdog
+    await serve_with_watchdog(app, server.receive, server.send, limits)
     ended_at = trio.current_time()
     assert events == ["cancelled"]
     if cancel_on_disconnect:
