@@ -26,6 +26,7 @@ from trioapi._scopes import (
 )
 from trioapi._server import patch_hypercorn_if_loaded, patch_hypercorn_worker_serve_if_loaded
 from trioapi._shutdown import ServerShutdown
+from trioapi.asyncio_bridge import AsyncioBridge
 from trioapi.datastructures import Default, State
 from trioapi.dependencies.body import DEFAULT_MAX_JSON_DEPTH
 from trioapi.exception_handlers import (
@@ -77,7 +78,9 @@ class TrioAPI:
     ``max_body_size``, ``body_timeout``, ``send_timeout``, the three form
     limits, ``max_json_depth``, ``timeout`` and ``cancel_on_disconnect`` may
     be replaced per router and per route (``None``: no limit). See
-    docs/security.md.
+    docs/security.md. ``asyncio_bridge=True`` runs an asyncio loop as long as
+    the lifespan, for asyncio-only libraries (``trioapi.asyncio_bridge``,
+    docs/guides/databases.md).
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class TrioAPI:
         max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
         max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
         max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
+        asyncio_bridge: bool = False,
         **extra: Any,
     ) -> None:
         self.debug = debug
@@ -199,6 +203,10 @@ class TrioAPI:
         self.middleware_stack: ASGIApp | None = None
         self._app_nursery: trio.Nursery | None = None
         self._shutdown = ServerShutdown()
+        # The asyncio loop (trioapi.asyncio_bridge): opened around the lifespan
+        # when asked for here, or by open_asyncio_bridge() inside it.
+        self.asyncio_bridge: AsyncioBridge | None = AsyncioBridge() if asyncio_bridge else None
+        self._bridge_wraps_lifespan = asyncio_bridge
         self._install_docs_routes()
         # Inside a hypercorn trio worker (which imports the app's module, so
         # runs this, before it starts serving): hand this app the worker's
@@ -221,12 +229,15 @@ class TrioAPI:
             # Once per server, before it accepts connections: fix hypercorn's
             # trio-worker send race when that worker serves us (trioapi._server).
             patch_hypercorn_if_loaded()
-            await serve_lifespan(
-                self, scope, receive, send, self.router.lifespan_context, self._set_app_nursery
-            )
+            lifespan = self.router.lifespan_context
+            if self._bridge_wraps_lifespan and self.asyncio_bridge is not None:
+                lifespan = self.asyncio_bridge.wrap_lifespan(lifespan)
+            await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_nursery)
             return
         shutdown = self._shutdown
         token = shutdown.activate()
+        bridge = self.asyncio_bridge
+        loop_token = None if bridge is None else bridge.enter_request()
         try:
             if scope["type"] == "websocket":
                 # The guard closes the socket with 1001 when shutdown begins.
@@ -251,6 +262,8 @@ class TrioAPI:
                     on_timeout=self._answer_timeout,
                 )
         finally:
+            if bridge is not None and loop_token is not None:
+                bridge.exit_request(loop_token)
             shutdown.deactivate(token)
 
     def shutdown_trigger(
