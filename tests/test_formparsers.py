@@ -243,3 +243,11 @@ def test_arbitrary_urlencoded_bytes_give_a_form_of_strings(body: bytes, size: in
 
     form = trio.run(main)
     assert all(isinstance(key, str) and isinstance(value, str) for key, value in form.multi_items())
+
+
+def test_form_message_is_deprecated():
+    from trioapi.exceptions import TrioAPIDeprecationWarning
+    from trioapi.formparsers import FormMessage
+
+    with pytest.warns(TrioAPIDeprecationWarning, match="`FormMessage` is deprecated"):
+        assert FormMessage(5).name == "END"

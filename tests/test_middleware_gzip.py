@@ -185,3 +185,126 @@ async def test_non_http_scopes_pass_through():
     await GZipMiddleware(app)({"type": "lifespan"}, None, None)
 
     assert seen == ["lifespan"]
+
+
+def raw_app(start: dict, *bodies: dict, after: tuple[dict, ...] = ()):
+    """An app that sends exactly the given messages."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", **start})
+        for body in bodies:
+            await send({"type": "http.response.body", **body})
+        for message in after:
+            await send(message)
+
+    return app
+
+
+async def test_already_compressed_media_types_are_excluded_by_default():
+    for content_type in ("image/png", "application/zip", "video/mp4", "application/grpc+proto"):
+        app = raw_app(
+            {"status": 200, "headers": [(b"content-type", content_type.encode())]},
+            {"body": b"x" * 4000},
+        )
+        sent = await call(GZipMiddleware(app), headers=ACCEPT_GZIP)
+        assert "content-encoding" not in sent.headers, content_type
+        assert sent.body == b"x" * 4000
+
+
+async def test_exclude_content_types_ignores_case_and_parameters():
+    app = raw_app(
+        {"status": 200, "headers": [(b"content-type", b"application/json; charset=utf-8")]},
+        {"body": b"x" * 4000},
+    )
+    middleware = GZipMiddleware(app, exclude_content_types=("Application/JSON; q=1",))
+
+    sent = await call(middleware, headers=ACCEPT_GZIP)
+
+    assert "content-encoding" not in sent.headers
+    assert "vary" not in sent.headers
+
+
+async def test_an_empty_exclude_list_compresses_images():
+    app = raw_app(
+        {"status": 200, "headers": [(b"content-type", b"image/png")]}, {"body": b"x" * 4000}
+    )
+
+    sent = await call(GZipMiddleware(app, exclude_content_types=()), headers=ACCEPT_GZIP)
+
+    assert sent.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(sent.body) == b"x" * 4000
+
+
+async def test_partial_content_is_never_compressed():
+    app = raw_app(
+        {"status": 206, "headers": [(b"content-range", b"bytes 0-3999/9000")]},
+        {"body": b"x" * 4000},
+    )
+
+    sent = await call(GZipMiddleware(app), headers=ACCEPT_GZIP)
+
+    assert sent.status == 206
+    assert "content-encoding" not in sent.headers
+    assert sent.body == b"x" * 4000
+
+
+async def test_large_chunks_are_compressed_in_a_worker_thread(monkeypatch):
+    threads: list[object] = []
+    real_run_sync = trio.to_thread.run_sync
+
+    async def counting_run_sync(*args, **kwargs):
+        threads.append(args[0])
+        return await real_run_sync(*args, **kwargs)
+
+    monkeypatch.setattr(trio.to_thread, "run_sync", counting_run_sync)
+    middleware = GZipMiddleware(text_app(LARGE), thread_minimum_size=len(LARGE))
+
+    sent = await call(middleware, headers=ACCEPT_GZIP)
+
+    assert gzip.decompress(sent.body) == LARGE.encode()
+    assert len(threads) == 1
+
+
+async def test_trailers_drop_the_content_length_and_pass_through():
+    trailers = {"type": "http.response.trailers", "headers": [(b"grpc-status", b"0")]}
+    app = raw_app(
+        {"status": 200, "headers": [(b"content-length", b"4000")], "trailers": True},
+        {"body": b"x" * 4000},
+        after=(trailers,),
+    )
+
+    sent = await call(GZipMiddleware(app), headers=ACCEPT_GZIP)
+
+    assert sent.headers["content-encoding"] == "gzip"
+    assert "content-length" not in sent.headers
+    assert sent.messages[-1] == trailers
+    assert gzip.decompress(sent.messages[1]["body"]) == b"x" * 4000
+
+
+async def test_early_hints_go_out_before_the_held_back_start():
+    hint = {"type": "http.response.early_hint", "links": ["</style.css>; rel=preload"]}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send(hint)
+        await send({"type": "http.response.body", "body": b"x" * 4000})
+
+    sent = await call(GZipMiddleware(app), headers=ACCEPT_GZIP)
+
+    assert [m["type"] for m in sent.messages] == [
+        "http.response.early_hint",
+        "http.response.start",
+        "http.response.body",
+    ]
+
+
+async def test_gzip_responder_is_an_asgi_app_of_its_own():
+    from trioapi.middleware.gzip import GZipResponder, IdentityResponder
+
+    compressed = await call(GZipResponder(text_app(LARGE), 500), headers=ACCEPT_GZIP)
+    identity = await call(IdentityResponder(text_app(LARGE), 500))
+
+    assert gzip.decompress(compressed.body) == LARGE.encode()
+    assert identity.body == LARGE.encode()
+    assert identity.headers["vary"] == "Accept-Encoding"
+    assert "content-encoding" not in identity.headers

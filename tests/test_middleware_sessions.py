@@ -55,8 +55,8 @@ async def test_stored_value_comes_back_on_the_next_request():
     assert set_cookie.startswith("session=")
     assert set_cookie.endswith(f"; path=/; Max-Age={TWO_WEEKS}; httponly; samesite=lax")
     assert json.loads(second.body) == {"session": {"user": "alice"}}
-    # A live session is written back on every response, which renews its age.
-    assert "set-cookie" in second.headers
+    # Only a changed session is written back (Starlette 1.x): reading it sends no cookie.
+    assert "set-cookie" not in second.headers
 
 
 async def test_cookie_holds_signed_base64_json():
@@ -190,3 +190,60 @@ def test_missing_itsdangerous_is_explained(monkeypatch: pytest.MonkeyPatch) -> N
     assert fresh is not None and fresh.loader is not None
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'trioapi\[sessions\]'"):
         fresh.loader.exec_module(importlib.util.module_from_spec(fresh))
+
+
+async def read_only_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads the session through request.session, as an endpoint would."""
+    from trioapi.requests import Request
+
+    await JSONResponse({"session": dict(Request(scope).session)})(scope, receive, send)
+
+
+async def test_reading_the_session_adds_vary_cookie_but_writes_nothing():
+    app = SessionMiddleware(session_app, SECRET)
+    stored = await request(app, "/set", b"user=alice")
+
+    read = await request(
+        SessionMiddleware(read_only_app, SECRET), cookie=cookie_value(stored.headers["set-cookie"])
+    )
+
+    assert json.loads(read.body) == {"session": {"user": "alice"}}
+    assert read.headers["vary"] == "Cookie"
+    assert "set-cookie" not in read.headers
+    assert stored.headers["vary"] == "Cookie"
+
+
+async def test_a_response_that_never_touched_the_session_has_no_vary():
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({})(scope, receive, send)
+
+    sent = await request(SessionMiddleware(app, SECRET))
+
+    assert "vary" not in sent.headers
+
+
+async def test_partitioned_marks_the_cookie():
+    sent = await request(SessionMiddleware(session_app, SECRET, partitioned=True), "/set", b"a=1")
+
+    assert sent.headers["set-cookie"].endswith("; httponly; samesite=lax; partitioned")
+
+
+def test_session_notes_each_kind_of_change():
+    from trioapi.middleware.sessions import Session
+
+    def changed(action) -> tuple[bool, bool]:
+        session = Session({"a": 1})
+        action(session)
+        return session.accessed, session.modified
+
+    assert changed(lambda s: s.__setitem__("b", 2)) == (True, True)
+    assert changed(lambda s: s.__delitem__("a")) == (True, True)
+    assert changed(lambda s: s.pop("a")) == (True, True)
+    assert changed(lambda s: s.pop("missing", None)) == (False, False)
+    assert changed(lambda s: s.setdefault("a", 9)) == (False, False)
+    assert changed(lambda s: s.setdefault("b", 9)) == (True, True)
+    assert changed(lambda s: s.update(b=2)) == (True, True)
+    assert changed(lambda s: s.popitem()) == (True, True)
+    assert changed(lambda s: s.clear()) == (True, True)
+    assert changed(lambda s: s.__ior__({"b": 2})) == (True, True)
+    assert changed(lambda s: s.get("a")) == (False, False)

@@ -145,3 +145,25 @@ async def test_async_client_without_block_reads_whole_response():
     response = await client.get("/")
     assert response.content == b"chunk0;chunk1;chunk2;"
     await client.aclose()
+
+
+def test_asgi2_double_callable_apps_are_driven_too():
+    from trioapi.testclient import ASGIInstance
+    from trioapi.types import Receive, Scope, Send
+
+    def function_app(scope: Scope) -> ASGIInstance:
+        async def instance(receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+        return instance
+
+    class ClassApp:
+        def __init__(self, scope: Scope) -> None:
+            self.scope = scope
+
+        async def __call__(self, receive: Receive, send: Send) -> None:
+            await function_app(self.scope)(receive, send)
+
+    assert TestClient(function_app).get("/fn").text == "/fn"
+    assert TestClient(ClassApp).get("/cls").text == "/cls"

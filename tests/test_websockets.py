@@ -9,7 +9,13 @@ import trio
 
 from trioapi.responses import PlainTextResponse
 from trioapi.types import Message, Scope
-from trioapi.websockets import WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState
+from trioapi.websockets import (
+    WebSocket,
+    WebSocketClose,
+    WebSocketDisconnect,
+    WebSocketDisconnected,
+    WebSocketState,
+)
 
 
 class FakeServer:
@@ -153,7 +159,7 @@ async def test_receive_raises_disconnect_with_code_and_reason() -> None:
         await websocket.receive_text()
     assert (info.value.code, info.value.reason) == (4001, "gone")
     assert websocket.client_state == WebSocketState.DISCONNECTED
-    with pytest.raises(RuntimeError, match='Cannot call "receive" once a disconnect'):
+    with pytest.raises(WebSocketDisconnected, match='Cannot call "receive" once a disconnect'):
         await websocket.receive()
 
 
@@ -174,7 +180,7 @@ async def test_iterators_stop_when_the_client_disconnects() -> None:
 
 async def test_receive_text_before_accept_is_refused() -> None:
     websocket = connect(FakeServer(CONNECT, text("early")))
-    with pytest.raises(RuntimeError, match='Need to call "accept" first'):
+    with pytest.raises(WebSocketDisconnected, match='Need to call "accept" first'):
         await websocket.receive_text()
 
 
@@ -211,7 +217,9 @@ async def test_send_after_close_is_refused() -> None:
     websocket = connect(server)
     await websocket.accept()
     await websocket.close()
-    with pytest.raises(RuntimeError, match='Cannot call "send" once a close message has been sent'):
+    with pytest.raises(
+        WebSocketDisconnected, match='Cannot call "send" once a close message has been sent'
+    ):
         await websocket.send_text("late")
     assert server.sent == [ACCEPT, {"type": "websocket.close", "code": 1000, "reason": ""}]
 
@@ -309,3 +317,7 @@ def test_websocket_state_values_match_starlette() -> None:
         ("DISCONNECTED", 2),
         ("RESPONSE", 3),
     ]
+
+
+def test_websocket_disconnected_is_still_a_runtime_error():
+    assert issubclass(WebSocketDisconnected, RuntimeError)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
 import trio
+
+from trioapi.exceptions import TrioAPIDeprecationWarning
 
 __all__ = [
     "is_async_callable",
     "iterate_in_threadpool",
     "run_in_threadpool",
+    "run_until_first_complete",
     "set_thread_limit",
     "thread_limiter",
 ]
@@ -90,3 +94,28 @@ def is_async_callable(obj: Any) -> bool:
         return True
     call = getattr(type(obj), "__call__", None)  # noqa: B004  # instances with async __call__
     return call is not None and inspect.iscoroutinefunction(call)
+
+
+async def run_until_first_complete(
+    *args: tuple[Callable[..., Awaitable[Any]], dict[str, Any]],
+) -> None:
+    """Run each ``(async_func, kwargs)`` concurrently; when one returns, cancel the rest.
+
+    Deprecated, as in Starlette: open a nursery and cancel its scope yourself.
+    A checkpoint; an error from any of the calls cancels the others and propagates.
+    """
+    warnings.warn(
+        "run_until_first_complete is deprecated and will be removed in a future version.",
+        TrioAPIDeprecationWarning,
+        stacklevel=2,
+    )
+    async with trio.open_nursery() as nursery:
+
+        async def run_then_cancel(
+            func: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]
+        ) -> None:
+            await func(**kwargs)
+            nursery.cancel_scope.cancel()
+
+        for func, kwargs in args:
+            nursery.start_soon(run_then_cancel, func, kwargs)

@@ -9,6 +9,7 @@ the recorded events are then handled here, between chunks, where awaiting
 from __future__ import annotations
 
 import codecs
+import enum
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
@@ -17,13 +18,29 @@ from urllib.parse import unquote_plus
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
+from typing_extensions import deprecated
 
 from trioapi.datastructures import FormData, Headers, UploadFile
+from trioapi.exceptions import TrioAPIDeprecationWarning
 
-__all__ = ["FormParser", "MultiPartException", "MultiPartParser"]
+__all__ = ["FormMessage", "FormParser", "MultiPartException", "MultiPartParser"]
 
 # Uploads stay in memory up to this size, then roll over to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
+
+
+@deprecated(
+    "`FormMessage` is deprecated and will be removed in a future version.",
+    category=TrioAPIDeprecationWarning,
+)
+class FormMessage(enum.Enum):
+    """The events of the old callback-based form parser; kept only for code that names them."""
+
+    FIELD_START = 1
+    FIELD_NAME = 2
+    FIELD_DATA = 3
+    FIELD_END = 4
+    END = 5
 
 
 class MultiPartException(Exception):

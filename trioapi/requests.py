@@ -72,10 +72,10 @@ def parse_cookie_header(cookie_string: str) -> dict[str, str]:
     return cookies
 
 
-
 def _media_type(content_type: str) -> str:
     """``multipart/form-data`` from ``Multipart/Form-Data; boundary=x``."""
     return content_type.split(";", 1)[0].strip().lower()
+
 
 class HTTPConnection(Mapping[str, Any]):
     """What HTTP requests and WebSocket connections share: URL, headers, client, state.
@@ -183,6 +183,10 @@ class HTTPConnection(Mapping[str, Any]):
         if "session" not in self.scope:
             raise AssertionError("SessionMiddleware must be installed to access request.session")
         session: dict[str, Any] = self.scope["session"]
+        # SessionMiddleware's Session notes the read, so the response gets Vary: Cookie.
+        mark_accessed = getattr(session, "mark_accessed", None)
+        if mark_accessed is not None:
+            mark_accessed()
         return session
 
     @property

@@ -7,9 +7,10 @@ without ``with`` no lifespan runs, as in FastAPI.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 import httpx
 
@@ -22,9 +23,42 @@ from trioapi._testing.websocket import (
     _WebSocketCall,
     build_websocket_scope,
 )
-from trioapi.types import ASGIApp
+from trioapi.concurrency import is_async_callable
+from trioapi.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
+__all__ = [
+    "ASGI2App",
+    "ASGI3App",
+    "ASGIInstance",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketTestSession",
+]
+
+#: What an ASGI 2 app returns for a scope: a callable taking ``receive`` and ``send``.
+ASGIInstance: TypeAlias = Callable[[Receive, Send], Awaitable[None]]
+#: An ASGI 2 ("double callable") app: ``app(scope)`` gives an :data:`ASGIInstance`.
+ASGI2App: TypeAlias = Callable[[Scope], ASGIInstance]
+#: An ASGI 3 app: ``await app(scope, receive, send)``.
+ASGI3App: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _ASGI2Adapter:
+    """Runs an ASGI 2 app as ASGI 3, so the test client drives both the same way."""
+
+    def __init__(self, app: ASGI2App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        instance = self.app(scope)
+        await instance(receive, send)
+
+
+def _as_asgi3(app: ASGIApp | ASGI2App) -> ASGIApp:
+    """``app`` itself when it is ASGI 3; an ASGI 2 app (a class, or a sync callable) wrapped."""
+    # An ASGI 2 app may be a class whose instances are the per-scope callables.
+    is_asgi3 = hasattr(app, "__await__") if inspect.isclass(app) else is_async_callable(app)
+    return app if is_asgi3 else _ASGI2Adapter(app)  # type: ignore[return-value,arg-type]  # told apart just above
 
 
 class _SyncBody(httpx.SyncByteStream):
@@ -92,7 +126,7 @@ class TestClient(httpx.Client):
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: ASGIApp | ASGI2App,
         base_url: str = "http://testserver",
         raise_server_exceptions: bool = True,
         root_path: str = "",
@@ -103,7 +137,7 @@ class TestClient(httpx.Client):
         follow_redirects: bool = True,
         client: tuple[str, int] = ("testclient", 50000),
     ) -> None:
-        self.app = app
+        self.app = _as_asgi3(app)
         self.app_state: dict[str, Any] = {}
         self.raise_server_exceptions = raise_server_exceptions
         self.root_path = root_path

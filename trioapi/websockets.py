@@ -22,7 +22,13 @@ from trioapi.types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from trioapi.responses import Response
 
-__all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState"]
+__all__ = [
+    "WebSocket",
+    "WebSocketClose",
+    "WebSocketDisconnect",
+    "WebSocketDisconnected",
+    "WebSocketState",
+]
 
 _NOT_ACCEPTED = 'WebSocket is not connected. Need to call "accept" first.'
 _BAD_MODE = 'The "mode" argument should be "text" or "binary".'
@@ -54,6 +60,14 @@ class WebSocketDisconnect(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketDisconnected(RuntimeError):
+    """The app used a WebSocket that is not connected (before ``accept``, or after a close).
+
+    A ``RuntimeError``, so code written against older releases that caught
+    that still catches it.
+    """
 
 
 class WebSocket(HTTPConnection):
@@ -89,7 +103,9 @@ class WebSocket(HTTPConnection):
             RuntimeError: The message is out of order, or the client already disconnected.
         """
         if self.client_state == WebSocketState.DISCONNECTED:
-            raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
+            raise WebSocketDisconnected(
+                'Cannot call "receive" once a disconnect message has been received.'
+            )
         message = await self._ws_receive()
         kind = message["type"]
         if self.client_state == WebSocketState.CONNECTING:
@@ -120,7 +136,7 @@ class WebSocket(HTTPConnection):
         """
         state = self.application_state
         if state == WebSocketState.DISCONNECTED:
-            raise RuntimeError('Cannot call "send" once a close message has been sent.')
+            raise WebSocketDisconnected('Cannot call "send" once a close message has been sent.')
         self.application_state = self._next_send_state(state, message)
         try:
             await self._ws_send(message)
@@ -193,7 +209,7 @@ class WebSocket(HTTPConnection):
 
     async def _receive_data(self) -> Message:
         if self.application_state != WebSocketState.CONNECTED:
-            raise RuntimeError(_NOT_ACCEPTED)
+            raise WebSocketDisconnected(_NOT_ACCEPTED)
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
