@@ -430,7 +430,11 @@ def test_request_scoped_yield_dependency_cannot_depend_on_a_function_scoped_one(
     def outer(value: Annotated[int, Depends(inner, scope="function")]):
         yield value
 
-    with pytest.raises(DependencyScopeError, match=r'outer\(\) has a scope of "request"'):
+    with pytest.raises(
+        DependencyScopeError,
+        match=r'GET /: The dependency "test_.*outer" has a scope of "request", it cannot depend '
+        r'on dependencies with scope "function" \(.*inner\(\) has it\)',
+    ):
 
         @app.get("/")
         def endpoint(value: Annotated[int, Depends(outer)]):
@@ -456,6 +460,51 @@ def test_indirect_dependency_on_a_function_scoped_one_is_also_an_error():
         @app.get("/")
         def endpoint(value: Annotated[int, Depends(outer)]):
             return value
+
+
+def test_one_yield_dependency_used_in_both_scopes_gives_two_values():
+    # The scope is part of what a cached value is keyed by, as in FastAPI: the
+    # function-scoped use is torn down before the response, the other after.
+    app = TrioAPI()
+    log = []
+
+    def session():
+        log.append("open")
+        yield len(log)
+        log.append("close")
+
+    @app.get("/")
+    def endpoint(
+        a: Annotated[int, Depends(session, scope="function")],
+        b: Annotated[int, Depends(session, scope="request")],
+    ):
+        return [a, b]
+
+    assert sorted(TestClient(app).get("/").json()) == [1, 2]
+    assert log == ["open", "open", "close", "close"]
+
+
+def test_plain_dependency_below_a_security_scope_is_still_cached():
+    # Scopes only key the cache of dependencies that can read them.
+    app = TrioAPI()
+    calls = []
+
+    def get_db():
+        calls.append("db")
+        return "db"
+
+    def get_user(db: Annotated[str, Depends(get_db)]):
+        return "user"
+
+    @app.get("/")
+    def endpoint(
+        db: Annotated[str, Depends(get_db)],
+        user: Annotated[str, Security(get_user, scopes=["read"])],
+    ):
+        return [db, user]
+
+    assert TestClient(app).get("/").json() == ["db", "user"]
+    assert calls == ["db"]
 
 
 def http_scope(path: str) -> dict:

@@ -4,13 +4,15 @@ from enum import StrEnum
 from typing import Annotated
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, Json
 from pydantic_core import PydanticUndefined
 
 from trioapi import params
 from trioapi.applications import TrioAPI
+from trioapi.dependencies.analysis import InvalidParameterTypeError
 from trioapi.exceptions import TrioAPIError
-from trioapi.param_functions import Cookie, Header, Path, Query
+from trioapi.param_functions import Cookie, Depends, Header, Path, Query
+from trioapi.routing import APIRouter
 from trioapi.testclient import TestClient
 
 # --- the declaration objects ----------------------------------------------------
@@ -263,8 +265,78 @@ def test_default_inside_annotated_is_a_registration_error():
 
 def test_a_dict_cannot_be_a_query_parameter():
     app = TrioAPI()
-    with pytest.raises(TrioAPIError, match="cannot be read from a query"):
+    # Also an AssertionError, as FastAPI raises for this mistake; the message
+    # starts with FastAPI's words and goes on with where and the fix.
+    with pytest.raises(
+        InvalidParameterTypeError,
+        match=r"GET /items: Query parameter 'q' must be one of the supported types: "
+        r".*get_items\(\) "
+        r"declares it with the type dict\[str, int\], which cannot be read from a query",
+    ) as caught:
 
         @app.get("/items")
         async def get_items(q: Annotated[dict[str, int], Query()]):
             return q
+
+    assert isinstance(caught.value, AssertionError)
+    assert isinstance(caught.value, TrioAPIError)
+
+
+def test_a_list_cannot_be_a_path_parameter():
+    app = TrioAPI()
+    with pytest.raises(AssertionError, match="Path parameter 'ids' must be one of the supported"):
+
+        @app.get("/items/{ids}")
+        async def get_items(ids: list[int]):
+            return ids
+
+
+@pytest.mark.parametrize(
+    ("declaration", "send"),
+    [
+        (Query(), {"params": {"items": '["a", "b"]'}}),
+        (Header(), {"headers": {"items": '["a", "b"]'}}),
+        (Cookie(), {"cookies": {"items": '["a", "b"]'}}),
+    ],
+)
+def test_a_json_typed_parameter_is_read_as_one_string(declaration, send):
+    app = TrioAPI()
+
+    @app.get("/")
+    async def read(items: Annotated[Json[list[str]], declaration]) -> list[str]:
+        return items
+
+    client = TestClient(app, cookies=send.pop("cookies", None))
+    assert client.get("/", **send).json() == ["a", "b"]
+
+
+def test_path_alias_choices_pick_the_segment_each_route_has():
+    app = TrioAPI()
+    router = APIRouter()
+    identifier = Path(validation_alias=AliasChoices("item_id", "id"), ge=1)
+
+    def get_identifier(value: Annotated[int, identifier]) -> int:
+        return value
+
+    @router.get("/")
+    def read(value: Annotated[int, Depends(get_identifier)]) -> int:
+        return value
+
+    app.include_router(router, prefix="/items/{item_id}")
+    app.include_router(router, prefix="/legacy/{id}")
+    client = TestClient(app)
+    assert client.get("/items/3/").json() == 3
+    assert client.get("/legacy/4/").json() == 4
+    assert client.get("/legacy/0/").json()["detail"][0]["loc"] == ["path", "id"]
+    # The shared declaration is not changed by either route.
+    assert identifier.validation_alias == AliasChoices("item_id", "id")
+
+
+def test_a_path_parameter_is_found_under_its_alias():
+    app = TrioAPI()
+
+    @app.get("/{repeated}")
+    def read(path: str = Path(alias="repeated"), query: str = Query(alias="repeated")):
+        return [path, query]
+
+    assert TestClient(app).get("/p", params={"repeated": "q"}).json() == ["p", "q"]

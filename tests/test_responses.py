@@ -540,3 +540,11 @@ def test_file_response_is_exported_from_responses() -> None:
     from trioapi._fileresponse import FileResponse as Private
 
     assert FileResponse is Private
+
+
+def test_event_source_response_is_exported_from_responses() -> None:
+    # FastAPI re-exports it from fastapi.responses; ported imports keep working.
+    from trioapi.responses import EventSourceResponse
+    from trioapi.sse import EventSourceResponse as FromSse
+
+    assert EventSourceResponse is FromSse

@@ -74,6 +74,16 @@ def test_with_block_runs_lifespan_and_shares_state():
     assert events == ["startup", "shutdown"]
 
 
+def test_client_keeps_working_after_its_with_block():
+    # As Starlette's: leaving the block shuts the lifespan down but does not
+    # close the client, so a test may keep sending requests without lifespan.
+    with TestClient(echo_app) as client:
+        assert client.get("/a").text == "GET /a  "
+    assert client.get("/b").text == "GET /b  "
+    assert client.get("/c").status_code == 200
+    client.close()
+
+
 def test_failed_startup_is_raised():
     @asynccontextmanager
     async def lifespan(app):

@@ -65,6 +65,23 @@ def test_generator_endpoint_streams_validated_json_lines_inside_its_dependencies
     assert log == ["open", "yield a", "yield b", "close"]
 
 
+def test_streamed_item_schema_is_titled_as_a_stream_item():
+    # FastAPI names a streamed item's schema StreamItem_<unique id>; a type
+    # that is not a model shows that name as its title.
+    app = TrioAPI()
+
+    @app.get("/tags")
+    async def tags() -> AsyncIterable[dict[str, str]]:
+        yield {"a": "b"}
+
+    content = app.openapi()["paths"]["/tags"]["get"]["responses"]["200"]["content"]
+    assert content["application/jsonl"]["itemSchema"] == {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "title": "Streamitem Tags Tags Get",
+    }
+
+
 def test_sync_and_unannotated_generator_endpoints_stream_too():
     client = TestClient(make_stream_app([]))
     assert client.get("/items-sync").text == '{"name":"x"}\n'

@@ -32,8 +32,10 @@ from trioapi.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
     from trioapi._fileresponse import FileResponse
+    from trioapi.sse import EventSourceResponse
 
 __all__ = [
+    "EventSourceResponse",
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
@@ -476,7 +478,11 @@ class StreamingResponse(Response):
                 return
 
     async def _send_stream(self, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        start = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+        }
         if self._send_trailers:
             start["trailers"] = True
         await send(start)
@@ -533,4 +539,10 @@ def __getattr__(name: str) -> object:
         from trioapi._fileresponse import FileResponse
 
         return FileResponse
+    if name == "EventSourceResponse":
+        # FastAPI re-exports it here; it lives in the typed layer (it
+        # validates items), which this toolkit module must not import eagerly.
+        from trioapi.sse import EventSourceResponse
+
+        return EventSourceResponse
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

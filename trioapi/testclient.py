@@ -181,8 +181,9 @@ class TestClient(httpx.Client):
                 lifespan, self._lifespan = self._lifespan, None
                 self._portal.run(lifespan.shutdown)
         finally:
+            # As Starlette's TestClient: leaving the block stops the loop but
+            # does not close the client; later requests get a fresh loop.
             self._close_portal()
-            super().__exit__(exc_type, exc_value, traceback)
 
     def _close_portal(self) -> None:
         if self._portal is not None:

@@ -96,6 +96,9 @@ class APIRouter(Router):
         max_form_part_size: Largest non-file part of a multipart body in
             bytes (400 above it; ``None``: no limit; not given: the app's).
             A route's wins.
+        strict_content_type: Parse a body as JSON only when its
+            ``Content-Type`` says JSON (``False``: also without one; not
+            given: the app's). A route's or an inner router's wins.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class APIRouter(Router):
         max_form_files: int | DefaultPlaceholder | None = Default(None),
         max_form_fields: int | DefaultPlaceholder | None = Default(None),
         max_form_part_size: int | DefaultPlaceholder | None = Default(None),
+        strict_content_type: bool | DefaultPlaceholder = Default(True),
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
@@ -152,6 +156,7 @@ class APIRouter(Router):
         self.max_form_files = max_form_files
         self.max_form_fields = max_form_fields
         self.max_form_part_size = max_form_part_size
+        self.strict_content_type = strict_content_type
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self._init_lifespan(lifespan)
@@ -195,9 +200,7 @@ class APIRouter(Router):
         elif event_type == "shutdown":
             self.on_shutdown.append(func)
         else:
-            raise ValueError(
-                f"Unknown event type {event_type!r}: use 'startup' or 'shutdown'."
-            )
+            raise ValueError(f"Unknown event type {event_type!r}: use 'startup' or 'shutdown'.")
 
     def on_event(self, event_type: str) -> Decorator[Any]:
         """Deprecated (as in FastAPI): register a startup or shutdown handler.
@@ -221,12 +224,14 @@ class APIRouter(Router):
         *,
         methods: Sequence[str] | set[str] | None = None,
         route_class_override: type[APIRoute] | None = None,
+        strict_content_type: bool | DefaultPlaceholder = Default(True),
         **options: Unpack[RouteOptions],
     ) -> None:
         """Register ``endpoint`` at ``self.prefix + path`` with this router's settings merged in.
 
         Tags, dependencies and callbacks are the router's followed by the
         route's; responses are the router's updated with the route's.
+        ``strict_content_type`` given here wins over the router's.
         """
         merged: dict[str, Any] = dict(options)
         merged["tags"] = [*self.tags, *(options.get("tags") or [])]
@@ -248,6 +253,7 @@ class APIRouter(Router):
             merged[limit] = first_given(options.get(limit, Default(None)), getattr(self, limit))
         cancel = options.get("cancel_on_disconnect")
         merged["cancel_on_disconnect"] = self.cancel_on_disconnect if cancel is None else cancel
+        merged["strict_content_type"] = first_given(strict_content_type, self.strict_content_type)
         route_class = route_class_override or self.route_class
         route = route_class(
             self.prefix + path,
@@ -360,6 +366,7 @@ class APIRouter(Router):
         max_form_files: int | DefaultPlaceholder | None = Default(None),
         max_form_fields: int | DefaultPlaceholder | None = Default(None),
         max_form_part_size: int | DefaultPlaceholder | None = Default(None),
+        strict_content_type: bool | DefaultPlaceholder = Default(True),
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
 
@@ -372,8 +379,8 @@ class APIRouter(Router):
         this router's lists. Routes added to ``router`` afterwards are not seen.
         ``timeout``, ``cancel_on_disconnect``, ``max_body_size``,
         ``body_timeout``, ``send_timeout``, ``max_form_files``,
-        ``max_form_fields``, ``max_form_part_size`` and ``max_json_depth``
-        apply to the included routes
+        ``max_form_fields``, ``max_form_part_size``, ``max_json_depth`` and
+        ``strict_content_type`` apply to the included routes
         that (with their router) set none; the innermost setting wins.
 
         Raises:
@@ -404,6 +411,7 @@ class APIRouter(Router):
             max_form_files=max_form_files,
             max_form_fields=max_form_fields,
             max_form_part_size=max_form_part_size,
+            strict_content_type=strict_content_type,
         )
         for route in list(router.routes):
             include_route(self, router, route, include)

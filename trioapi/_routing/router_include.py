@@ -90,6 +90,7 @@ class Inclusion:
         "include_in_schema",
         "prefix",
         "responses",
+        "strict_content_type",
         "tags",
         *SCOPE_LIMIT_OPTIONS,
     )
@@ -107,12 +108,14 @@ class Inclusion:
         include_in_schema: bool,
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
         cancel_on_disconnect: bool | None,
+        strict_content_type: bool | DefaultPlaceholder = Default(True),
         **limits: float | DefaultPlaceholder | None,
     ) -> None:
         # Each of SCOPE_LIMIT_OPTIONS; Default(None) when the call gives none.
         for name in SCOPE_LIMIT_OPTIONS:
             setattr(self, name, limits.get(name, Default(None)))
         self.cancel_on_disconnect = cancel_on_disconnect
+        self.strict_content_type = strict_content_type
         self.prefix = prefix
         self.tags = tags
         self.dependencies = dependencies
@@ -177,9 +180,11 @@ def _include_api_route(
         options[limit] = first_given(getattr(route, limit, given), given)
     cancel = getattr(route, "cancel_on_disconnect", None)
     options["cancel_on_disconnect"] = include.cancel_on_disconnect if cancel is None else cancel
-    if hasattr(route, "strict_content_type"):
-        # Not a decorator option, but a route built with it keeps it.
-        options["strict_content_type"] = route.strict_content_type
+    # The route's (its router's merged in), then this include call's; the
+    # parent's own comes in through add_api_route.
+    options["strict_content_type"] = first_given(
+        getattr(route, "strict_content_type", Default(True)), include.strict_content_type
+    )
     parent.add_api_route(
         include.prefix + route.path,
         route.endpoint,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
 import trio
+from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -27,6 +28,7 @@ from trioapi.dependencies.fields import (
     is_scalar_sequence,
     is_upload_file,
     model_of,
+    request_alias,
 )
 from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
@@ -37,6 +39,7 @@ from trioapi.websockets import WebSocket
 
 __all__ = [
     "DependencyScopeError",
+    "InvalidParameterTypeError",
     "build_dependant",
     "build_parameterless_dependant",
     "callable_name",
@@ -50,11 +53,23 @@ class DependencyScopeError(TrioAPIError):
     """A request-scoped ``yield`` dependency depends on a function-scoped one."""
 
 
+class InvalidParameterTypeError(TrioAPIError, AssertionError):
+    """A path, query, header or cookie parameter has a type that location cannot carry.
+
+    It is also an ``AssertionError``, the type FastAPI raises for this mistake,
+    so code and tests written for FastAPI catch it.
+    """
+
+
 def callable_name(call: Any) -> str:
     """A readable name for ``call`` in error messages: ``get_item()``, ``Pager()``."""
     target = call.func if isinstance(call, functools.partial) else call
     name = getattr(target, "__qualname__", None) or type(target).__qualname__
     return f"{name}()"
+
+
+def _bare_name(call: Any) -> str:
+    return callable_name(call).removesuffix("()")
 
 
 class _Context:
@@ -156,9 +171,28 @@ def _infer_field_info(
     return params.Query(default)
 
 
-def _check_location(
-    ctx: _Context, where: str, name: str, field_info: FieldInfo, base: Any
-) -> None:
+def _choose_path_alias(ctx: _Context, field_info: FieldInfo) -> FieldInfo:
+    """``Path(validation_alias=AliasChoices(...))``: the choice this route's path has.
+
+    One declaration may serve routes whose paths name the segment differently
+    (``/items/{item_id}`` and ``/legacy/{id}``), so each route reads its own,
+    from a copy: the shared declaration is left as it is.
+    """
+    choices = field_info.validation_alias
+    if not isinstance(choices, AliasChoices):
+        return field_info
+    names = [c for c in choices.choices if isinstance(c, str)]
+    if len(names) != len(choices.choices):
+        return field_info
+    for choice in names:
+        if choice in ctx.path_param_names:
+            chosen = copy.copy(field_info)
+            chosen.validation_alias = choice
+            return chosen
+    return field_info
+
+
+def _check_location(ctx: _Context, where: str, name: str, field_info: FieldInfo, base: Any) -> None:
     is_path_param = name in ctx.path_param_names
     kind = type(field_info).__name__
     if is_path_param and not isinstance(field_info, params.Path):
@@ -166,7 +200,13 @@ def _check_location(
             f"parameter {name!r} of {where} is declared with {kind}(), but {{{name}}} is a "
             f"segment of the path. Use Path(), or rename the parameter."
         )
-    if isinstance(field_info, params.Path) and not is_path_param:
+    if (
+        isinstance(field_info, params.Path)
+        and request_alias(name, field_info) not in ctx.path_param_names
+        # Alias choices serve several paths: the segment may come from the
+        # prefix of an include_router() yet to come.
+        and not isinstance(field_info.validation_alias, AliasChoices)
+    ):
         raise ctx.error(
             f"parameter {name!r} of {where} is declared with Path(), but the path has no "
             f"{{{name}}} segment. Add '{{{name}}}' to the path, or use Query() to read it "
@@ -180,10 +220,13 @@ def _check_location(
     if isinstance(field_info, params.Query | params.Header):
         allowed = allowed or is_scalar_sequence(base)
     if not allowed:
+        # The first words are FastAPI's assertion message, which ported tests match.
         raise ctx.error(
-            f"parameter {name!r} of {where} is declared with {kind}() but its type {base!r} "
-            f"cannot be read from a {field_info.in_.value}. Use a single value type (or a "
-            f"list of them for Query/Header), or Body() to read it from the body."
+            f"{kind} parameter {name!r} must be one of the supported types: {where} declares "
+            f"it with the type {base!r}, which cannot be read from a {field_info.in_.value}. "
+            f"Use a single value type (or a list of them for Query/Header), or Body() to read "
+            f"it from the body.",
+            cls=InvalidParameterTypeError,
         )
 
 
@@ -200,8 +243,9 @@ def _add_sub_dependant(
     sub = _build(ctx, call, name=name, depends=depends, parent=dependant)
     if dependant.is_generator and dependant.computed_scope == "request" and sub.scope == "function":
         raise ctx.error(
-            f'the dependency {callable_name(dependant.call)} has a scope of "request", it cannot '
-            f'depend on {callable_name(call)}, which has a scope of "function". Give '
+            # The first sentence is FastAPI's message, which ported tests match.
+            f'The dependency "{_bare_name(dependant.call)}" has a scope of "request", it cannot '
+            f'depend on dependencies with scope "function" ({callable_name(call)} has it). Give '
             f'{callable_name(call)} scope="request", or {callable_name(dependant.call)} '
             f'scope="function".',
             cls=DependencyScopeError,
@@ -219,10 +263,10 @@ def _add_parameter(ctx: _Context, dependant: Dependant, param: inspect.Parameter
     if kind is not None:
         setattr(dependant, f"{kind}_param_name", param.name)
         return
-    field_info = declared or _infer_field_info(
-        ctx, param, base, param.name in ctx.path_param_names
-    )
-    _check_location(ctx, where, param.name, field_info, base)
+    field_info = declared or _infer_field_info(ctx, param, kept, param.name in ctx.path_param_names)
+    if isinstance(field_info, params.Path):
+        field_info = _choose_path_alias(ctx, field_info)
+    _check_location(ctx, where, param.name, field_info, kept)
     field = build_param_field(param.name, kept, field_info)
     if field.is_form:
         _check_multipart_installed(ctx, where, param.name, field_info)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Json, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from trioapi import params
@@ -36,9 +36,17 @@ __all__ = [
 _SEQUENCE_TYPES: tuple[type[Any], ...] = (list, set, tuple, frozenset, deque, Sequence)
 
 
+def _is_json_marker(meta: Any) -> bool:
+    return meta is Json or type(meta) is Json
+
+
 def _strip_annotated(annotation: Any) -> Any:
     while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
+        base, *metadata = get_args(annotation)
+        if any(_is_json_marker(meta) for meta in metadata):
+            # ``Json[list[str]]`` arrives as one JSON string, whatever it holds.
+            return str
+        annotation = base
     return annotation
 
 

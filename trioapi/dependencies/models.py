@@ -94,7 +94,9 @@ class ParamField:
         Errors are pydantic's dicts without ``url``, their ``loc`` prefixed with ``loc``.
         """
         if self.adapter is None:
-            raise RuntimeError(f"{self.name!r} is a field of a parameter model, not validated alone")
+            raise RuntimeError(
+                f"{self.name!r} is a field of a parameter model, not validated alone"
+            )
         try:
             return self.adapter.validate_python(value, from_attributes=True), []
         except ValidationError as exc:
@@ -180,9 +182,26 @@ class Dependant:
         return self.oauth_scopes
 
     @cached_property
-    def cache_key(self) -> tuple[Any, tuple[str, ...]]:
-        """What identifies a cached value within one request: the callable and its scopes."""
-        return (self.call, tuple(sorted(set(self.oauth_scopes))))
+    def uses_scopes(self) -> bool:
+        """Whether the security scopes can change its value: it or a dependency reads them."""
+        return bool(
+            self.own_oauth_scopes
+            or self.security_scopes_param_name is not None
+            or self.is_security_scheme
+            or any(sub.uses_scopes for sub in self.dependencies)
+        )
+
+    @cached_property
+    def cache_key(self) -> tuple[Any, tuple[str, ...], str]:
+        """What identifies a cached value within one request.
+
+        The callable, the scopes only when they can change the value (so a
+        plain dependency reached below ``Security(scopes=...)`` and beside it
+        runs once), and the scope it is torn down in (a function-scoped and a
+        request-scoped use of one ``yield`` dependency are two values).
+        """
+        scopes = tuple(sorted(set(self.oauth_scopes))) if self.uses_scopes else ()
+        return (self.call, scopes, self.computed_scope or "")
 
     @property
     def is_generator(self) -> bool:

@@ -219,7 +219,9 @@ def _request_body(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] |
 
 
 def _security(route: APIRoute, state: DocumentState) -> list[dict[str, list[str]]]:
-    requirements: list[dict[str, list[str]]] = []
+    # One requirement per scheme, its scopes merged in first-seen order: a
+    # scheme used with no scopes and again with some is one requirement.
+    scopes_by_name: dict[str, list[str]] = {}
     for dependant in flat_dependants(route.dependant):
         if not dependant.is_security_scheme:
             continue
@@ -227,10 +229,9 @@ def _security(route: APIRoute, state: DocumentState) -> list[dict[str, list[str]
         name: str = getattr(scheme, "scheme_name")  # noqa: B009 - set by every scheme
         model = getattr(scheme, "model")  # noqa: B009 - set by every scheme
         state.security_schemes[name] = jsonable_encoder(model, by_alias=True, exclude_none=True)
-        requirement = {name: list(dependant.oauth_scopes)}
-        if requirement not in requirements:
-            requirements.append(requirement)
-    return requirements
+        scopes = scopes_by_name.setdefault(name, [])
+        scopes.extend(s for s in dependant.oauth_scopes if s not in scopes)
+    return [{name: scopes} for name, scopes in scopes_by_name.items()]
 
 
 def _operation_id(route: APIRoute, state: DocumentState) -> str:

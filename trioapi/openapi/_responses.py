@@ -80,11 +80,16 @@ def _event_item_schema(route: APIRoute, registry: SchemaRegistry) -> dict[str, A
     }
     adapter = _stream_adapter(route)
     if adapter is not None:
-        field = registry.response(adapter, f"Response_{route.unique_id}")
+        field = registry.response(adapter, _stream_item_name(route))
         data["contentMediaType"] = "application/json"
         data["contentSchema"] = registry.schema(field)
         schema["required"] = ["data"]
     return schema
+
+
+def _stream_item_name(route: APIRoute) -> str:
+    # FastAPI's name for a streamed item's schema (its title when not a model).
+    return f"StreamItem_{route.unique_id}"
 
 
 def _stream_adapter(route: APIRoute) -> Any:
@@ -97,7 +102,7 @@ def register_response_fields(route: APIRoute, registry: SchemaRegistry) -> None:
     if _is_json_lines(route) or _is_event_stream(route):
         adapter = _stream_adapter(route)
         if adapter is not None:
-            registry.response(adapter, f"Response_{route.unique_id}")
+            registry.response(adapter, _stream_item_name(route))
     elif route.response_field is not None:
         registry.response(route.response_field, f"Response_{route.unique_id}")
     for code, adapter in route.response_fields.items():
@@ -120,7 +125,7 @@ def _main_content(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] |
         return {event_media: {"itemSchema": _event_item_schema(route, registry)}}
     if _is_json_lines(route):
         adapter = _stream_adapter(route)
-        name = f"Response_{route.unique_id}"
+        name = _stream_item_name(route)
         item_schema = registry.schema(registry.response(adapter, name)) if adapter else {}
         return {JSON_LINES: {"itemSchema": item_schema}}
     response_class = _response_class(route)
