@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import ssl
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +15,7 @@ import trustme
 from hypercorn.trio import serve
 
 from examples.app import app as example_app
+from tests.processes import free_port, trioapi_process, wait_for_body
 from trioapi.cli import build_config, build_parser
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,54 +91,6 @@ def test_a_sub_command_is_required(capsys: pytest.CaptureFixture[str]):
 # -- real processes -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def trioapi_process(args: Sequence[str], cwd: Path, log: Path) -> AsyncIterator[None]:
-    """Run ``python -m trioapi ARGS`` in a process group of its own; kill the group after."""
-    with log.open("wb") as output:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "trioapi", *args],
-            cwd=cwd,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: the reloader's workers go down with it
-        )
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # it may have died on its own
-                os.killpg(process.pid, signal.SIGTERM)
-            with trio.move_on_after(5):
-                await process.wait()
-            if process.returncode is None:  # pragma: no cover - only if SIGTERM was ignored
-                os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
-
-
-async def wait_for_body(client: httpx.AsyncClient, url: str, expected: str, log: Path) -> None:
-    """Poll ``url`` until it answers ``expected``; the caller's deadline bounds the wait."""
-    last = "no answer"
-    try:
-        while True:
-            try:
-                response = await client.get(url)
-                last = f"{response.status_code} {response.text}"
-                if response.text == expected:
-                    return
-            except httpx.TransportError as exc:  # not listening yet, or restarting
-                last = repr(exc)
-            await trio.sleep(0.05)  # polling interval only: correctness waits on the answer
-    except trio.Cancelled:
-        print(f"last answer: {last}\nserver output:\n{log.read_text()}")
-        raise
-
-
 async def test_run_serves_the_example_app_on_the_given_port(tmp_path: Path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -175,11 +122,19 @@ async def version():
 """
 
 
-async def test_dev_reloads_the_app_after_its_source_changes(tmp_path: Path):
-    module = tmp_path / "reloadable_app.py"
+def touch_later(module: Path, source: str) -> None:
+    module.write_text(source)
+    # A later mtime for sure, even on a file system with coarse timestamps.
+    stat = module.stat()
+    os.utime(module, (stat.st_atime, stat.st_mtime + 2))
+
+
+async def test_dev_reloads_the_app_and_survives_a_syntax_error(tmp_path: Path):
+    module = tmp_path / "main.py"
     module.write_text(APP_SOURCE.format(version='"one"'))
     port = free_port()
-    args = ["dev", "reloadable_app:app", "--bind", f"127.0.0.1:{port}"]
+    # No app named: `trioapi dev` finds main.py:app as `fastapi dev` does.
+    args = ["dev", "--bind", f"127.0.0.1:{port}"]
     log = tmp_path / "server.log"
     async with (
         trioapi_process(args, tmp_path, log),
@@ -187,14 +142,24 @@ async def test_dev_reloads_the_app_after_its_source_changes(tmp_path: Path):
     ):
         with trio.fail_after(20):
             await wait_for_body(client, "/version", '"one"', log)
-        module.write_text(APP_SOURCE.format(version='"two"'))
-        # A later mtime for sure, even on a file system with coarse timestamps.
-        stat = module.stat()
-        os.utime(module, (stat.st_atime, stat.st_mtime + 2))
+        touch_later(module, APP_SOURCE.format(version='"two'))  # saved mid-edit
         with trio.fail_after(20):
-            await wait_for_body(client, "/version", '"two"', log)
+            while "the old one keeps serving" not in log.read_text():
+                await trio.sleep(0.05)
+        still_one = await client.get("/version")
+        touch_later(module, APP_SOURCE.format(version='"three"'))
+        with trio.fail_after(20):
+            await wait_for_body(client, "/version", '"three"', log)
 
-    assert "Running on http://127.0.0.1:" in log.read_text()
+    output = log.read_text()
+    assert still_one.text == '"one"'
+    assert "starting 1 worker(s) for main, reloading on changes" in output
+    assert (
+        f"Serving main:app on http://127.0.0.1:{port}, docs at http://127.0.0.1:{port}/docs"
+        in output
+    )
+    assert "SyntaxError: unterminated string literal" in output
+    assert "Changed: " in output
 
 
 async def test_tls_options_serve_https_with_http2(tmp_path: Path):

@@ -415,6 +415,9 @@ async def serve_request(
         # The context and the scope refer to each other; break the cycle so a
         # finished request is freed at once rather than by the cycle collector.
         context.request_cancel_scope = None
+        if context._request_id is not None:
+            # The server's access log line names the request as trioapi's lines did.
+            scope["trioapi.request_id"] = context._request_id
         if outer_context is None:
             del scope[CONTEXT_KEY]
         else:

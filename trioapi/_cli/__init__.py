@@ -1,0 +1,1 @@
+"""The ``trioapi`` command's parts: options, app discovery, logging, workers, supervision."""
