@@ -12,6 +12,7 @@ the app never hears of the shutdown: the bounded waits below fail first.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,11 +99,10 @@ def trioapi_run_command(*options: str) -> list[str]:
 
 
 async def wait_for_base_url(log: Path) -> str:
-    """The ``http://host:port`` hypercorn logs once it listens (bounded by the caller)."""
+    """The ``http://host:port`` hypercorn (or ``trioapi run``) logs once it listens (bounded by the caller)."""
     while True:
-        for line in log.read_text().splitlines():
-            if "Running on http://" in line:
-                return line.split("Running on ")[1].split()[0]
+        if found := re.search(r"(?:Running|Serving \S+) on (http://[\d.:]+)", log.read_text()):
+            return found.group(1)
         await trio.sleep(0.02)
 
 
