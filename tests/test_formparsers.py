@@ -171,11 +171,11 @@ async def test_malformed_multipart_raises_multipart_exception() -> None:
         await parse_multipart(body).parse()
 
 
-async def test_body_that_ends_mid_file_closes_the_unfinished_file() -> None:
+async def test_body_that_ends_mid_file_is_refused_and_closes_the_unfinished_file() -> None:
     body = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\npart'
     parser = parse_multipart(body.encode())
-    form = await parser.parse()
-    assert form.multi_items() == []
+    with pytest.raises(MultiPartException, match="ends before its closing boundary"):
+        await parser.parse()
     assert len(parser._opened) == 1
     assert parser._opened[0].file.closed
 

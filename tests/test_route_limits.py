@@ -112,7 +112,12 @@ def test_include_router_limits_apply_where_the_router_and_route_set_none():
             path: client.post(path, content=b"x" * 20).status_code
             for path in ["/a/plain", "/a/route-set", "/b/router-set", "/c/inner/nested"]
         }
-    assert statuses == {"/a/plain": 413, "/a/route-set": 200, "/b/router-set": 200, "/c/inner/nested": 200}
+    assert statuses == {
+        "/a/plain": 413,
+        "/a/route-set": 200,
+        "/b/router-set": 200,
+        "/c/inner/nested": 200,
+    }
 
 
 async def post_slowly(app: TrioAPI, path: str, *, delay: float) -> Exchange:
@@ -132,7 +137,8 @@ async def post_slowly(app: TrioAPI, path: str, *, delay: float) -> Exchange:
 
 
 async def test_a_route_or_router_body_timeout_replaces_the_apps(autojump_clock):
-    app = TrioAPI(body_timeout=60)
+    # No minimum rate: only the read deadline counts here.
+    app = TrioAPI(body_timeout=60, min_body_rate=None)
     add_echo(app, "/impatient", body_timeout=2)
     add_echo(app, "/patient-route", body_timeout=None)
     add_echo(app, "/default")
@@ -279,7 +285,10 @@ def test_form_limits_on_app_router_and_route():
             "route": (upload(client, "/route", 5), upload(client, "/route", 6)),
             "unlimited": (upload(client, "/unlimited", 1500),),
             "router": (upload(client, "/router", 1), upload(client, "/router", 2)),
-            "router-route": (upload(client, "/router-route", 3), upload(client, "/router-route", 4)),
+            "router-route": (
+                upload(client, "/router-route", 3),
+                upload(client, "/router-route", 4),
+            ),
         }
     bodies = {name: [(r.status_code, r.json()) for r in pair] for name, pair in results.items()}
     assert bodies == {
@@ -436,7 +445,9 @@ async def test_send_timeout_on_app_router_and_route(autojump_clock):
     router = APIRouter(send_timeout=3)
     router.add_api_route("/router", endless)
     app.include_router(router)
-    waited = {path: await seconds_until_given_up(app, path) for path in ["/route", "/router", "/app"]}
+    waited = {
+        path: await seconds_until_given_up(app, path) for path in ["/route", "/router", "/app"]
+    }
     assert waited == pytest.approx({"/route": 7.0, "/router": 3.0, "/app": 30.0})
     assert cancelled == ["/route", "/router", "/app"]
 

@@ -1,6 +1,6 @@
 """``ReceivePump``: the only caller of the server's ``receive()`` for one HTTP request.
 
-It enforces the body size limit and read deadline, drains the body after the
+It enforces the body size limit, the read deadline and the minimum body rate, drains the body after the
 app is done (an undrained HTTP/2 stream stalls its whole connection) and turns
 ``http.disconnect`` into cancellation of the request scope.
 
@@ -24,9 +24,13 @@ import trio
 from trioapi.exceptions import HTTPException
 from trioapi.types import Message, Receive
 
-__all__ = ["DRAIN_GRACE", "ReceivePump"]
+__all__ = ["BODY_RATE_GRACE", "DRAIN_GRACE", "ReceivePump"]
 
 DRAIN_GRACE = 5.0
+# Seconds from the first read that waits before ``min_body_rate`` counts: a
+# client may start slowly; one that trickles is cut this long after the start
+# plus one second per ``min_body_rate`` bytes it has sent.
+BODY_RATE_GRACE = 10.0
 _DISCONNECT: Message = {"type": "http.disconnect"}
 
 
@@ -40,6 +44,7 @@ class _Context(Protocol):
     request_cancel_scope: trio.CancelScope | None
     max_body_size: int | None
     body_timeout: float | None
+    min_body_rate: float | None
 
 
 class ReceivePump:
@@ -53,15 +58,16 @@ class ReceivePump:
         "_declared_lengths",
         "_disconnect_event",
         "_disconnected",
+        "_framing_is_ambiguous",
         "_from_pump",
         "_has_no_body",
         "_is_http1",
-        "_read_deadline",
         "_reading_inline",
         "_received_bytes",
         "_server_receive",
         "_task_scope",
         "_to_app",
+        "_waiting_since",
     )
 
     def __init__(
@@ -82,13 +88,16 @@ class ReceivePump:
                 self._declared_lengths.append(value)
             elif name == b"transfer-encoding":
                 chunked = True
-        self._read_deadline = math.inf
+        self._waiting_since = math.inf
         self._received_bytes = 0
         self._body_complete = False
         # An HTTP/1.x request without Content-Length or Transfer-Encoding has
         # no body (RFC 9112 §6.3): nothing is left to drain after the app.
         self._is_http1 = http_version in ("1.1", "1.0")
         self._has_no_body = self._is_http1 and not self._declared_lengths and not chunked
+        # Both framings at once: the server and a proxy in front of it may
+        # disagree on where the body ends (request smuggling, RFC 9112 §6.3).
+        self._framing_is_ambiguous = self._is_http1 and chunked and bool(self._declared_lengths)
         self._disconnected = False
         self._reading_inline = False
         self._app_done = False
@@ -98,6 +107,11 @@ class ReceivePump:
         self._task_scope: trio.CancelScope | None = None
         self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
+
+    @property
+    def framing_is_ambiguous(self) -> bool:
+        """Whether the HTTP/1 request has both ``Content-Length`` and ``Transfer-Encoding``."""
+        return self._framing_is_ambiguous
 
     @property
     def started(self) -> bool:
@@ -123,7 +137,9 @@ class ReceivePump:
         if self._task_scope is not None:
             self._task_scope.cancel()
 
-    async def _run(self, task_scope: trio.CancelScope, to_app: trio.MemorySendChannel[Message]) -> None:
+    async def _run(
+        self, task_scope: trio.CancelScope, to_app: trio.MemorySendChannel[Message]
+    ) -> None:
         with task_scope:
             async with to_app:
                 while True:
@@ -194,20 +210,34 @@ class ReceivePump:
         return message
 
     async def _wait_for_message(self) -> Message:
-        """The next message, waited for within the read deadline."""
-        body_timeout = self._context.body_timeout
-        if self._body_complete or body_timeout is None or self._declared_bytes_are_in():
+        """The next message, waited for within the read deadline and the rate limit."""
+        context = self._context
+        body_timeout = context.body_timeout
+        min_rate = context.min_body_rate
+        if (
+            self._body_complete
+            or (body_timeout is None and not min_rate)
+            or self._declared_bytes_are_in()
+        ):
             # Nothing the client could be slow to send: hypercorn follows the
             # body with an empty end-of-body message of its own.
             return await self._next_message()
-        # The deadline counts from the first read that has to wait.
-        if self._read_deadline == math.inf:
-            self._read_deadline = trio.current_time() + body_timeout
+        # Both limits count from the first read that has to wait.
+        if self._waiting_since == math.inf:
+            self._waiting_since = trio.current_time()
+        deadline = math.inf if body_timeout is None else self._waiting_since + body_timeout
+        # The rate limit: each min_rate bytes received buy one more second
+        # after the grace period, so a trickle is cut however steady it is.
+        rate_deadline = math.inf
+        if min_rate:
+            rate_deadline = self._waiting_since + BODY_RATE_GRACE + self._received_bytes / min_rate
         # A bare cancel scope: trio.fail_at's context-manager wrapper costs
         # more than a small body's whole read.
-        with trio.CancelScope(deadline=self._read_deadline) as read_scope:
+        with trio.CancelScope(deadline=min(deadline, rate_deadline)) as read_scope:
             message = await self._next_message()
         if read_scope.cancelled_caught:
+            if rate_deadline < deadline:
+                raise self._refuse(408, "Request body was received too slowly")
             raise self._refuse(408, "Request body was not received in time")
         return message
 
@@ -279,6 +309,32 @@ class ReceivePump:
         self._context.close_connection = self._is_http1
         return HTTPException(status_code, detail)
 
+    def discard_rest(self, nursery: trio.Nursery | None) -> None:
+        """The response is about to end: from now on, read and drop the body the app left.
+
+        Hypercorn puts ``http.disconnect`` in the app's queue when the response
+        ends, from inside the last send. If the app answered early (a refused
+        form) while the client kept sending, that queue is full of body nobody
+        reads and the send would wait forever. So the reading task discards
+        from now on, started in ``nursery`` if it is not running yet.
+        """
+        if self._app_done or self._body_complete or self._has_no_body:
+            return
+        self._app_done = True
+        if self._from_pump is not None:
+            self._empty_channel(self._from_pump)
+        elif nursery is not None:
+            self.start(nursery)
+
+    @staticmethod
+    def _empty_channel(channel: trio.MemoryReceiveChannel[Message]) -> None:
+        """Unblock the reading task if it waits on a full channel the app no longer reads."""
+        while True:
+            try:
+                channel.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+
     def stop_feeding_app(self) -> bool:
         """The app is done: stop passing it messages. Whether body is left to :meth:`drain`."""
         self._app_done = True
@@ -296,12 +352,7 @@ class ReceivePump:
                 while not self._body_complete:
                     self._note(await self._server_receive())
                 return
-            # Unblock a task stuck on a full channel the app no longer reads.
-            while True:
-                try:
-                    self._from_pump.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
+            self._empty_channel(self._from_pump)
             if not self._body_complete:
                 self._body_event = trio.Event()
                 await self._body_event.wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
@@ -32,14 +33,29 @@ class ResponseTracker:
     without one, each send has its own cancel scope.
     """
 
-    __slots__ = ("_context", "_send", "_watchdog", "send_timeout", "sends_started")
+    __slots__ = (
+        "_before_last_send",
+        "_context",
+        "_send",
+        "_watchdog",
+        "send_timeout",
+        "sends_started",
+    )
 
     def __init__(
-        self, send: Send, context: RequestContext, watchdog: RequestWatchdog | None = None
+        self,
+        send: Send,
+        context: RequestContext,
+        watchdog: RequestWatchdog | None = None,
+        *,
+        before_last_send: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
         self._context = context
         self._watchdog = watchdog
+        # Called just before the last body message is sent (the receive pump
+        # then drops what is left of a body the app did not read).
+        self._before_last_send = before_last_send
         # Read by the watchdog: the timeout of the send in progress, if any,
         # and how many sends have started.
         self.send_timeout: float | None = None
@@ -55,6 +71,8 @@ class ResponseTracker:
                 message = {**message, "headers": headers}
         elif kind == "http.response.body" and not message.get("more_body", False):
             self._finish()
+            if self._before_last_send is not None:
+                self._before_last_send()
             # Watched: to a client that has gone, this send may wait for a
             # flow-control window that never opens (RequestWatchdog).
             context.last_send_in_progress = True

@@ -1,12 +1,12 @@
 """A route's own request-scope settings, applied when the request reaches it.
 
 Routers and routes may replace the app's deadline, disconnect policy, body
-limits, multipart limits and send timeout; the innermost setting wins. The
-route applies them just before its endpoint runs, which is before the body is
-read: the receive pump reads the body size limit and the body-read timeout
-from the request context lazily, on the first read, ``Request.form()`` reads
-the multipart limits when it parses, and each response message reads the send
-timeout. A middleware that reads the body (or sends) before routing does so
+limits (size, read deadline, minimum rate), form limits and send timeout;
+the innermost setting wins. The route applies them just before its endpoint
+runs, which is before the body is read: the receive pump reads the body
+limits from the request context lazily, on each read, ``Request.form()``
+reads the form limits when it parses, and each response message reads the
+send timeout. A middleware that reads the body (or sends) before routing does so
 under the app's limits.
 """
 
@@ -26,14 +26,24 @@ SCOPE_SETTING_NAMES = (
     "timeout",
     "max_body_size",
     "body_timeout",
+    "min_body_rate",
     "send_timeout",
     "max_form_files",
     "max_form_fields",
     "max_form_part_size",
+    "max_form_header_count",
+    "max_form_header_size",
 )
 """The settings given as a value or ``NOT_GIVEN`` (``cancel_on_disconnect`` uses ``None``)."""
 
-_FORM_NAMES = ("max_form_files", "max_form_fields", "max_form_part_size")
+# In the order of the request context's form_limits tuple.
+_FORM_NAMES = (
+    "max_form_files",
+    "max_form_fields",
+    "max_form_part_size",
+    "max_form_header_count",
+    "max_form_header_size",
+)
 
 
 class RouteScopeSettings:
@@ -50,16 +60,19 @@ class RouteScopeSettings:
     timeout: Any
     max_body_size: Any
     body_timeout: Any
+    min_body_rate: Any
     send_timeout: Any
     max_form_files: Any
     max_form_fields: Any
     max_form_part_size: Any
+    max_form_header_count: Any
+    max_form_header_size: Any
 
     def __init__(self, *, cancel_on_disconnect: bool | None = None, **given: Any) -> None:
         self.cancel_on_disconnect = cancel_on_disconnect
         for name in SCOPE_SETTING_NAMES:
             setattr(self, name, given.get(name, NOT_GIVEN))
-        # The three form limits are replaced together, as one tuple on the context.
+        # The form limits are replaced together, as one tuple on the context.
         self.form = any(given.get(name, NOT_GIVEN) is not NOT_GIVEN for name in _FORM_NAMES)
 
     @classmethod
@@ -96,12 +109,18 @@ class RouteScopeSettings:
             context.max_body_size = self.max_body_size
         if self.body_timeout is not NOT_GIVEN:
             context.body_timeout = self.body_timeout
+        if self.min_body_rate is not NOT_GIVEN:
+            context.min_body_rate = self.min_body_rate
         if self.send_timeout is not NOT_GIVEN:
             context.send_timeout = self.send_timeout
         if self.form:
-            files, fields, part_size = context.form_limits
             context.form_limits = form_limits(
-                files if self.max_form_files is NOT_GIVEN else self.max_form_files,
-                fields if self.max_form_fields is NOT_GIVEN else self.max_form_fields,
-                part_size if self.max_form_part_size is NOT_GIVEN else self.max_form_part_size,
+                *(
+                    current if given is NOT_GIVEN else given
+                    for current, given in zip(
+                        context.form_limits,
+                        (getattr(self, name) for name in _FORM_NAMES),
+                        strict=True,
+                    )
+                )
             )

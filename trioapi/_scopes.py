@@ -17,6 +17,7 @@ import logging
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -30,10 +31,18 @@ from trioapi.types import ASGIApp, Receive, Scope, Send
 CONTEXT_KEY = "trioapi.context"
 DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 60.0
-DEFAULT_SEND_TIMEOUT = 60.0  # one response message; a client that reads nothing for this long is gone
+# A body must keep coming at this average rate (bytes per second) once the
+# pump's grace period (trioapi._receive.BODY_RATE_GRACE, 10 s) is over.
+DEFAULT_MIN_BODY_RATE = 500.0
+DEFAULT_SEND_TIMEOUT = (
+    60.0  # one response message; a client that reads nothing for this long is gone
+)
 DEFAULT_MAX_FORM_FILES = 1000
 DEFAULT_MAX_FORM_FIELDS = 1000
 DEFAULT_MAX_FORM_PART_SIZE = 1024 * 1024
+# python-multipart's own defaults: headers per part, bytes per header line.
+DEFAULT_MAX_FORM_HEADER_COUNT = 8
+DEFAULT_MAX_FORM_HEADER_SIZE = 4096 + 128
 CLEANUP_GRACE = 5.0
 
 logger = logging.getLogger("trioapi")
@@ -49,6 +58,7 @@ class RequestLimits:
         "cancel_on_disconnect",
         "form_limits",
         "max_body_size",
+        "min_body_rate",
         "send_timeout",
         "timeout",
     )
@@ -64,28 +74,37 @@ class RequestLimits:
         max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
         max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
         max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
+        min_body_rate: float | None = DEFAULT_MIN_BODY_RATE,
+        max_form_header_count: int | None = DEFAULT_MAX_FORM_HEADER_COUNT,
+        max_form_header_size: int | None = DEFAULT_MAX_FORM_HEADER_SIZE,
     ) -> None:
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
+        self.min_body_rate = min_body_rate
         self.timeout = timeout
         self.cancel_on_disconnect = cancel_on_disconnect
         self.send_timeout = send_timeout
-        self.form_limits = form_limits(max_form_files, max_form_fields, max_form_part_size)
+        self.form_limits = form_limits(
+            max_form_files,
+            max_form_fields,
+            max_form_part_size,
+            max_form_header_count,
+            max_form_header_size,
+        )
 
 
-FormLimits = tuple[float, float, float]
-"""Most files, most fields and largest non-file part (bytes) of a multipart form."""
+FormLimits = tuple[float, float, float, float, float]
+"""Most files, most fields, largest non-file part (bytes), most headers per part
+and largest header line (bytes) of a form (the field limit applies to URL-encoded
+forms too)."""
 
 
-def form_limits(
-    max_files: float | None, max_fields: float | None, max_part_size: float | None
-) -> FormLimits:
-    """The multipart limits as the parser takes them: ``None`` (no limit) becomes infinity."""
-    return (
-        math.inf if max_files is None else max_files,
-        math.inf if max_fields is None else max_fields,
-        math.inf if max_part_size is None else max_part_size,
+def form_limits(*limits: float | None) -> FormLimits:
+    """The five form limits as the parsers take them: ``None`` (no limit) becomes infinity."""
+    files, fields, part_size, header_count, header_size = (
+        math.inf if limit is None else limit for limit in limits
     )
+    return (files, fields, part_size, header_count, header_size)
 
 
 class RequestContext:
@@ -107,6 +126,7 @@ class RequestContext:
         "form_limits",
         "last_send_in_progress",
         "max_body_size",
+        "min_body_rate",
         "request_cancel_scope",
         "request_nursery",
         "response_complete",
@@ -128,6 +148,7 @@ class RequestContext:
         self.deadline_expired = False
         self.max_body_size = limits.max_body_size
         self.body_timeout = limits.body_timeout
+        self.min_body_rate = limits.min_body_rate
         self.cancel_on_disconnect = limits.cancel_on_disconnect
         # Read by Request.form() and by each response send; a route may replace them.
         self.form_limits = limits.form_limits
@@ -314,7 +335,9 @@ async def run_alongside(main: Job, others: Sequence[Job], *, scope: Scope) -> li
             await guard(main, nursery.cancel_scope)
     except BaseExceptionGroup as group:
         for error in errors:
-            log_request_error(scope, "Error in a concurrent dependency of a cancelled request", error)
+            log_request_error(
+                scope, "Error in a concurrent dependency of a cancelled request", error
+            )
         leaf = single_leaf(group)
         if leaf is None and _is_cancellation(group):
             leaf = next(_iter_leaves(group))
@@ -368,6 +391,31 @@ async def _send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> N
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_ambiguous_framing(send: Send, context: RequestContext) -> None:
+    """Answer 400 and close the connection, before the app or anyone reads the body.
+
+    h11 (under hypercorn) lets ``Transfer-Encoding`` win over
+    ``Content-Length``; a proxy in front may do the opposite, and a request
+    hidden in the body would then run as the next one on this connection.
+    Closing it leaves nothing after this request to run.
+    """
+    context.close_connection = True
+    logger.info("Refused %s: both Content-Length and Transfer-Encoding", context.describe())
+    body = b'{"detail":"Request has both Content-Length and Transfer-Encoding"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
             ],
         }
     )
@@ -439,18 +487,25 @@ async def _serve_http(
         headers=scope.get("headers", []),
         http_version=scope.get("http_version", "1.1"),
     )
+    if pump.framing_is_ambiguous:
+        await _refuse_ambiguous_framing(send, context)
+        return
     app_nursery = context.app_nursery
     if app_nursery is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from
         # the start, in the middleware nursery.
-        tracked_send = ResponseTracker(send, context)
+        tracked_send = ResponseTracker(
+            send, context, before_last_send=partial(pump.discard_rest, None)
+        )
         async with open_scope_nursery() as middleware_nursery:
             pump.start(middleware_nursery)
             await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
             pump.stop()
         return
     watchdog = watchdog_for(app_nursery)
-    tracked_send = ResponseTracker(send, context, watchdog)
+    tracked_send = ResponseTracker(
+        send, context, watchdog, before_last_send=partial(pump.discard_rest, app_nursery)
+    )
     watchdog.watch(pump, context.started_at, tracked_send)
     try:
         await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)

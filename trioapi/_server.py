@@ -19,7 +19,8 @@ lock, it skips the EOF (as the original did after catching
 The module also makes graceful shutdown reach the app when hypercorn's own
 command line serves it (:func:`patch_hypercorn_worker_serve`, below), and
 :func:`patch_hypercorn` also makes the same releases' per-request idle task
-cheaper (``trioapi._server_idle``).
+cheaper (``trioapi._server_idle``) and refuses requests framed by both
+``Content-Length`` and ``Transfer-Encoding`` (``trioapi._server_framing``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 
 import trio
 
+from trioapi._server_framing import patch_ambiguous_framing
 from trioapi._server_idle import patch_idle_task
 
 TCP_SERVER_MODULE = "hypercorn.trio.tcp_server"
@@ -81,6 +83,8 @@ def patch_hypercorn() -> bool:
 
     # Not a crash fix: the same releases' idle task, made cheaper (_server_idle).
     patch_idle_task()
+    # Nor this: request smuggling through Content-Length + Transfer-Encoding.
+    patch_ambiguous_framing()
     server_class: Any = tcp_server.TCPServer
     if getattr(server_class._close, _PATCH_MARK, False):
         return True

@@ -19,7 +19,10 @@ from trioapi._scopes import (
     DEFAULT_MAX_BODY_SIZE,
     DEFAULT_MAX_FORM_FIELDS,
     DEFAULT_MAX_FORM_FILES,
+    DEFAULT_MAX_FORM_HEADER_COUNT,
+    DEFAULT_MAX_FORM_HEADER_SIZE,
     DEFAULT_MAX_FORM_PART_SIZE,
+    DEFAULT_MIN_BODY_RATE,
     DEFAULT_SEND_TIMEOUT,
     RequestLimits,
     serve_request,
@@ -61,6 +64,8 @@ class TrioAPI:
     Arguments are FastAPI's, plus the request-scope settings of trioapi:
     ``max_body_size`` (bytes, default 16 MiB; 413 above it), ``body_timeout``
     (seconds to receive a request body, default 60; 408 after it),
+    ``min_body_rate`` (slowest average rate of a body in bytes per second
+    once 10 s have passed since its first read, default 500; 408 below it),
     ``timeout`` (seconds for a whole request, default none; 504 after it, see
     ``trioapi.exceptions.RequestTimeout``; routers and routes may set their own) and
     ``cancel_on_disconnect`` (cancel the handler when the client goes away,
@@ -73,10 +78,13 @@ class TrioAPI:
     not set its own ``strict_content_type``) and ``max_json_depth``
     (deepest JSON nesting of a typed body, default 64; 422 past it) and
     ``max_form_files``, ``max_form_fields`` (most file / non-file parts of a
-    multipart body, default 1000 each) and ``max_form_part_size`` (largest
-    non-file part in bytes, default 1 MiB); 400 above any of them.
-    ``max_body_size``, ``body_timeout``, ``send_timeout``, the three form
-    limits, ``max_json_depth``, ``timeout`` and ``cancel_on_disconnect`` may
+    multipart body, default 1000 each; the field limit also holds for
+    URL-encoded forms), ``max_form_part_size`` (largest non-file part in
+    bytes, default 1 MiB), ``max_form_header_count`` and
+    ``max_form_header_size`` (headers per multipart part, default 8, and
+    bytes per header line, default 4224); 400 above any of them.
+    ``max_body_size``, ``body_timeout``, ``min_body_rate``, ``send_timeout``,
+    the five form limits, ``max_json_depth``, ``timeout`` and ``cancel_on_disconnect`` may
     be replaced per router and per route (``None``: no limit). See
     docs/security.md. ``asyncio_bridge=True`` runs an asyncio loop as long as
     the lifespan, for asyncio-only libraries (``trioapi.asyncio_bridge``,
@@ -133,6 +141,9 @@ class TrioAPI:
         max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
         max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
         max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
+        min_body_rate: float | None = DEFAULT_MIN_BODY_RATE,
+        max_form_header_count: int | None = DEFAULT_MAX_FORM_HEADER_COUNT,
+        max_form_header_size: int | None = DEFAULT_MAX_FORM_HEADER_SIZE,
         asyncio_bridge: bool = False,
         **extra: Any,
     ) -> None:
@@ -177,6 +188,9 @@ class TrioAPI:
             max_form_files=max_form_files,
             max_form_fields=max_form_fields,
             max_form_part_size=max_form_part_size,
+            min_body_rate=min_body_rate,
+            max_form_header_count=max_form_header_count,
+            max_form_header_size=max_form_header_size,
         )
         self.router: APIRouter = APIRouter(
             routes=routes,
@@ -345,7 +359,9 @@ class TrioAPI:
 
     # -- configuration -----------------------------------------------------
 
-    def add_middleware(self, middleware_class: Callable[..., ASGIApp], *args: Any, **kwargs: Any) -> None:
+    def add_middleware(
+        self, middleware_class: Callable[..., ASGIApp], *args: Any, **kwargs: Any
+    ) -> None:
         """Add an ASGI middleware; the last one added is the outermost."""
         if self.middleware_stack is not None:
             name = getattr(middleware_class, "__name__", repr(middleware_class))
@@ -474,7 +490,9 @@ class TrioAPI:
         """Decorator form of :meth:`add_route`."""
         return self.router.route(path, **options)
 
-    def add_websocket_route(self, path: str, route: Callable[..., Any], name: str | None = None) -> None:
+    def add_websocket_route(
+        self, path: str, route: Callable[..., Any], name: str | None = None
+    ) -> None:
         """Add a plain WebSocket route whose endpoint takes a ``WebSocket``."""
         self.router.add_websocket_route(path, route, name=name)
 
@@ -508,7 +526,6 @@ class TrioAPI:
         from trioapi._docs_routes import install_docs_routes
 
         install_docs_routes(self)
-
 
 
 def _warn_root_path_deprecated(root_path: str) -> None:

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import codecs
 import enum
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 from urllib.parse import unquote_plus
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
+from python_multipart.multipart import (
+    MultipartParser,
+    MultipartState,
+    QuerystringParser,
+    parse_options_header,
+)
 from typing_extensions import deprecated
 
 from trioapi.datastructures import FormData, Headers, UploadFile
@@ -27,6 +33,10 @@ __all__ = ["FormMessage", "FormParser", "MultiPartException", "MultiPartParser"]
 
 # Uploads stay in memory up to this size, then roll over to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
+
+# python-multipart checks the header limits itself, byte by byte, since the
+# release that added them; with an older one this module checks them per chunk.
+_PARSER_HAS_HEADER_LIMITS = "max_header_count" in inspect.signature(MultipartParser).parameters
 
 
 @deprecated(
@@ -87,16 +97,31 @@ class FormParser:
     Args:
         headers: the request headers.
         stream: the body, chunk by chunk.
+        max_fields: most fields accepted; the body is refused (and not read
+            further) as soon as one more begins.
     """
 
-    def __init__(self, headers: Headers, stream: AsyncIterable[bytes]) -> None:
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncIterable[bytes],
+        *,
+        max_fields: int | float = 1000,
+    ) -> None:
         self.headers = headers
         self.stream = stream
+        self.max_fields = max_fields
         self._name = bytearray()
         self._value = bytearray()
         self._items: list[tuple[str, str | UploadFile]] = []
 
     def _on_field_start(self) -> None:
+        # Raised from inside the parser's write(): the rest of the chunk and
+        # of the body is never looked at.
+        if len(self._items) >= self.max_fields:
+            raise MultiPartException(
+                f"Too many fields. Maximum number of fields is {self.max_fields}."
+            )
         self._name.clear()
         self._value.clear()
 
@@ -115,7 +140,8 @@ class FormParser:
         """Read the whole stream and return the fields, in order. A checkpoint per chunk.
 
         Raises:
-            MultiPartException: the body is not a valid query string.
+            MultiPartException: the body is not a valid query string, or has
+                more than ``max_fields`` fields.
         """
         parser = QuerystringParser(
             callbacks={
@@ -166,6 +192,8 @@ class MultiPartParser:
         max_files: most file parts accepted.
         max_fields: most non-file parts accepted.
         max_part_size: largest non-file part, in bytes (files are not capped here).
+        max_header_count: most headers in one part.
+        max_header_size: longest header line of a part, in bytes.
     """
 
     def __init__(
@@ -176,12 +204,16 @@ class MultiPartParser:
         max_files: int | float = 1000,
         max_fields: int | float = 1000,
         max_part_size: int | float = 1024 * 1024,
+        max_header_count: int | float = 8,
+        max_header_size: int | float = 4096 + 128,
     ) -> None:
         self.headers = headers
         self.stream = stream
         self.max_files = max_files
         self.max_fields = max_fields
         self.max_part_size = max_part_size
+        self.max_header_count = max_header_count
+        self.max_header_size = max_header_size
         self._charset = "utf-8"
         self._events: list[_Event] = []
         self._part = _Part()
@@ -197,8 +229,15 @@ class MultiPartParser:
         self._events.append((kind, data[start:end]))
 
     def _build_parser(self, boundary: bytes) -> MultipartParser:
+        limits: dict[str, Any] = {}
+        if _PARSER_HAS_HEADER_LIMITS:
+            limits = {
+                "max_header_count": self.max_header_count,
+                "max_header_size": self.max_header_size,
+            }
         return MultipartParser(
             boundary,
+            **limits,
             callbacks={
                 "on_part_begin": lambda: self._record("part_begin"),
                 "on_part_data": lambda d, s, e: self._record_data("part_data", d, s, e),
@@ -226,13 +265,21 @@ class MultiPartParser:
             raise MultiPartException("Missing boundary in multipart.")
         try:
             parser = self._build_parser(boundary)
+            received = 0
             async with _closing(self.stream) as stream:
                 async for chunk in stream:
                     if chunk:
+                        received += len(chunk)
                         parser.write(chunk)
                         await self._handle_events()
             parser.finalize()
             await self._handle_events()
+            # python-multipart's finalize() accepts a body cut off anywhere;
+            # an empty body is an empty form, any other must be complete.
+            if received and parser.state != MultipartState.END:
+                raise MultiPartException(
+                    "Invalid multipart body: it ends before its closing boundary."
+                )
         except FormParserError as exc:
             self._close_all()
             raise MultiPartException(f"Invalid multipart body: {exc}") from exc
@@ -262,9 +309,15 @@ class MultiPartParser:
                 await self._on_part_data(part, data)
             elif kind == "header_field":
                 part.header_field += data
+                self._check_header_size(part)
             elif kind == "header_value":
                 part.header_value += data
+                self._check_header_size(part)
             elif kind == "header_end":
+                if len(part.headers) >= self.max_header_count:
+                    raise MultiPartException(
+                        "Invalid multipart body: Maximum header count exceeded"
+                    )
                 name = bytes(part.header_field).lower()
                 part.headers.append((name, bytes(part.header_value)))
                 part.header_field.clear()
@@ -275,6 +328,12 @@ class MultiPartParser:
                 part = self._part = _Part()
             elif kind == "part_end":
                 await self._on_part_end(part)
+
+    def _check_header_size(self, part: _Part) -> None:
+        # Only reached with a python-multipart that does not check this itself
+        # (it refuses the line first otherwise), with its message.
+        if len(part.header_field) + len(part.header_value) + 1 > self.max_header_size:
+            raise MultiPartException("Invalid multipart body: Maximum header size exceeded")
 
     def _on_headers_finished(self, part: _Part) -> None:
         disposition = b""

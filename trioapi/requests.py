@@ -362,31 +362,39 @@ class Request(HTTPConnection):
         max_files: int | float | None = None,
         max_fields: int | float | None = None,
         max_part_size: int | None = None,
+        max_header_count: int | None = None,
+        max_header_size: int | None = None,
     ) -> _FormCall:
         """The parsed form: ``await request.form()`` or ``async with request.form() as form:``.
 
         The context-manager form closes the uploaded files on exit. Either way
         they are closed when the request ends (under TrioAPI). The first call's
-        limits win: the form is parsed once and cached.
+        limits win: the form is parsed once and cached. Each limit is checked
+        while the body is read, so a body over one is refused without being
+        read to its end.
 
         Args:
             max_files: Most file parts of a multipart body. Not given: the
                 route's, router's or app's ``max_form_files`` (1000 outside
                 TrioAPI).
-            max_fields: Most non-file parts; not given: ``max_form_fields``
-                as above (1000).
+            max_fields: Most non-file parts of a multipart body, or fields of
+                a URL-encoded one; not given: ``max_form_fields`` as above (1000).
             max_part_size: Largest non-file part in bytes; not given:
                 ``max_form_part_size`` as above (1 MiB).
+            max_header_count: Most headers in one multipart part; not given:
+                ``max_form_header_count`` as above (8).
+            max_header_size: Longest header line of a multipart part in bytes;
+                not given: ``max_form_header_size`` as above (4224).
 
         Raises:
-            HTTPException: 400 for a malformed multipart body or one over the limits.
+            HTTPException: 400 for a malformed form body or one over the limits.
             ClientDisconnect: the client left before the body was complete.
         """
-        return _FormCall(self, max_files, max_fields, max_part_size)
+        return _FormCall(
+            self, (max_files, max_fields, max_part_size, max_header_count, max_header_size)
+        )
 
-    async def _get_form(
-        self, max_files: float | None, max_fields: float | None, max_part_size: float | None
-    ) -> FormData:
+    async def _get_form(self, given: tuple[float | None, ...]) -> FormData:
         cached: FormData | None = self.scope.get(_FORM_KEY)
         if cached is not None:
             return cached
@@ -396,21 +404,25 @@ class Request(HTTPConnection):
 
         content_type = _media_type(self.headers.get("content-type", ""))
         context = get_request_context(self.scope)
+        # Explicit arguments win over the limits the request's route set.
+        defaults = _DEFAULT_FORM_LIMITS if context is None else context.form_limits
+        files, fields, part_size, header_count, header_size = (
+            default if value is None else value
+            for default, value in zip(defaults, given, strict=True)
+        )
         try:
             if content_type == "multipart/form-data":
-                # Explicit arguments win over the limits the request's route set.
-                files, fields, part_size = (
-                    _DEFAULT_FORM_LIMITS if context is None else context.form_limits
-                )
                 form = await MultiPartParser(
                     self.headers,
                     self.stream(),
-                    max_files=files if max_files is None else max_files,
-                    max_fields=fields if max_fields is None else max_fields,
-                    max_part_size=part_size if max_part_size is None else max_part_size,
+                    max_files=files,
+                    max_fields=fields,
+                    max_part_size=part_size,
+                    max_header_count=header_count,
+                    max_header_size=header_size,
                 ).parse()
             elif content_type == "application/x-www-form-urlencoded":
-                form = await FormParser(self.headers, self.stream()).parse()
+                form = await FormParser(self.headers, self.stream(), max_fields=fields).parse()
             else:
                 form = FormData()
         except MultiPartException as exc:
@@ -486,22 +498,16 @@ class _FormCall:
 
     __slots__ = ("_form", "_limits", "_request")
 
-    def __init__(
-        self,
-        request: Request,
-        max_files: float | None,
-        max_fields: float | None,
-        max_part_size: float | None,
-    ) -> None:
+    def __init__(self, request: Request, limits: tuple[float | None, ...]) -> None:
         self._request = request
-        self._limits = (max_files, max_fields, max_part_size)
+        self._limits = limits
         self._form: FormData | None = None
 
     def __await__(self) -> Generator[Any, None, FormData]:
-        return self._request._get_form(*self._limits).__await__()
+        return self._request._get_form(self._limits).__await__()
 
     async def __aenter__(self) -> FormData:
-        self._form = await self._request._get_form(*self._limits)
+        self._form = await self._request._get_form(self._limits)
         return self._form
 
     async def __aexit__(

@@ -166,8 +166,8 @@ class APIRoute(Route):
             ``strict_content_type`` (parse JSON only with a JSON
             ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``,
             ``cancel_on_disconnect``, ``max_body_size``, ``body_timeout``,
-            ``send_timeout``, ``max_form_files``, ``max_form_fields``,
-            ``max_form_part_size`` and ``max_json_depth`` (``Default(None)`` / ``None`` for
+            ``min_body_rate``, ``send_timeout``, the five ``max_form_*``
+            limits and ``max_json_depth`` (``Default(None)`` / ``None`` for
             ``cancel_on_disconnect``: the app's).
 
     Raises:
@@ -218,9 +218,14 @@ class APIRoute(Route):
         max_form_files: int | DefaultPlaceholder | None = Default(None),
         max_form_fields: int | DefaultPlaceholder | None = Default(None),
         max_form_part_size: int | DefaultPlaceholder | None = Default(None),
+        min_body_rate: float | DefaultPlaceholder | None = Default(None),
+        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
+        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
     ) -> None:
         if not callable(endpoint):
-            raise TrioAPIError(f"{path}: the endpoint {endpoint!r} is not callable. Pass a function.")
+            raise TrioAPIError(
+                f"{path}: the endpoint {endpoint!r} is not callable. Pass a function."
+            )
         self.response_model = resolve_response_model(endpoint, response_model)
         self.summary = summary
         self.response_description = response_description
@@ -247,6 +252,9 @@ class APIRoute(Route):
         self.max_form_files = max_form_files
         self.max_form_fields = max_form_fields
         self.max_form_part_size = max_form_part_size
+        self.min_body_rate = min_body_rate
+        self.max_form_header_count = max_form_header_count
+        self.max_form_header_size = max_form_header_size
         self.scope_settings = RouteScopeSettings.build(
             cancel_on_disconnect=cancel_on_disconnect,
             **{name: _given(getattr(self, name)) for name in SCOPE_SETTING_NAMES},
@@ -396,7 +404,11 @@ class _WebSocketHandler:
 
         async with open_request_nursery(scope):
             await solve_and_run(
-                plan, state, call_endpoint=call_endpoint, respond=respond, error_class=_websocket_error
+                plan,
+                state,
+                call_endpoint=call_endpoint,
+                respond=respond,
+                error_class=_websocket_error,
             )
 
 

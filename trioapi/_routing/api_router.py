@@ -96,6 +96,14 @@ class APIRouter(Router):
         max_form_part_size: Largest non-file part of a multipart body in
             bytes (400 above it; ``None``: no limit; not given: the app's).
             A route's wins.
+        min_body_rate: Slowest average body rate in bytes per second after
+            a 10 s grace period (408 below it; ``None``: no minimum; not
+            given: the app's). A route's wins.
+        max_form_header_count: Most headers in one multipart part (400 above
+            it; ``None``: no limit; not given: the app's). A route's wins.
+        max_form_header_size: Longest header line of a multipart part in
+            bytes (400 above it; ``None``: no limit; not given: the app's).
+            A route's wins.
         strict_content_type: Parse a body as JSON only when its
             ``Content-Type`` says JSON (``False``: also without one; not
             given: the app's). A route's or an inner router's wins.
@@ -132,6 +140,9 @@ class APIRouter(Router):
         max_form_files: int | DefaultPlaceholder | None = Default(None),
         max_form_fields: int | DefaultPlaceholder | None = Default(None),
         max_form_part_size: int | DefaultPlaceholder | None = Default(None),
+        min_body_rate: float | DefaultPlaceholder | None = Default(None),
+        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
+        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
         strict_content_type: bool | DefaultPlaceholder = Default(True),
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
@@ -156,6 +167,9 @@ class APIRouter(Router):
         self.max_form_files = max_form_files
         self.max_form_fields = max_form_fields
         self.max_form_part_size = max_form_part_size
+        self.min_body_rate = min_body_rate
+        self.max_form_header_count = max_form_header_count
+        self.max_form_header_size = max_form_header_size
         self.strict_content_type = strict_content_type
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
@@ -366,6 +380,9 @@ class APIRouter(Router):
         max_form_files: int | DefaultPlaceholder | None = Default(None),
         max_form_fields: int | DefaultPlaceholder | None = Default(None),
         max_form_part_size: int | DefaultPlaceholder | None = Default(None),
+        min_body_rate: float | DefaultPlaceholder | None = Default(None),
+        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
+        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
         strict_content_type: bool | DefaultPlaceholder = Default(True),
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
@@ -378,9 +395,9 @@ class APIRouter(Router):
         inside this router's, and its startup/shutdown handlers are added to
         this router's lists. Routes added to ``router`` afterwards are not seen.
         ``timeout``, ``cancel_on_disconnect``, ``max_body_size``,
-        ``body_timeout``, ``send_timeout``, ``max_form_files``,
-        ``max_form_fields``, ``max_form_part_size``, ``max_json_depth`` and
-        ``strict_content_type`` apply to the included routes
+        ``body_timeout``, ``min_body_rate``, ``send_timeout``, the five
+        ``max_form_*`` limits, ``max_json_depth`` and ``strict_content_type``
+        apply to the included routes
         that (with their router) set none; the innermost setting wins.
 
         Raises:
@@ -411,6 +428,9 @@ class APIRouter(Router):
             max_form_files=max_form_files,
             max_form_fields=max_form_fields,
             max_form_part_size=max_form_part_size,
+            min_body_rate=min_body_rate,
+            max_form_header_count=max_form_header_count,
+            max_form_header_size=max_form_header_size,
             strict_content_type=strict_content_type,
         )
         for route in list(router.routes):

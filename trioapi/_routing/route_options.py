@@ -65,6 +65,10 @@ class RouteOptions(TypedDict, total=False):
         body_timeout: Seconds to receive the whole request body, counted
             from the first read (408 after it); replaces the router's and the
             app's (``None``: no deadline).
+        min_body_rate: Slowest average rate, in bytes per second, at which
+            the body may arrive once a 10 s grace period from the first read
+            is over (408 below it); replaces the router's and the app's
+            (``None``: no minimum).
         send_timeout: Seconds one response message may wait for a client
             that does not read (the endpoint is then cancelled as on a
             disconnect); replaces the router's and the app's (``None``: no
@@ -75,6 +79,12 @@ class RouteOptions(TypedDict, total=False):
         max_form_fields: Most non-file parts in a multipart body (400 above
             it); replaces the router's and the app's (``None``: no limit).
         max_form_part_size: Largest non-file part of a multipart body, in
+            bytes (400 above it); replaces the router's and the app's
+            (``None``: no limit).
+        max_form_header_count: Most headers in one part of a multipart body
+            (400 above it); replaces the router's and the app's (``None``:
+            no limit).
+        max_form_header_size: Longest header line of a multipart part, in
             bytes (400 above it); replaces the router's and the app's
             (``None``: no limit).
         max_json_depth: Deepest nesting of arrays/objects in a JSON body read
@@ -108,11 +118,14 @@ class RouteOptions(TypedDict, total=False):
     cancel_on_disconnect: bool | None
     max_body_size: int | DefaultPlaceholder | None
     body_timeout: float | DefaultPlaceholder | None
+    min_body_rate: float | DefaultPlaceholder | None
     max_json_depth: int | DefaultPlaceholder | None
     send_timeout: float | DefaultPlaceholder | None
     max_form_files: int | DefaultPlaceholder | None
     max_form_fields: int | DefaultPlaceholder | None
     max_form_part_size: int | DefaultPlaceholder | None
+    max_form_header_count: int | DefaultPlaceholder | None
+    max_form_header_size: int | DefaultPlaceholder | None
 
 
 ROUTE_OPTION_NAMES: frozenset[str] = frozenset(RouteOptions.__annotations__)
