@@ -25,6 +25,7 @@ import trio
 
 from trioapi._receive import ReceivePump
 from trioapi._response_tracker import ResponseTracker
+from trioapi._runtime import error_hint
 from trioapi._watchdog import watchdog_for
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
@@ -249,7 +250,8 @@ def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
         "path": scope.get("path", "?"),
         "request_id": context.request_id,
     }
-    logger.error("%s in %s", what, context.describe(), exc_info=error, extra=extra)
+    hint = error_hint(error)  # "" unless asyncio was called on Trio, or a FastAPI error raised
+    logger.error("%s in %s%s", what, context.describe(), hint, exc_info=error, extra=extra)
 
 
 def single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 import trio
 from typing_extensions import Unpack
 
+from trioapi._foreign import check_not_foreign
 from trioapi._lifespan import serve_lifespan
 from trioapi._routing.api_router import APIRouter
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.unique_id import generate_unique_id
+from trioapi._runtime import refuse_wrong_runtime, running_on_trio
 from trioapi._scopes import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_SIZE,
@@ -236,6 +238,9 @@ class TrioAPI:
             scope["root_path"] = self.root_path
         app = self.middleware_stack
         if app is None:
+            if not running_on_trio():  # served on asyncio: say how to serve it, at once
+                await refuse_wrong_runtime(scope, receive, send)
+                return
             # Built once, by the first call: the lifespan's startup, or the
             # first request when there is no lifespan (a bare test call).
             app = self.middleware_stack = self.build_middleware_stack()
@@ -389,6 +394,7 @@ class TrioAPI:
         self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandlerFn
     ) -> None:
         """Answer ``exc_class_or_status_code`` with ``handler(request, exc)``."""
+        check_not_foreign("add_exception_handler()", exc_class_or_status_code)
         self.exception_handlers[exc_class_or_status_code] = handler
 
     def exception_handler(

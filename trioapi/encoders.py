@@ -36,6 +36,7 @@ from pydantic.networks import AnyUrl, NameEmail
 from pydantic.types import SecretBytes, SecretStr
 from pydantic_core import MultiHostUrl, PydanticUndefinedType, Url
 
+from trioapi._foreign import check_not_foreign
 from trioapi.exceptions import TrioAPIError
 
 __all__ = ["ENCODERS_BY_TYPE", "IncEx", "decimal_encoder", "jsonable_encoder"]
@@ -270,6 +271,8 @@ def _encode_dict(obj: dict[Any, Any], include: Any, exclude: Any, options: _Opti
 def _read_fields(obj: Any) -> Any:
     """Read an unknown object as a mapping: ``dict(obj)``, then ``vars(obj)``."""
     _reject_pydantic_v1(obj)
+    # A fastapi/starlette response or model returned by a half-ported endpoint.
+    check_not_foreign("The value to encode", obj)
     errors: list[Exception] = []
     try:
         return dict(obj)

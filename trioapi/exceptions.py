@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import http
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 __all__ = [
+    "EndpointContext",
     "HTTPException",
     "RequestTimeout",
     "RequestValidationError",
@@ -80,27 +81,64 @@ class WebSocketException(Exception):
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
 
 
-class ValidationException(Exception):
-    """Base of the errors that carry a list of pydantic-style error dicts."""
+class EndpointContext(TypedDict, total=False):
+    """Where a validation error happened, as FastAPI reports it: function, file, line, route."""
 
-    def __init__(self, errors: Sequence[Any]) -> None:
+    function: str
+    path: str
+    file: str
+    line: int
+
+
+class ValidationException(Exception):
+    """Base of the errors that carry a list of pydantic-style error dicts.
+
+    ``endpoint_ctx`` names the endpoint (function, file, line) and its route
+    (``"GET /items/{item_id}"``); trioapi fills it in for the errors of a route.
+    """
+
+    def __init__(
+        self, errors: Sequence[Any], *, endpoint_ctx: EndpointContext | None = None
+    ) -> None:
         self._errors = errors
+        self.set_endpoint_context(endpoint_ctx)
+
+    def set_endpoint_context(self, endpoint_ctx: EndpointContext | None) -> None:
+        """Name the endpoint the error belongs to (see the class docstring)."""
+        self.endpoint_ctx = endpoint_ctx
+        context = endpoint_ctx or {}
+        self.endpoint_function = context.get("function")
+        self.endpoint_path = context.get("path")
+        self.endpoint_file = context.get("file")
+        self.endpoint_line = context.get("line")
 
     def errors(self) -> Sequence[Any]:
         """The error dicts: ``type``, ``loc``, ``msg``, ``input`` and optionally ``ctx``."""
         return self._errors
 
+    def _format_endpoint_context(self) -> str:
+        if not (self.endpoint_file and self.endpoint_line and self.endpoint_function):
+            return f"\n  Endpoint: {self.endpoint_path}" if self.endpoint_path else ""
+        where = f'\n  File "{self.endpoint_file}", line {self.endpoint_line}, in {self.endpoint_function}'
+        return where + (f"\n    {self.endpoint_path}" if self.endpoint_path else "")
+
     def __str__(self) -> str:
         lines = [f"{len(self._errors)} validation error{'s' if len(self._errors) != 1 else ''}:"]
         lines.extend(f"  {err}" for err in self._errors)
-        return "\n".join(lines)
+        return ("\n".join(lines) + "\n" + self._format_endpoint_context()).rstrip()
 
 
 class RequestValidationError(ValidationException):
     """The request did not match the endpoint's declared parameters (answered with 422)."""
 
-    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
-        super().__init__(errors)
+    def __init__(
+        self,
+        errors: Sequence[Any],
+        *,
+        body: Any = None,
+        endpoint_ctx: EndpointContext | None = None,
+    ) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
         self.body = body
 
 
@@ -111,12 +149,16 @@ class WebSocketRequestValidationError(ValidationException):
 class ResponseValidationError(ValidationException):
     """The endpoint returned data that does not match its ``response_model`` (a 500)."""
 
-    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
-        super().__init__(errors)
+    def __init__(
+        self,
+        errors: Sequence[Any],
+        *,
+        body: Any = None,
+        endpoint_ctx: EndpointContext | None = None,
+    ) -> None:
+        super().__init__(errors, endpoint_ctx=endpoint_ctx)
         self.body = body
 
 
 class TrioAPIDeprecationWarning(UserWarning):
     """A trioapi feature used here is deprecated."""
-
-

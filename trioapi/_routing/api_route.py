@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from trioapi._foreign import check_not_foreign
 from trioapi._route_scope import NOT_GIVEN, SCOPE_SETTING_NAMES, RouteScopeSettings
 from trioapi._routing.endpoint_response import ResponseBuilder
 from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
@@ -35,6 +36,7 @@ from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
 from trioapi.dependencies.models import Dependant
 from trioapi.dependencies.solver import RequestSolution, solve_and_run
 from trioapi.exceptions import (
+    EndpointContext,
     RequestValidationError,
     TrioAPIError,
     ValidationException,
@@ -63,6 +65,18 @@ def _unwrap_default(value: Any) -> Any:
 def _given(value: Any) -> Any:
     """``NOT_GIVEN`` for a ``Default(...)`` placeholder (the router's or app's setting applies)."""
     return NOT_GIVEN if isinstance(value, DefaultPlaceholder) else value
+
+
+def endpoint_context(endpoint: Callable[..., Any], method: str, path: str) -> EndpointContext:
+    """Where ``endpoint`` is defined, and its route as ``"GET /items/{item_id}"``."""
+    context = EndpointContext(function=_endpoint_name(endpoint), path=f"{method} {path}")
+    try:
+        function = inspect.unwrap(endpoint)
+        context["file"] = inspect.getsourcefile(function) or ""
+        context["line"] = inspect.getsourcelines(function)[1]
+    except (TypeError, OSError):  # a builtin, a callable object, or source not on disk
+        pass
+    return context
 
 
 def _request_error(errors: list[dict[str, Any]], body: Any) -> ValidationException:
@@ -107,13 +121,18 @@ async def _serve(
             return
         await response(request.scope, request.receive, send)
 
-    await solve_and_run(
-        plan,
-        state,
-        call_endpoint=route._endpoint_caller,
-        respond=build_and_respond,
-        error_class=_request_error,
-    )
+    try:
+        await solve_and_run(
+            plan,
+            state,
+            call_endpoint=route._endpoint_caller,
+            respond=build_and_respond,
+            error_class=_request_error,
+        )
+    except ValidationException as exc:
+        if exc.endpoint_ctx is None:  # as FastAPI: the error names its endpoint and route
+            exc.set_endpoint_context(endpoint_context(route.endpoint, request.method, route.path))
+        raise
 
 
 class _HTTPHandler:
@@ -226,6 +245,8 @@ class APIRoute(Route):
             raise TrioAPIError(
                 f"{path}: the endpoint {endpoint!r} is not callable. Pass a function."
             )
+        check_not_foreign(f"{path}: response_class", _unwrap_default(response_class))
+        check_not_foreign(f"{path}: dependencies=", *(dependencies or ()))
         self.response_model = resolve_response_model(endpoint, response_model)
         self.summary = summary
         self.response_description = response_description

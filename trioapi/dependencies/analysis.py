@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from trioapi import params
+from trioapi._foreign import check_not_foreign
 from trioapi.background import BackgroundTasks
 from trioapi.dependencies.fields import (
     build_param_field,
@@ -135,6 +136,8 @@ def _declaration(
 ) -> tuple[Any, Any, params.Depends | FieldInfo | None]:
     """The parameter's type and its trioapi declaration, from ``Annotated`` or its default."""
     annotation = Any if param.annotation is _EMPTY else param.annotation
+    metadata = get_args(annotation) if get_origin(annotation) is Annotated else (annotation,)
+    check_not_foreign(f"{ctx.label}: parameter {param.name!r} of {where}", param.default, *metadata)
     base, kept, declared = _split_annotated(annotation)
     default = param.default
     if _is_ours(default):
