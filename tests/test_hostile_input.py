@@ -125,10 +125,18 @@ def test_max_json_depth_is_settable_on_the_app(paths):
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/xml", "multipart/form-data", "application/x-www-form-urlencoded", "nonsense"],
+    [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "nonsense",
+    ],
 )
 def test_wrong_content_type_for_json_body_is_422(client, content_type):
-    response = client.post("/items", content=b'{"name": "x"}', headers={"content-type": content_type})
+    response = client.post(
+        "/items", content=b'{"name": "x"}', headers={"content-type": content_type}
+    )
     assert response.status_code == 422
 
 
@@ -160,21 +168,48 @@ def test_invalid_percent_escapes_in_a_form_are_replaced_not_500(client):
 # -- invalid UTF-8 in the request line and headers -----------------------------
 
 
-def test_invalid_utf8_in_path_query_header_and_cookie_is_not_500(client):
+def test_invalid_utf8_in_query_header_and_cookie_is_not_500(client):
     response = client.get(
-        "/echo/%ff%fe",
+        "/echo/caf%C3%A9",
         params={},
         headers={"x-token": b"caf\xe9", "cookie": b"session=\xff\xfe"},
     )
     assert response.status_code == 200
-    # Headers are latin-1 (as in Starlette); the path is percent-decoded UTF-8
-    # with replacement characters.
+    # Headers are latin-1 (as in Starlette); the path is percent-decoded UTF-8.
     assert response.json() == {
-        "word": "\ufffd\ufffd",
+        "word": "caf\xe9",
         "q": "",
         "x_token": "caf\xe9",
         "session": "\xff\xfe",
     }
+
+
+@pytest.mark.parametrize("path", ["/echo/%ff%fe", "/echo/%c3", "/echo/a%e2%82", "/static/%80"])
+def test_a_path_whose_percent_escapes_are_not_utf8_is_400(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Invalid percent-encoding in the path: not UTF-8"}
+
+
+def test_an_encoded_replacement_character_in_the_path_is_still_a_path(client):
+    # U+FFFD sent as its UTF-8 bytes is a valid path, not a decoding error.
+    response = client.get("/echo/%EF%BF%BD")
+    assert (response.status_code, response.json()["word"]) == (200, "\ufffd")
+
+
+def test_a_plain_router_answers_400_in_plain_text_for_a_bad_path():
+    from trioapi.routing import Route, Router
+
+    async def word(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.path_params["word"])
+
+    client = TestClient(Router([Route("/{word}", word)]))
+    response = client.get("/%ff")
+    assert (response.status_code, response.text) == (
+        400,
+        "Invalid percent-encoding in the path: not UTF-8",
+    )
+    assert client.get("/ok").text == "ok"
 
 
 def test_invalid_utf8_in_query_string_is_replaced_not_500(client):
@@ -277,7 +312,13 @@ def test_trusted_host_refuses_spoofed_host():
 
     client = TestClient(app, base_url="http://example.com")
     assert client.get("/").status_code == 200
-    for host in ["evil.com", "example.com.evil.com", "evil.com#example.com", "example.com@evil.com", ""]:
+    for host in [
+        "evil.com",
+        "example.com.evil.com",
+        "evil.com#example.com",
+        "example.com@evil.com",
+        "",
+    ]:
         response = client.get("/", headers={"host": host})
         assert response.status_code == 400, host
         assert response.text == "Invalid host header"
@@ -285,7 +326,9 @@ def test_trusted_host_refuses_spoofed_host():
 
 def test_cors_preflight_from_disallowed_origin_gets_no_allow_origin():
     app = TrioAPI()
-    app.add_middleware(CORSMiddleware, allow_origins=["https://good.example"], allow_methods=["GET"])
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["https://good.example"], allow_methods=["GET"]
+    )
 
     @app.get("/")
     async def root():
@@ -340,8 +383,11 @@ async def test_hostile_requests_through_hypercorn_get_4xx(paths):
         )
         bad_utf8 = await raw_request(
             url,
-            b"GET /echo/%ff?q=%fe HTTP/1.1\r\nHost: a\r\nX-Token: \xff\xfe\r\n"
+            b"GET /echo/x?q=%fe HTTP/1.1\r\nHost: a\r\nX-Token: \xff\xfe\r\n"
             b"Cookie: session=\xff\r\nConnection: close\r\n\r\n",
+        )
+        bad_path = await raw_request(
+            url, b"GET /echo/%ff HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
         )
         async with httpx.AsyncClient(base_url=url) as client:
             bad_json = await client.post(
@@ -350,11 +396,15 @@ async def test_hostile_requests_through_hypercorn_get_4xx(paths):
             deep = await client.post(
                 "/items", content=b"[" * 10_000, headers={"content-type": "application/json"}
             )
-            ranges = await client.get("/file", headers={"range": "bytes=" + ",".join(["0-1"] * 300)})
+            ranges = await client.get(
+                "/file", headers={"range": "bytes=" + ",".join(["0-1"] * 300)}
+            )
             crash = await client.get("/crash")
     assert traversal.startswith(b"HTTP/1.1 404")
     assert b"top secret" not in traversal
     assert bad_utf8.startswith(b"HTTP/1.1 200")
+    assert bad_path.startswith(b"HTTP/1.1 400")
+    assert bad_path.endswith(b'{"detail":"Invalid percent-encoding in the path: not UTF-8"}')
     assert bad_json.status_code == 422
     assert deep.status_code == 422
     assert ranges.status_code in (206, 416)

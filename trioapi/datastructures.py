@@ -9,11 +9,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeAlias, TypeVar
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import trio
 
 from trioapi._headers import Headers, MutableHeaders
+from trioapi._host import host_header
 from trioapi._uploads import UploadFile
 from trioapi.types import Scope
 
@@ -22,9 +23,21 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "URL", "Address", "CommaSeparatedStrings", "Default", "DefaultPlaceholder", "FormData",
-    "Headers", "ImmutableMultiDict", "MultiDict", "MutableHeaders", "QueryParams", "Secret",
-    "State", "URLPath", "UploadFile",
+    "URL",
+    "Address",
+    "CommaSeparatedStrings",
+    "Default",
+    "DefaultPlaceholder",
+    "FormData",
+    "Headers",
+    "ImmutableMultiDict",
+    "MultiDict",
+    "MutableHeaders",
+    "QueryParams",
+    "Secret",
+    "State",
+    "URLPath",
+    "UploadFile",
 ]
 
 K = TypeVar("K")
@@ -45,21 +58,31 @@ class Address(NamedTuple):
 def _url_from_scope(scope: Scope) -> str:
     scheme: str = scope.get("scheme", "http")
     server = scope.get("server")
-    path = scope["path"]  # ASGI: the path already includes root_path
-    query_string: bytes = scope.get("query_string", b"")
-    host_header = next((v for k, v in scope.get("headers", ()) if k == b"host"), None)
-    # The Host header is what the client asked for; server is where we listen.
-    if host_header is not None:
-        url = f"{scheme}://{host_header.decode('latin-1')}{path}"
-    elif server is None:
-        url = path
+    # ASGI: the path already includes root_path, and is percent-decoded: a
+    # "?" or "#" in it (sent as %3F, %23) is quoted again so it stays path.
+    path: str = scope["path"]
+    if "?" in path or "#" in path:
+        path = path.replace("?", "%3F").replace("#", "%23")
+    query = scope.get("query_string", b"").decode("latin-1").replace("#", "%23")
+    # The Host header is what the client asked for, where we listen is the
+    # fallback; a Host value that is not a host (userinfo, a path, a bad
+    # port) is ignored so it cannot change the URL's authority or path.
+    host = host_header(scope.get("headers", ()))
+    if host is not None:
+        netloc = host.value
+    elif server is not None:
+        server_host, port = server
+        if ":" in server_host and not server_host.startswith("["):
+            server_host = f"[{server_host}]"  # an IPv6 address
+        netloc = server_host if port == _DEFAULT_PORTS.get(scheme) else f"{server_host}:{port}"
     else:
-        host, port = server
-        port_part = "" if port == _DEFAULT_PORTS.get(scheme) else f":{port}"
-        url = f"{scheme}://{host}{port_part}{path}"
-    if query_string:
-        url += "?" + query_string.decode("latin-1")
-    return url
+        # No authority at all: a path starting with "//" must not read as one.
+        if path.startswith("//"):
+            path = "/%2F" + path[2:]
+        return f"{path}?{query}" if query else path
+    # urlunsplit puts a "/" before a path that has none ("*", an absolute-form
+    # target), so the path never runs into the authority.
+    return str(urlunsplit((scheme, netloc, path, query, "")))
 
 
 class _SplitPart(Generic[T]):

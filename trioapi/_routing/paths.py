@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from trioapi.convertors import CONVERTOR_TYPES, Convertor
 from trioapi.exceptions import TrioAPIError
 from trioapi.types import Scope
 
-__all__ = ["CompiledPath", "compile_path", "get_name", "get_route_path"]
+__all__ = [
+    "CompiledPath",
+    "compile_path",
+    "get_name",
+    "get_route_path",
+    "has_utf8_path",
+]
 
 # ``{name}`` or ``{name:type}``; names are Python identifiers.
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
@@ -85,11 +92,15 @@ def compile_path(path: str) -> CompiledPath:
         end = found.end()
     tail = path[end:]
     if is_host:
-        # A host pattern matches the host without its port.
-        tail = tail.split(":")[0]
+        # A host pattern matches the host without its port; "[::1]" has no port.
+        host_part, colon, port = tail.rpartition(":")
+        if colon and port.isdigit() and (host_part.endswith("]") or "[" not in host_part):
+            tail = host_part
     regex += re.escape(tail) + "$"
     path_format += path[end:]
-    return CompiledPath(re.compile(regex), path_format, convertors)
+    # Host names compare case-insensitively; paths do not.
+    flags = re.IGNORECASE if is_host else 0
+    return CompiledPath(re.compile(regex, flags), path_format, convertors)
 
 
 def get_name(endpoint: Any) -> str:
@@ -113,3 +124,20 @@ def get_route_path(scope: Scope) -> str:
     if path[len(root_path)] == "/":
         return path[len(root_path) :]
     return path  # "/apiary" is not under the root path "/api"
+
+
+def has_utf8_path(scope: Scope) -> bool:
+    """Whether the request path's percent-escapes decode as UTF-8.
+
+    Servers decode an invalid sequence (``/%ff``) to U+FFFD, which a route
+    would then match as if the client had sent that character; the raw path
+    tells the two apart. Only asked about paths with a U+FFFD in them.
+    """
+    raw_path: bytes | None = scope.get("raw_path")
+    if raw_path is None:
+        return True  # nothing to check against: the server's decoding stands
+    try:
+        unquote_to_bytes(raw_path.split(b"?", 1)[0]).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trioapi._lifespan import serve_lifespan
-from trioapi._routing.paths import get_route_path
+from trioapi._routing.paths import get_route_path, has_utf8_path
 from trioapi._routing.routes import (
     BaseRoute,
     Host,
@@ -22,6 +22,7 @@ from trioapi._routing.routes import (
     NoMatchFound,
     Route,
     WebSocketRoute,
+    bad_path,
     method_not_allowed,
     not_found,
     wrap_middleware,
@@ -99,11 +100,16 @@ class Router:
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one scope (the router without its middleware). A checkpoint."""
-        if "router" not in scope:
-            scope["router"] = self
         if scope["type"] == "lifespan":
+            scope.setdefault("router", self)
             await self.lifespan(scope, receive, send)
             return
+        if "router" not in scope:
+            # The outermost router checks the path once for the whole app.
+            scope["router"] = self
+            if "\ufffd" in scope["path"] and not has_utf8_path(scope):
+                await bad_path(scope, receive, send)
+                return
         partial: tuple[BaseRoute, Scope] | None = None
         allowed: set[str] = set()
         for route in self._candidates(scope):

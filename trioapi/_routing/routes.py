@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from trioapi._host import host_header
 from trioapi._routing.paths import CompiledPath, compile_path, get_name, get_route_path
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URLPath
@@ -34,6 +35,7 @@ __all__ = [
     "NoMatchFound",
     "Route",
     "WebSocketRoute",
+    "bad_path",
     "method_not_allowed",
     "method_not_allowed_response",
     "not_found",
@@ -140,6 +142,21 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
 
+async def bad_path(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer 400 for a path that is not UTF-8 (a WebSocket is closed, as for no route).
+
+    Raises:
+        HTTPException: inside an application, so its handlers render the 400.
+    """
+    if scope["type"] == "websocket":
+        await WebSocketClose()(scope, receive, send)
+        return
+    detail = "Invalid percent-encoding in the path: not UTF-8"
+    if "app" in scope:
+        raise HTTPException(status_code=400, detail=detail)
+    await PlainTextResponse(detail, status_code=400)(scope, receive, send)
+
+
 def method_not_allowed_response(scope: Scope, allow: str) -> Response:
     """The 405 answer with ``Allow: {allow}``.
 
@@ -193,7 +210,10 @@ class _PathRoute(BaseRoute):
         params = self.compiled.match(get_route_path(scope))
         if params is None:
             return None
-        return {"endpoint": self.endpoint, "path_params": {**scope.get("path_params", {}), **params}}
+        return {
+            "endpoint": self.endpoint,
+            "path_params": {**scope.get("path_params", {}), **params},
+        }
 
 
 class Route(_PathRoute):
@@ -362,7 +382,9 @@ class Mount(BaseRoute):
         if path:
             _check_path(path, "Mount")
         if (app is None) == (routes is None):
-            raise TrioAPIError(f"Mount({path!r}): give either an app or routes, not both or neither.")
+            raise TrioAPIError(
+                f"Mount({path!r}): give either an app or routes, not both or neither."
+            )
         self.path = path.rstrip("/")
         if app is not None:
             # a2wsgi's WSGIMiddleware (FastAPI's docs use it) needs asyncio.
@@ -454,12 +476,9 @@ class Host(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
             return Match.NONE, {}
-        host = ""
-        for key, value in scope.get("headers", []):
-            if key == b"host":
-                host = value.decode("latin-1").split(":")[0]
-                break
-        params = self.compiled.match(host)
+        # Host names are case-insensitive; an invalid Host value matches no pattern.
+        parsed = host_header(scope.get("headers", ()))
+        params = None if parsed is None else self.compiled.match(parsed.host.lower())
         if params is None:
             return Match.NONE, {}
         path_params = {**scope.get("path_params", {}), **params}

@@ -15,7 +15,9 @@ class HTTPSRedirectMiddleware:
     """Redirect ``http``/``ws`` requests to ``https``/``wss`` with a 307.
 
     307 keeps the method and body, so a POST is repeated as a POST. Ports 80
-    and 443 are dropped from the new URL; any other port is kept.
+    and 443 are dropped from the new URL; any other port is kept. The host
+    is the request's ``Host`` header if it is a valid one (see
+    :class:`~trioapi.datastructures.URL`), else the server's address.
 
     Args:
         app: the ASGI app to wrap.
@@ -30,7 +32,9 @@ class HTTPSRedirectMiddleware:
             await self.app(scope, receive, send)
             return
         url = URL(scope=scope)
-        netloc = url.hostname if url.port in (80, 443) else url.netloc
-        secure_url = url.replace(scheme=_SECURE_SCHEMES[url.scheme], netloc=netloc)
+        secure_url = url.replace(scheme=_SECURE_SCHEMES[url.scheme])
+        if url.port in (80, 443):
+            # Through replace(): it keeps an IPv6 host's brackets.
+            secure_url = secure_url.replace(port=None)
         response = RedirectResponse(str(secure_url), status_code=307)
         await response(scope, receive, send)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from trioapi.datastructures import URL, Headers
+from trioapi._host import host_header
+from trioapi.datastructures import URL
 from trioapi.exceptions import TrioAPIError
 from trioapi.responses import PlainTextResponse, RedirectResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -18,13 +19,16 @@ class TrustedHostMiddleware:
     """Answer 400 ``Invalid host header`` unless the ``Host`` header is allowed.
 
     This guards against Host-header attacks (poisoned password-reset links,
-    cache poisoning). With ``www_redirect``, a request for ``example.com``
-    when only ``www.example.com`` is allowed is redirected there.
+    cache poisoning). Host names compare case-insensitively and without the
+    port; a ``Host`` value that is not a host and optional port (userinfo, a
+    path, a bad port) is never allowed. With ``www_redirect``, a request for
+    ``example.com`` when only ``www.example.com`` is allowed is redirected there.
 
     Args:
         app: the ASGI app to wrap.
-        allowed_hosts: host names, ``"*.example.com"`` wildcards (any
-            subdomain), or ``"*"`` for any host (the default).
+        allowed_hosts: host names, IP addresses (IPv6 with or without
+            brackets), ``"*.example.com"`` wildcards (any subdomain), or
+            ``"*"`` for any host (the default).
         www_redirect: redirect a bare domain to its allowed ``www.`` form.
 
     Raises:
@@ -45,16 +49,19 @@ class TrustedHostMiddleware:
         self.allowed_hosts = list(allowed_hosts)
         self.allow_any = "*" in self.allowed_hosts
         self.www_redirect = www_redirect
+        # Compared as parse_host() gives host names: lower case, no brackets.
+        self._patterns = [pattern.lower().strip("[]") for pattern in self.allowed_hosts]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app if the host is allowed, else redirect to ``www.`` or answer 400."""
         if self.allow_any or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        host = _host_without_port(Headers(scope=scope).get("host", ""))
+        parsed = host_header(scope.get("headers", ()))
+        host = "" if parsed is None else parsed.hostname
         found_www_redirect = False
-        for pattern in self.allowed_hosts:
-            if host == pattern or (pattern.startswith("*") and host.endswith(pattern[1:])):
+        for pattern in self._patterns:
+            if host == pattern or (host and pattern.startswith("*") and host.endswith(pattern[1:])):
                 await self.app(scope, receive, send)
                 return
             if "www." + host == pattern:
@@ -76,10 +83,3 @@ def _check_pattern(pattern: str) -> None:
             f"TrustedHostMiddleware: allowed host {pattern!r} has a '*' that is not a "
             f"leading '*.' wildcard. {ENFORCE_DOMAIN_WILDCARD}"
         )
-
-
-def _host_without_port(host: str) -> str:
-    """``example.com:8000`` -> ``example.com``; ``[::1]:8000`` -> ``[::1]``."""
-    if host.startswith("["):
-        return host.split("]", 1)[0] + "]"
-    return host.split(":", 1)[0]
