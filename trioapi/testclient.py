@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
-import httpx
-
+from trioapi._testing import httpx
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.portal import LoopThread
 from trioapi._testing.transport import TrioASGITransport

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-import httpx
 import trio
 
+from trioapi._testing import httpx
 from trioapi._testing.async_websocket import AsyncWebSocketTestSession
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.transport import TrioASGITransport
