@@ -102,6 +102,9 @@ class ParamOptions(TypedDict, total=False):
         regex: Deprecated spelling of ``pattern``.
         discriminator: The field that tells the members of a union apart.
         strict: Validate in strict mode (no coercion).
+        validate_default: Validate the default too when the value is missing.
+        union_mode: pydantic's union mode (``"smart"`` or ``"left_to_right"``).
+        fail_fast: Stop validating a sequence at its first error.
         multiple_of: The number must be a multiple of this.
         allow_inf_nan: Allow ``inf``, ``-inf`` and ``nan`` for floats.
         max_digits: Maximum digits of a ``Decimal``.
@@ -132,6 +135,9 @@ class ParamOptions(TypedDict, total=False):
     regex: str | None
     discriminator: str | None
     strict: bool | None
+    validate_default: bool | None
+    union_mode: Literal["smart", "left_to_right"] | None
+    fail_fast: bool | None
     multiple_of: float | None
     allow_inf_nan: bool | None
     max_digits: int | None
@@ -320,7 +326,9 @@ class Depends:
 
     def __post_init__(self) -> None:
         limit = self.max_concurrency
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
             raise TrioAPIError(
                 f"Depends(max_concurrency={limit!r}): the limit must be a whole number of at "
                 f"least 1. Pass a positive int, or None for no limit."

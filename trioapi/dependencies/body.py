@@ -71,11 +71,16 @@ class BodyPlan:
 
 @dataclass(slots=True)
 class ParsedBody:
-    """The body of one request: the parsed value, and the fast path's result."""
+    """The body of one request: the parsed value, and the fast path's result.
+
+    ``absent``: the request had no body at all (``value`` is then ``None``,
+    as for a JSON ``null``, which embedded parameters refuse).
+    """
 
     value: Any = None
     validated: Any = _NOT_PARSED
     raw: bytes = b""
+    absent: bool = False
 
     @property
     def for_error(self) -> Any:
@@ -209,7 +214,7 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
             return ParsedBody(await _read_form(request))
         body = await request.body()
         if not body:
-            return ParsedBody(None)
+            return ParsedBody(None, absent=True)
         # A route's own setting wins; a route that gives none follows the app's.
         strict = plan.strict_content_type
         if strict is None:
@@ -220,7 +225,9 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
         # far past the limit): refuse it before parsing.
         depth_limit = plan.max_json_depth
         if depth_limit is NOT_GIVEN:
-            depth_limit = getattr(request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH)
+            depth_limit = getattr(
+                request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH
+            )
         if depth_limit is not None and json_depth_exceeds(body, depth_limit):
             raise _json_too_deep(body, depth_limit)
         if plan.fast_field is not None:
@@ -272,7 +279,7 @@ async def _validate_form(
     for field in fields:
         before = len(errors)
         if field.model_fields:
-            raw = collect_model_values(field, form, with_extras=len(fields) == 1)
+            raw, _ = collect_model_values(field, form)
             value = validate_present(field, raw, ("body",), errors)
         else:
             raw = await _read_file_values(field, read_value(field, form))
@@ -305,16 +312,29 @@ async def validate_body_params(
             values[first.name] = value
         return values
     for field in fields:
-        loc = ("body", field.alias)
-        raw = None
-        if to_process is not None:
-            getter = getattr(to_process, "get", None)
-            if getter is None:
-                errors.append(missing_error(loc))
-                continue
-            raw = getter(field.alias)
+        loc: tuple[str, ...] = ("body", field.alias)
         before = len(errors)
-        value = validate_present(field, raw, loc, errors)
+        if not body.absent and not isinstance(to_process, dict | bytes):
+            # Embedded parameters need an object, not a list, a scalar or null.
+            errors.append(missing_error(loc))
+            continue
+        # A body that is not JSON (bytes) has none of the keys.
+        present = _present_key(field, to_process) if isinstance(to_process, dict) else None
+        if present is None:
+            value = validate_present(field, None, loc, errors)
+        else:
+            # A key that is there is validated as it is, null included, as
+            # FastAPI does: an explicit null is not "missing".
+            loc = ("body", present)
+            value, new_errors = field.validate(to_process[present], loc)
+            errors.extend(new_errors)
         if len(errors) == before:
             values[field.name] = value
     return values
+
+
+def _present_key(field: ParamField, body: dict[str, Any]) -> str | None:
+    for _, key in field.aliases or ((field.alias, field.alias),):
+        if key in body:
+            return key
+    return None

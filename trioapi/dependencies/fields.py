@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, Json, TypeAdapter
+from pydantic import AliasChoices, AliasPath, BaseModel, Json, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from trioapi import params
@@ -22,6 +22,9 @@ from trioapi.datastructures import UploadFile
 from trioapi.dependencies.models import ParamField, ParamSource
 
 __all__ = [
+    "Aliases",
+    "param_aliases",
+    "strip_annotated",
     "build_model_fields",
     "build_param_field",
     "is_model_class",
@@ -40,7 +43,8 @@ def _is_json_marker(meta: Any) -> bool:
     return meta is Json or type(meta) is Json
 
 
-def _strip_annotated(annotation: Any) -> Any:
+def strip_annotated(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` (``str`` for a ``Json[...]`` value)."""
     while get_origin(annotation) is Annotated:
         base, *metadata = get_args(annotation)
         if any(_is_json_marker(meta) for meta in metadata):
@@ -61,7 +65,7 @@ def _subclass_of(annotation: Any, bases: type[Any] | tuple[type[Any], ...]) -> b
 
 def is_model_class(annotation: Any) -> bool:
     """Whether ``annotation`` is a pydantic model class (through ``Annotated``)."""
-    return _subclass_of(_strip_annotated(annotation), BaseModel)
+    return _subclass_of(strip_annotated(annotation), BaseModel)
 
 
 def models_of(annotation: Any) -> tuple[type[BaseModel], ...]:
@@ -71,9 +75,9 @@ def models_of(annotation: Any) -> tuple[type[BaseModel], ...]:
     optionally ``| None``) are parameter models: their fields are read from
     the request location as if declared one by one.
     """
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     members = get_args(annotation) if _is_union(annotation) else (annotation,)
-    models = tuple(_strip_annotated(m) for m in members if m is not type(None))
+    models = tuple(strip_annotated(m) for m in members if m is not type(None))
     if models and all(_subclass_of(model, BaseModel) for model in models):
         return models
     return ()
@@ -95,7 +99,7 @@ def _is_sequence_type(annotation: Any) -> bool:
 
 def is_sequence(annotation: Any) -> bool:
     """Whether values of ``annotation`` are read as every value of a repeated key."""
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if _is_union(annotation):
         return any(is_sequence(arg) for arg in get_args(annotation))
     return _is_sequence_type(annotation)
@@ -110,7 +114,7 @@ def _is_complex_type(annotation: Any) -> bool:
 
 
 def _is_complex(annotation: Any) -> bool:
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if _is_union(annotation):
         return any(_is_complex(arg) for arg in get_args(annotation))
     origin = get_origin(annotation)
@@ -129,7 +133,7 @@ def is_scalar(annotation: Any) -> bool:
 
 def is_scalar_sequence(annotation: Any) -> bool:
     """Whether ``annotation`` is a sequence of scalars (``list[int]``, ``set[str] | None``)."""
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if _is_union(annotation):
         found = False
         for arg in get_args(annotation):
@@ -143,7 +147,7 @@ def is_scalar_sequence(annotation: Any) -> bool:
 
 def is_upload_file(annotation: Any) -> bool:
     """``UploadFile``, optionally in a union or a sequence: a parameter read as a file."""
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if _is_union(annotation):
         return any(is_upload_file(arg) for arg in get_args(annotation))
     if _subclass_of(annotation, UploadFile):
@@ -152,7 +156,7 @@ def is_upload_file(annotation: Any) -> bool:
 
 
 def _is_bytes(annotation: Any) -> bool:
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if _is_union(annotation):
         return any(_is_bytes(arg) for arg in get_args(annotation))
     if annotation is bytes:
@@ -177,6 +181,48 @@ def request_alias(name: str, field_info: FieldInfo, *, convert_underscores: bool
     return name
 
 
+Aliases = tuple[tuple[str, str], ...]
+
+
+def param_aliases(
+    name: str,
+    field_info: FieldInfo,
+    *,
+    alias: str | None = None,
+    convert_underscores: bool = False,
+    config: Mapping[str, Any] | None = None,
+) -> Aliases:
+    """``(validation key, request key)`` pairs a value may come under, preferred first.
+
+    FastAPI's rules: the validation alias, else the alias, else the name
+    (dashed for a header when ``convert_underscores``); with
+    ``validation_alias=AliasChoices("a", "b")`` of plain names, each choice,
+    literally; a model that validates by name also takes its field names.
+    ``AliasPath`` choices are not request keys: they are left out.
+    """
+    declared = field_info.alias if alias is None else alias
+    given = field_info.validation_alias
+    key = given if isinstance(given, str) and given else (declared or name)
+    request_key = key.replace("_", "-") if convert_underscores and key == name else key
+    pairs = [(key, request_key)]
+    if isinstance(field_info, params.Path) or isinstance(given, AliasPath):
+        return tuple(pairs)
+    if isinstance(given, AliasChoices):
+        choices = given.choices
+        if not all(isinstance(choice, str) for choice in choices):
+            return tuple(pairs)
+        pairs = [(str(choice), str(choice)) for choice in choices]
+    config = config or {}
+    by_name = config.get("validate_by_name", config.get("populate_by_name", False))
+    if config.get("validate_by_alias") is False or by_name:
+        request_name = name.replace("_", "-") if convert_underscores else name
+        if config.get("validate_by_alias") is False:
+            return ((name, request_name),)
+        if name not in [validation for validation, _ in pairs]:
+            pairs.append((name, request_name))
+    return tuple(pairs)
+
+
 def build_param_field(name: str, annotation: Any, field_info: FieldInfo) -> ParamField:
     """Describe one declared parameter and build its validator.
 
@@ -188,9 +234,12 @@ def build_param_field(name: str, annotation: Any, field_info: FieldInfo) -> Para
     convert = bool(getattr(field_info, "convert_underscores", False))
     adapter: TypeAdapter[Any] = TypeAdapter(Annotated[annotation, field_info])
     is_file = isinstance(field_info, params.File)
+    declared = field_info.alias or (name.replace("_", "-") if convert else name)
+    aliases = param_aliases(name, field_info, alias=declared)
     param = ParamField(
         name=name,
-        alias=request_alias(name, field_info, convert_underscores=convert),
+        alias=aliases[0][1],
+        aliases=aliases,
         source=_source_of(field_info),
         field_info=field_info,
         annotation=annotation,
@@ -216,21 +265,30 @@ def build_model_fields(group: ParamField, *, convert_underscores: bool) -> tuple
     fields: dict[str, ParamField] = {}
     for model in models_of(group.annotation):
         for name, info in model.model_fields.items():
-            field = _model_field(group, name, info, convert_underscores)
+            field = _model_field(group, name, info, convert_underscores, model)
             fields.setdefault(field.alias, field)
     return tuple(fields.values())
 
 
 def _model_field(
-    group: ParamField, name: str, info: FieldInfo, convert_underscores: bool
+    group: ParamField, name: str, info: FieldInfo, convert_underscores: bool, model: type[BaseModel]
 ) -> ParamField:
-    lookup = None
-    if group.source == "header" and getattr(info, "convert_underscores", convert_underscores):
-        lookup = info.alias if info.alias and info.alias != name else name.replace("_", "-")
+    convert = group.source == "header" and getattr(info, "convert_underscores", convert_underscores)
+    annotation = info.annotation
+    plain = not (
+        _subclass_of(annotation, (BaseModel, dict)) or dataclasses.is_dataclass(annotation)
+    )
+    # FastAPI reads validate_by_name from the model's config, except for
+    # fields that are themselves models, dicts or dataclasses.
+    aliases = param_aliases(
+        name, info, convert_underscores=convert, config=model.model_config if plain else None
+    )
+    validation_key, request_key = aliases[0]
     return ParamField(
         name=name,
-        alias=request_alias(name, info),
-        lookup_key=lookup,
+        alias=validation_key,
+        aliases=aliases,
+        lookup_key=request_key if request_key != validation_key else None,
         source=group.source,
         field_info=info,
         annotation=info.annotation,

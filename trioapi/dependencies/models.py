@@ -44,6 +44,9 @@ class ParamField:
             fields of a parameter model, which is validated as a whole).
         lookup_key: The key looked up in the request when it differs from
             ``alias`` (fields of a header model: ``save-data`` for ``save_data``).
+        aliases: ``(validation key, request key)`` pairs the value may come
+            under, preferred first (several with ``AliasChoices``); the first
+            is ``alias`` and ``key``.
         is_sequence: Read every value of a repeated key (``list[str]``).
         is_model: A pydantic model read as a group of parameters.
         is_form: Read from a form body.
@@ -60,6 +63,7 @@ class ParamField:
     required: bool
     adapter: TypeAdapter[Any] | None
     lookup_key: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
     is_sequence: bool = False
     is_model: bool = False
     is_form: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from trioapi.dependencies.fields import models_of, strip_annotated
 from trioapi.dependencies.models import ParamField
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "missing_error",
     "read_value",
     "rename_model_locs",
+    "select_key",
     "validate_group",
     "validate_present",
 ]
@@ -55,54 +57,90 @@ def validate_present(
         if field.required:
             errors.append(missing_error(loc))
             return None
-        return field.get_default()
+        if not field.field_info.validate_default or field.adapter is None:
+            return field.get_default()
+        value = field.get_default()
     result, new_errors = field.validate(value, loc)
     if new_errors:
         errors.extend(new_errors)
     return result
 
 
-def collect_model_values(
-    group: ParamField, source: Mapping[str, Any], *, with_extras: bool
-) -> dict[str, Any] | None:
-    """The dict a parameter model is validated from, or ``None`` if none of its fields is there.
+def select_key(field: ParamField, source: Mapping[str, Any]) -> tuple[str, str]:
+    """The ``(validation key, request key)`` pair to read: the first the request has.
 
-    With ``with_extras`` (the model is the location's only parameter), keys
-    the model does not declare are passed on too, so that a model with
-    ``extra="forbid"`` reports them.
+    With ``AliasChoices`` the first choice present wins, even when its value
+    is invalid; when none is present, the first (and errors name it).
+    """
+    for pair in field.aliases:
+        if pair[1] in source:
+            return pair
+    return field.aliases[0] if field.aliases else (field.alias, field.key)
+
+
+def _extras(source: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
+    """The keys of ``source`` no field took, a repeated key as a list of its values."""
+    items = getattr(source, "multi_items", None) or getattr(source, "items")  # noqa: B009
+    if not hasattr(source, "getlist"):
+        return {key: source[key] for key in source if key not in taken}
+    grouped: dict[str, list[Any]] = {}
+    for key, value in items():
+        if key not in taken:
+            grouped.setdefault(key, []).append(value)
+    return {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
+
+
+def collect_model_values(
+    group: ParamField, source: Mapping[str, Any], *, is_headers: bool = False
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The dict a parameter model is validated from, and the header names to report.
+
+    Each field is read under the first of its keys the request has; every
+    key no field took is passed on as well, so that the model's own ``extra``
+    policy decides (``ignore`` drops them, ``allow`` keeps them, ``forbid``
+    reports them). An optional model (``Model | None``) counts as absent
+    (``None``) when the request has none of its keys and, for a model that
+    keeps or refuses extras, nothing at all.
     """
     values: dict[str, Any] = {}
-    looked_up: set[str] = set()
+    taken: set[str] = set()
+    own: set[str] = set()
+    header_names: dict[str, str] = {}
     for field in group.model_fields:
-        value = read_value(field, source)
+        own.update(key.lower() if is_headers else key for _, key in field.aliases)
+        validation_key, request_key = select_key(field, source)
+        value = read_value(field, source, request_key)
         if value is not None:
-            values[field.alias] = value
-        looked_up.add(field.key)
-    if not values and not group.required:
-        return None
-    if not with_extras:
-        return values
-    getlist = getattr(source, "getlist", None)
-    for key in source:
-        if key in looked_up or key in values:
-            continue
-        if getlist is not None:
-            all_values = getlist(key)
-            values[key] = all_values[0] if len(all_values) == 1 else all_values
+            values[validation_key] = value
+        if is_headers:
+            taken.add(request_key.lower())
+            # An unconverted field name is not accepted as an extra header.
+            taken.update(v.lower() for v, k in field.aliases if v != k)
+            if validation_key != request_key:
+                header_names[validation_key] = request_key
         else:
-            values[key] = source[key]
-    return values
+            taken.add(request_key)
+    values.update(_extras(source, taken))
+    models = models_of(group.annotation)
+    keeps_extras = any(m.model_config.get("extra") in ("allow", "forbid") for m in models)
+    exact = len(models) == 1 and strip_annotated(group.annotation) is models[0]
+    if not exact and not (own.intersection(source) or (keeps_extras and values)):
+        return None, header_names
+    return values, header_names
 
 
-def rename_model_locs(group: ParamField, errors: Errors, start: int) -> None:
-    # Errors name a header model's fields as the client sent them ("save-data").
-    renamed = {f.alias: f.lookup_key for f in group.model_fields if f.lookup_key}
-    if not renamed:
+def rename_model_locs(
+    group: ParamField, header_names: Mapping[str, str], errors: Errors, start: int
+) -> None:
+    """Errors name a header model's fields as the client sent them (``save-data``)."""
+    if not header_names:
+        return
+    if not all(m.model_config.get("loc_by_alias", True) for m in models_of(group.annotation)):
         return
     for error in errors[start:]:
         loc = error["loc"]
-        if len(loc) > 1 and loc[1] in renamed:
-            error["loc"] = (loc[0], renamed[loc[1]], *loc[2:])
+        if len(loc) > 1 and loc[1] in header_names:
+            error["loc"] = (loc[0], header_names[loc[1]], *loc[2:])
 
 
 def validate_group(
@@ -122,11 +160,12 @@ def validate_group(
     for field in fields:
         before = len(errors)
         if field.model_fields:
-            raw = collect_model_values(field, source, with_extras=len(fields) == 1)
+            raw, header_names = collect_model_values(field, source, is_headers=location == "header")
             value = validate_present(field, raw, (location,), errors)
-            rename_model_locs(field, errors, before)
+            rename_model_locs(field, header_names, errors, before)
         else:
-            value = validate_present(field, read_value(field, source), (location, field.alias), errors)
+            _, key = select_key(field, source)
+            value = validate_present(field, read_value(field, source, key), (location, key), errors)
         if len(errors) == before:
             values[field.name] = value
     return values

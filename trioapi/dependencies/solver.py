@@ -127,7 +127,9 @@ def _read_params(state: RequestSolution, dependant: Dependant, errors: Errors) -
     if dependant.path_params:
         values.update(validate_group(dependant.path_params, connection.path_params, "path", errors))
     if dependant.query_params:
-        values.update(validate_group(dependant.query_params, connection.query_params, "query", errors))
+        values.update(
+            validate_group(dependant.query_params, connection.query_params, "query", errors)
+        )
     if dependant.header_params:
         values.update(validate_group(dependant.header_params, connection.headers, "header", errors))
     if dependant.cookie_params:
@@ -166,7 +168,7 @@ async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | N
     dependant = step.dependant
     errors: Errors = []
     kwargs = _read_params(state, dependant, errors)
-    body = state.body if state.body is not None else ParsedBody(None)
+    body = state.body if state.body is not None else ParsedBody(None, absent=True)
     kwargs.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
     return _finish_step(state, step, kwargs, errors)
 
@@ -330,9 +332,13 @@ async def _enter(
     is_async = step.kind is StepKind.ASYNC_GEN
     limiter = step.dependant.limiter
     if limiter is None:
-        return await run_inside_generator(call, kwargs, is_async=is_async, name=step.name, inner=rest)
+        return await run_inside_generator(
+            call, kwargs, is_async=is_async, name=step.name, inner=rest
+        )
     async with limiter:  # the slot is held from setup to the end of teardown
-        return await run_inside_generator(call, kwargs, is_async=is_async, name=step.name, inner=rest)
+        return await run_inside_generator(
+            call, kwargs, is_async=is_async, name=step.name, inner=rest
+        )
 
 
 async def solve_and_run(

@@ -96,6 +96,8 @@ def _schema_params(root: Dependant, source: str) -> list[tuple[ParamField, bool]
     params: list[tuple[ParamField, bool]] = []
     for param in _request_params(root, source):
         if param.model_fields:
+            if not getattr(param.field_info, "include_in_schema", True):
+                continue  # a hidden model hides its fields
             params.extend((f, f.required and param.required) for f in param.model_fields)
         else:
             params.append((param, param.required))

@@ -10,6 +10,7 @@ serialization schemas differ).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -109,10 +110,28 @@ def field_title(alias: str, field_info: FieldInfo) -> str:
     return alias.title().replace("_", " ")
 
 
+_ALIAS_ATTRIBUTES = ("alias", "alias_priority", "validation_alias", "serialization_alias")
+
+
+def _without_aliases(info: FieldInfo) -> FieldInfo:
+    # A model field's aliases mean nothing outside its model (pydantic warns
+    # when they reach a TypeAdapter); the parameter is named by its key anyway.
+    if not any(getattr(info, name, None) is not None for name in _ALIAS_ATTRIBUTES):
+        return info
+    bare = copy.copy(info)
+    for name in _ALIAS_ATTRIBUTES:
+        setattr(bare, name, None)
+    # _attributes_set is what pydantic reads to decide to warn.
+    bare._attributes_set = {
+        key: value for key, value in info._attributes_set.items() if key not in _ALIAS_ATTRIBUTES
+    }
+    return bare
+
+
 def _param_core_schema(param: ParamField) -> CoreSchema:
     if param.adapter is not None:
         return param.adapter.core_schema
-    annotated: Any = Annotated[param.annotation, param.field_info]
+    annotated: Any = Annotated[param.annotation, _without_aliases(param.field_info)]
     adapter: TypeAdapter[Any] = TypeAdapter(annotated)
     return adapter.core_schema
 
