@@ -10,7 +10,7 @@ from pydantic_core import PydanticUndefined
 from trioapi import params
 from trioapi.applications import TrioAPI
 from trioapi.dependencies.analysis import InvalidParameterTypeError
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import TrioAPIDeprecationWarning, TrioAPIError
 from trioapi.param_functions import Cookie, Depends, Header, Path, Query
 from trioapi.routing import APIRouter
 from trioapi.testclient import TestClient
@@ -57,13 +57,14 @@ def test_body_form_and_file_carry_their_media_types():
 
 
 def test_deprecated_regex_still_works_and_warns():
-    with pytest.warns(DeprecationWarning, match="`regex` has been deprecated"):
+    # FastAPI's category: a UserWarning subclass, which Python shows by default.
+    with pytest.warns(TrioAPIDeprecationWarning, match="`regex` has been deprecated"):
         q = Query(regex="^a")
     assert q.metadata[0].pattern == "^a"
 
 
 def test_deprecated_example_warns():
-    with pytest.warns(DeprecationWarning, match="`example` has been deprecated"):
+    with pytest.warns(TrioAPIDeprecationWarning, match="`example` has been deprecated"):
         q = Query(example="x")
     assert q.example == "x"
 

@@ -22,8 +22,9 @@ from trioapi._routing.response_model import (
     resolve_response_model,
     serialize_without_model,
 )
+from trioapi.applications import TrioAPI
 from trioapi.datastructures import Default
-from trioapi.exceptions import ResponseValidationError, TrioAPIError
+from trioapi.exceptions import PydanticV1NotSupportedError, ResponseValidationError, TrioAPIError
 from trioapi.responses import JSONResponse, RedirectResponse, Response
 
 
@@ -305,8 +306,39 @@ def test_pydantic_v1_response_model_is_refused() -> None:
     class Old(V1Model):
         x: int
 
-    with pytest.raises(TrioAPIError, match="pydantic.v1 model"):
+    with pytest.raises(PydanticV1NotSupportedError, match="pydantic.v1 model"):
         build_response_serializer(Old)
+    with pytest.raises(PydanticV1NotSupportedError, match="holds a pydantic.v1 model"):
+        build_response_serializer(list[Old])
+
+
+def _old_model() -> type:
+    from pydantic.v1 import BaseModel as V1Model
+
+    class Old(V1Model):
+        x: int
+
+    return Old
+
+
+OldV1 = _old_model()
+
+
+def test_pydantic_v1_models_anywhere_are_registration_errors() -> None:
+    app = TrioAPI()
+    with pytest.raises(PydanticV1NotSupportedError, match="parameter 'data' of .*holds a pydantic"):
+
+        @app.post("/")
+        def endpoint(data: dict | OldV1):
+            return data
+
+    with pytest.raises(PydanticV1NotSupportedError, match=r"GET /: the model of responses\[400\]"):
+
+        @app.get("/", responses={400: {"model": OldV1}})
+        def other():
+            return {}
+
+    assert issubclass(PydanticV1NotSupportedError, TrioAPIError)
 
 
 # -- without a model -------------------------------------------------------------

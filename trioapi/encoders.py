@@ -37,7 +37,7 @@ from pydantic.types import SecretBytes, SecretStr
 from pydantic_core import MultiHostUrl, PydanticUndefinedType, Url
 
 from trioapi._foreign import check_not_foreign
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import PydanticV1NotSupportedError
 
 __all__ = ["ENCODERS_BY_TYPE", "IncEx", "decimal_encoder", "jsonable_encoder"]
 
@@ -290,7 +290,7 @@ def _reject_pydantic_v1(obj: Any) -> None:
     # pydantic.v1 models iterate as (name, value) pairs, so dict(obj) would
     # "work" and silently skip validation-mode aliases and nested config.
     if any(cls.__module__ == "pydantic.v1.main" for cls in type(obj).__mro__):
-        raise TrioAPIError(
+        raise PydanticV1NotSupportedError(
             f"pydantic.v1 models are not supported: got {obj!r}. "
             "Port the model to pydantic v2 (from pydantic import BaseModel)."
         )

@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 __all__ = [
     "EndpointContext",
     "HTTPException",
+    "PydanticV1NotSupportedError",
     "RequestTimeout",
     "RequestValidationError",
     "ResponseValidationError",
@@ -22,6 +23,13 @@ __all__ = [
 
 class TrioAPIError(RuntimeError):
     """A configuration mistake in the application, raised at registration time."""
+
+
+class PydanticV1NotSupportedError(TrioAPIError):
+    """A ``pydantic.v1`` model is used (a parameter, a response model, a value to encode).
+
+    Only pydantic 2 models are supported, as in FastAPI 0.163.
+    """
 
 
 class HTTPException(Exception):

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typing_extensions import Unpack
 
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import TrioAPIDeprecationWarning, TrioAPIError
 
 __all__ = [
     "Body",
@@ -59,7 +59,7 @@ def _field_kwargs(default: Any, options: dict[str, Any], extra: dict[str, Any]) 
     if regex is not None:
         warnings.warn(
             "`regex` has been deprecated, please use `pattern` instead",
-            category=DeprecationWarning,
+            category=TrioAPIDeprecationWarning,
             stacklevel=4,
         )
         if options.get("pattern") is None:
@@ -159,7 +159,7 @@ def _init_field(field: FieldInfo, default: Any, options: dict[str, Any]) -> None
     if example is not _Unset:
         warnings.warn(
             "`example` has been deprecated, please use `examples` instead",
-            category=DeprecationWarning,
+            category=TrioAPIDeprecationWarning,
             stacklevel=4,
         )
     field.example = example  # type: ignore[attr-defined]  # set on the subclasses only

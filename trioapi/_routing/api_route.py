@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from trioapi._compat import uses_pydantic_v1
 from trioapi._foreign import check_not_foreign
 from trioapi._route_scope import NOT_GIVEN, SCOPE_SETTING_NAMES, RouteScopeSettings
 from trioapi._routing.endpoint_response import ResponseBuilder
@@ -37,6 +38,7 @@ from trioapi.dependencies.models import Dependant
 from trioapi.dependencies.solver import RequestSolution, solve_and_run
 from trioapi.exceptions import (
     EndpointContext,
+    PydanticV1NotSupportedError,
     RequestValidationError,
     TrioAPIError,
     ValidationException,
@@ -397,6 +399,11 @@ class APIRoute(Route):
                 raise TrioAPIError(
                     f"{self.label}: responses[{code!r}] has a model, but status {code} must not "
                     f"have a body. Remove 'model' from that response."
+                )
+            if uses_pydantic_v1(model):
+                raise PydanticV1NotSupportedError(
+                    f"{self.label}: the model of responses[{code!r}] is or holds a pydantic.v1 "
+                    f"model, which is not supported. Port it to pydantic v2."
                 )
             fields[code] = TypeAdapter(model)
         return fields

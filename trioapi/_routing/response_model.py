@@ -26,10 +26,11 @@ from typing import Any, get_origin
 
 from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
+from trioapi._compat import uses_pydantic_v1
 from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import DefaultPlaceholder
 from trioapi.encoders import IncEx, jsonable_encoder
-from trioapi.exceptions import ResponseValidationError, TrioAPIError
+from trioapi.exceptions import PydanticV1NotSupportedError, ResponseValidationError, TrioAPIError
 from trioapi.responses import Response
 
 __all__ = [
@@ -265,10 +266,8 @@ def _as_spec(spec: Any) -> Any:
 
 
 def _reject_pydantic_v1(response_model: Any) -> None:
-    if inspect.isclass(response_model) and any(
-        cls.__module__ == "pydantic.v1.main" for cls in response_model.__mro__
-    ):
-        raise TrioAPIError(
-            f"Response model {response_model!r} is a pydantic.v1 model, which is not "
+    if uses_pydantic_v1(response_model):
+        raise PydanticV1NotSupportedError(
+            f"Response model {response_model!r} is or holds a pydantic.v1 model, which is not "
             "supported. Port it to pydantic v2 (from pydantic import BaseModel)."
         )

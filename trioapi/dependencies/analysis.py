@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from trioapi import params
+from trioapi._compat import uses_pydantic_v1
 from trioapi._foreign import check_not_foreign
 from trioapi.background import BackgroundTasks
 from trioapi.dependencies.fields import (
@@ -33,7 +34,7 @@ from trioapi.dependencies.fields import (
 )
 from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import PydanticV1NotSupportedError, TrioAPIError
 from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import Response
 from trioapi.websockets import WebSocket
@@ -266,6 +267,12 @@ def _add_parameter(ctx: _Context, dependant: Dependant, param: inspect.Parameter
     if kind is not None:
         setattr(dependant, f"{kind}_param_name", param.name)
         return
+    if uses_pydantic_v1(base):
+        raise ctx.error(
+            f"parameter {param.name!r} of {where} is or holds a pydantic.v1 model, which is not "
+            f"supported. Port the model to pydantic v2 (from pydantic import BaseModel).",
+            cls=PydanticV1NotSupportedError,
+        )
     field_info = declared or _infer_field_info(ctx, param, kept, param.name in ctx.path_param_names)
     if isinstance(field_info, params.Path):
         field_info = _choose_path_alias(ctx, field_info)
