@@ -25,6 +25,7 @@ from trioapi._routing.routes import (
     bad_path,
     method_not_allowed,
     not_found,
+    with_body_limit,
     wrap_middleware,
 )
 from trioapi.concurrency import is_async_callable, run_in_threadpool
@@ -61,6 +62,8 @@ class Router:
         on_startup: Functions run at startup when there is no ``lifespan``.
         on_shutdown: Functions run at shutdown when there is no ``lifespan``.
         middleware: Middleware wrapped around the routing itself.
+        max_body_size: The largest request body in bytes for these routes (413
+            above it); it replaces an enclosing limit, up or down.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Router:
         on_startup: Sequence[Callable[[], Any]] | None = None,
         on_shutdown: Sequence[Callable[[], Any]] | None = None,
         middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         self.routes: list[BaseRoute] = list(routes or [])
         self.redirect_slashes = redirect_slashes
@@ -83,7 +87,9 @@ class Router:
         self._index_key: tuple[int, int] = (0, -1)
         self._by_literal_path: dict[str, list[BaseRoute]] = {}
         self._pattern_routes: list[BaseRoute] = []
-        self.middleware_stack: ASGIApp = wrap_middleware(self.app, middleware)
+        self.middleware_stack: ASGIApp = with_body_limit(
+            wrap_middleware(self.app, middleware), max_body_size
+        )
 
     @contextlib.asynccontextmanager
     async def _run_event_handlers(self, app: Any) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from trioapi._routing.paths import CompiledPath, compile_path, get_name, get_rou
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URLPath
 from trioapi.exceptions import HTTPException, TrioAPIError
+from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
 from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.requests import Request
 from trioapi.responses import PlainTextResponse, Response
@@ -41,6 +42,7 @@ __all__ = [
     "not_found",
     "request_response",
     "websocket_session",
+    "with_body_limit",
     "wrap_middleware",
 ]
 
@@ -95,6 +97,13 @@ def wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware[Any]] | None) 
     for cls, args, kwargs in reversed(list(middleware or [])):
         app = cls(app, *args, **kwargs)
     return app
+
+
+def with_body_limit(app: ASGIApp, max_body_size: int | None) -> ASGIApp:
+    """``app`` behind a ``RequestBodyLimitMiddleware`` when a limit is given."""
+    if max_body_size is None:
+        return app
+    return RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
 
 
 def _check_path(path: str, kind: str) -> None:
@@ -228,6 +237,8 @@ class Route(_PathRoute):
         name: The name for ``url_path_for``; default the endpoint's name.
         include_in_schema: Whether OpenAPI lists the route.
         middleware: Middleware wrapped around this route's endpoint only.
+        max_body_size: The largest request body in bytes for this route (413
+            above it); it replaces the application's limit, up or down.
     """
 
     # FastAPI's callback and webhook routes have paths like "{$callback_url}/x"
@@ -243,6 +254,7 @@ class Route(_PathRoute):
         name: str | None = None,
         include_in_schema: bool = True,
         middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if self.requires_leading_slash:
             _check_path(path, "Route")
@@ -260,7 +272,7 @@ class Route(_PathRoute):
             self.methods = {method.upper() for method in methods}
             if "GET" in self.methods:
                 self.methods.add("HEAD")
-        self.app = wrap_middleware(app, middleware)
+        self.app = with_body_limit(wrap_middleware(app, middleware), max_body_size)
         self.compiled = compile_path(path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -368,6 +380,8 @@ class Mount(BaseRoute):
         routes: Routes for a new ``Router`` to serve.
         name: Name for ``url_path_for`` (``"static"``, and ``"name:child"`` for routes inside).
         middleware: Middleware wrapped around the mounted app only.
+        max_body_size: The largest request body in bytes under this prefix (413
+            above it); it replaces the application's limit, up or down.
     """
 
     def __init__(
@@ -378,6 +392,7 @@ class Mount(BaseRoute):
         name: str | None = None,
         *,
         middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if path:
             _check_path(path, "Mount")
@@ -394,7 +409,7 @@ class Mount(BaseRoute):
 
             app = Router(routes=list(routes or []))
         self._base_app: ASGIApp = app
-        self.app = wrap_middleware(app, middleware)
+        self.app = with_body_limit(wrap_middleware(app, middleware), max_body_size)
         self.name = name
         self.compiled = compile_path(self.path + "/{path:path}")
 

@@ -32,7 +32,10 @@ def build_websocket_scope(
     headers.setdefault("sec-websocket-version", "13")
     if subprotocols is not None:
         headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+    auth = kwargs.pop("auth", None)
     request = client.build_request("GET", url, headers=headers, **kwargs)
+    if auth is not None:
+        request = _authenticated(request, auth)
     scope = build_http_scope(request, root_path=root_path, state=state, scope_type="websocket")
     del scope["method"]
     scope["subprotocols"] = list(subprotocols or [])
@@ -40,6 +43,19 @@ def build_websocket_scope(
         scope["client"] = client_address
     scope["extensions"] = {"websocket.http.response": {}}
     return scope
+
+
+def _authenticated(request: httpx.Request, auth: Any) -> httpx.Request:
+    """``request`` with ``auth`` applied, as ``client.get(..., auth=...)`` would do it."""
+    if isinstance(auth, tuple):
+        auth = httpx.BasicAuth(*auth)
+    elif not isinstance(auth, httpx.Auth):
+        # A plain callable, as httpx accepts: it takes the request and returns it.
+        authenticated: httpx.Request = auth(request)
+        return authenticated
+    # The handshake is one request: the first step of the auth flow is all it gets.
+    first: httpx.Request = next(auth.sync_auth_flow(request))
+    return first
 
 
 def text_frame(data: str) -> Message:

@@ -10,7 +10,7 @@ from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
 from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import HTTPConnection, Request
-from trioapi.responses import JSONResponse, Response, has_no_body
+from trioapi.responses import PlainTextResponse, Response, has_no_body
 from trioapi.types import ASGIApp, Receive, Scope, Send
 from trioapi.websockets import WebSocket
 
@@ -128,14 +128,16 @@ class ExceptionMiddleware:
         return exc, lookup_exception_handler(self._exception_handlers, exc)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
-        """The default answer to ``HTTPException``: ``{"detail": ...}`` with its status and headers."""
+        """The default answer to ``HTTPException``: its detail as plain text, status and headers.
+
+        Starlette's answer; ``TrioAPI`` registers FastAPI's ``{"detail": ...}``
+        JSON handler in its place.
+        """
         if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException
             raise exc
         if has_no_body(exc.status_code):
             return Response(status_code=exc.status_code, headers=exc.headers)
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-        )
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
     async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
         """The default answer to ``WebSocketException``: close the socket with its code and reason."""
