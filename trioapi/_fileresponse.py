@@ -32,6 +32,10 @@ _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 # end of every file, so it is capped instead of parsed.
 _MAX_DIGITS = 18
 _PAST_ANY_FILE = 10**_MAX_DIGITS
+# More ranges than this in one Range header and the whole file is sent (200),
+# as Starlette does since 1.5.1: each part costs a read and a part header, so
+# thousands of one-byte ranges would cost far more than the file itself.
+MAX_RANGES = 100
 
 
 class MalformedRangeHeader(Exception):
@@ -205,6 +209,8 @@ class FileResponse(Response):
             range_header is None
             or self.status_code != 200
             or not self._if_range_matches(request_headers.get("if-range"))
+            # Counted before parsing: the work stays bounded whatever the header.
+            or range_header.count(",") >= MAX_RANGES
         ):
             await self._send_whole(send, stat_result.st_size, header_only)
         else:
