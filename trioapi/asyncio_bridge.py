@@ -235,6 +235,7 @@ def _close_unawaited(awaitable: Any) -> None:
 
 def _no_loop_message(async_fn: Any, *, closed: bool) -> str:
     target = getattr(async_fn, "__qualname__", None) or type(async_fn).__qualname__
+    target = target.rpartition("<locals>.")[2]  # fetch_rows, not make_app.<locals>.fetch_rows
     if closed:
         return (
             f"run_asyncio({target}): the app's asyncio bridge has closed (its lifespan ended), "
