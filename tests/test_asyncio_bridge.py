@@ -15,7 +15,7 @@ import trio_asyncio
 
 from tests.serving import run_hypercorn
 from tests.trio_support import call
-from trioapi import Depends, HTTPException, Request, TrioAPI
+from trioapi import Depends, HTTPException, Request, TrioAPI, WebSocket
 from trioapi.asyncio_bridge import AsyncioBridgeError, open_asyncio_bridge, run_asyncio
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
@@ -317,3 +317,61 @@ async def test_served_by_hypercorn_a_disconnect_cancels_asyncio_and_tears_down_o
         *["acquire", "endpoint", "query cancelled in asyncio", "release"],
     ]
     assert not app.asyncio_bridge.is_open
+
+
+async def test_a_request_still_running_after_the_drain_grace_finds_the_bridge_closed(
+    autojump_clock, caplog
+):
+    shutdown_at = []
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        shutdown_at.append(trio.current_time())
+
+    app = TrioAPI(asyncio_bridge=True, lifespan=lifespan)
+
+    @app.get("/")
+    async def endpoint():
+        await trio.sleep(10)  # outlives the shutdown's wait (DRAIN_GRACE, 5 s)
+        return await run_asyncio(asyncio.sleep, 0)
+
+    client = AsyncTestClient(app)
+    errors = []
+    async with trio.open_nursery() as nursery:
+        await client.__aenter__()
+
+        async def request():
+            try:
+                await client.get("/")
+            except AsyncioBridgeError as exc:
+                errors.append(str(exc))
+
+        nursery.start_soon(request)
+        await trio.sleep(1)
+        await client.__aexit__(None, None, None)
+    assert shutdown_at == [pytest.approx(1 + 5)]  # shutdown began at 1 and waited 5 s
+    assert errors == [
+        "run_asyncio(sleep): the app's asyncio bridge has closed (its lifespan ended), so no "
+        "asyncio code can run. Await asyncio code only while the app is served."
+    ]
+    assert "The asyncio loop closes with 1 request(s) still using it" in caplog.text
+
+
+async def test_a_websocket_endpoint_awaits_asyncio_code_too():
+    app = TrioAPI(asyncio_bridge=True)
+
+    async def shout(text: str) -> str:
+        await asyncio.sleep(0)
+        return text.upper()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text(await run_asyncio(shout, await websocket.receive_text()))
+        await websocket.close()
+
+    async with AsyncTestClient(app) as client:
+        async with client.websocket_connect("/ws") as session:
+            await session.send_text("hello")
+            assert await session.receive_text() == "HELLO"

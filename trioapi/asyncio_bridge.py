@@ -90,6 +90,7 @@ class AsyncioBridge:
         self._loop_var: ContextVar[Any] | None = None
         self._requests = 0
         self._idle: trio.Event | None = None
+        self._drain_deadline: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -106,26 +107,32 @@ class AsyncioBridge:
         """
         trio_asyncio = _trio_asyncio()
         self._loop_var = trio_asyncio.current_loop
+        self._drain_deadline = None
         async with trio_asyncio.open_loop() as loop:
             self.loop = loop
             try:
                 yield self
-                await self.wait_idle()
+                if not await self.wait_idle():
+                    logger.warning(
+                        "The asyncio loop closes with %d request(s) still using it", self._requests
+                    )
             finally:
                 self.loop = None
 
-    async def wait_idle(self) -> None:
-        """Wait until no request uses the loop (shielded, at most :data:`DRAIN_GRACE` s)."""
+    async def wait_idle(self) -> bool:
+        """Wait until no request uses the loop; whether none does. Shielded.
+
+        Every wait of one shutdown shares one grace period, :data:`DRAIN_GRACE`.
+        """
+        if self._drain_deadline is None:
+            self._drain_deadline = trio.current_time() + DRAIN_GRACE
         # Shielded: at shutdown the lifespan may already be cancelled, and a
         # request's teardown still needs the loop it is awaiting on.
-        with trio.move_on_after(DRAIN_GRACE, shield=True) as scope:
+        with trio.move_on_at(self._drain_deadline, shield=True):
             while self._requests:
                 self._idle = trio.Event()
                 await self._idle.wait()
-        if scope.cancelled_caught:
-            logger.warning(
-                "The asyncio loop closes with %d request(s) still using it", self._requests
-            )
+        return not self._requests
 
     def enter_request(self) -> Token[Any] | None:
         """Give the calling task the loop until :meth:`exit_request`; ``None`` when closed."""
