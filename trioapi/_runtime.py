@@ -10,6 +10,8 @@ hint to the log line of the second. It knows nothing of the app.
 
 from __future__ import annotations
 
+import os
+import sysconfig
 import traceback
 
 import trio
@@ -32,6 +34,9 @@ ASYNCIO_HINT = (
 )
 
 _ASYNCIO_MESSAGES = ("no running event loop", "no current event loop")
+# The standard library's asyncio package, not any path with an "asyncio" folder
+# in it (a project checked out as .../asyncio/ would get the hint on every error).
+_ASYNCIO_DIR = os.path.join(sysconfig.get_paths()["stdlib"], "asyncio", "")
 
 
 class WrongRuntimeError(TrioAPIError):
@@ -85,6 +90,6 @@ def error_hint(error: BaseException) -> str:
     if isinstance(error, RuntimeError) and any(text in str(error) for text in _ASYNCIO_MESSAGES):
         return ASYNCIO_HINT
     frames = traceback.extract_tb(error.__traceback__)
-    if frames and "/asyncio/" in frames[-1].filename.replace("\\", "/"):
+    if frames and frames[-1].filename.startswith(_ASYNCIO_DIR):
         return ASYNCIO_HINT
     return ""
