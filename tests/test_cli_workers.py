@@ -63,7 +63,7 @@ async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: 
     (tmp_path / "service.py").write_text(APP_SOURCE)
     port = free_port()
     args = ["run", "service:app", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    args += ["--health-path", "/healthz", "--graceful-timeout", "5"]
+    args += ["--health-path", "/healthz", "--graceful-timeout", "5", "--metrics", "/metrics"]
     log = tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
     async with (
@@ -77,6 +77,7 @@ async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: 
         # Logging: an access line per request, one traceback per unhandled error.
         boom = await client.get("/boom", headers={"x-request-id": "req-42"})
         await wait_for_log(log, "Unhandled error in GET /boom (request id req-42)")
+        scrape = await client.get("/metrics")  # from one of the two workers
 
         # A worker killed outright is replaced; the other one serves meanwhile.
         before, ok_before = await pids_serving(client)
@@ -123,6 +124,9 @@ async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: 
         output,
     )
     assert re.search(r"INFO    app: pid asked", output)
+    assert scrape.status_code == 200
+    assert 'trioapi_requests_in_flight 1.0' in scrape.text
+    assert "trioapi_thread_limiter_waiting 0.0" in scrape.text
     assert (len(before), ok_before) == (2, 30)
     assert f"(pid {victim}) exited with code -9; restarting in 0.5 s" in output
     assert ok_after_kill == 30 and victim not in after_kill and len(after_kill) == 2

@@ -36,6 +36,7 @@ class ServeOptions:
     proxy_headers: bool = True
     forwarded_allow_ips: str = "127.0.0.1"
     health_path: str | None = None
+    metrics_path: str | None = None
     reload: bool = False
     reload_dirs: tuple[str, ...] = field(default=())
 
@@ -163,6 +164,13 @@ def _add_serving_options(sub: argparse.ArgumentParser, reload: bool) -> None:
         metavar="PATH",
         help="Answer readiness probes here: 200 when serving, 503 while starting or draining.",
     )
+    sub.add_argument(
+        "--metrics",
+        dest="metrics_path",
+        default=None,
+        metavar="PATH",
+        help="Serve Prometheus metrics here (needs trioapi[metrics]; each worker counts its own).",
+    )
 
 
 def _add_logging_options(sub: argparse.ArgumentParser, level: str) -> None:
@@ -195,6 +203,7 @@ def build_options(args: argparse.Namespace) -> ServeOptions:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         health_path=args.health_path,
+        metrics_path=args.metrics_path,
         reload=args.reload,
         reload_dirs=tuple(args.reload_dir) or (location.directory,),
     )

@@ -57,7 +57,11 @@ def run_worker(
 
 
 def build_served_app(app: Any, options: ServeOptions) -> ServedApp:
-    """The app as a worker serves it: behind the proxy-header middleware and the probe."""
+    """The app as a worker serves it: with its metrics, behind proxy headers and the probe."""
+    if options.metrics_path:
+        from trioapi.metrics import instrument
+
+        instrument(app, path=options.metrics_path)
     if options.proxy_headers:
         from trioapi.middleware.proxy_headers import ProxyHeadersMiddleware
 
