@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,8 +12,15 @@ from hypercorn.trio import serve
 
 
 @asynccontextmanager
-async def run_hypercorn(app: Any, **settings: Any) -> AsyncIterator[str]:
-    """Serve ``app`` until the block ends; yields the base URL, e.g. ``http://127.0.0.1:41234``."""
+async def run_hypercorn(
+    app: Any, *, stop: trio.Event | None = None, **settings: Any
+) -> AsyncIterator[str]:
+    """Serve ``app`` until the block ends; yields the base URL, e.g. ``http://127.0.0.1:41234``.
+
+    Setting ``stop`` starts the server's shutdown before the block ends,
+    through the app's own ``shutdown_trigger`` when it has one (as
+    ``hypercorn --worker-class trio`` serves a TrioAPI app).
+    """
     config = Config()
     config.bind = ["127.0.0.1:0"]
     config.accesslog = None
@@ -21,11 +28,14 @@ async def run_hypercorn(app: Any, **settings: Any) -> AsyncIterator[str]:
     config.graceful_timeout = 2.0
     for key, value in settings.items():
         setattr(config, key, value)
-    shutdown = trio.Event()
+    shutdown = stop if stop is not None else trio.Event()
+    trigger: Callable[[], Awaitable[Any]] = shutdown.wait
+    if stop is not None and hasattr(app, "shutdown_trigger"):
+        trigger = app.shutdown_trigger(trigger)
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(
             lambda task_status: serve(
-                app, config, shutdown_trigger=shutdown.wait, task_status=task_status
+                app, config, shutdown_trigger=trigger, task_status=task_status
             )
         )
         try:

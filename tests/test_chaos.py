@@ -1,16 +1,28 @@
-"""Chaos: 500 requests through hypercorn, clients vanishing at random points.
+"""Chaos: requests cancelled at every checkpoint of their life, and clients vanishing at random.
 
-From an event log it checks that every yield dependency that was set up was
-torn down exactly once, and that no task outlived its scope: each request's
-nursery task ended before the request's scope closed, and every scope closed.
+The first test takes one named checkpoint at a time (tests/chaos_app.py) and
+cancels the request there: by its deadline, by the client leaving, by the
+server's graceful shutdown, or from outside (hypercorn's cancel once its grace
+is over, or the test's own cancel scope around the test client); over
+HTTP/1.1, HTTP/2 and WebSocket through hypercorn, and through both test
+clients. Each run checks what the client saw, that a follow-up request is
+served, that every yield dependency set up was torn down exactly once, that
+no task was left behind, and that nothing was logged as an error or warned
+about (tests/chaos_runner.py). ``bench/chaos.py`` runs the whole matrix.
+
+The last test sends 500 requests through hypercorn whose clients vanish at
+random points, and checks the same teardown rules from an event log.
 """
 
 import random
 from collections import Counter
 from typing import Annotated
 
+import pytest
 import trio
 
+from tests.chaos_cases import SELECTED, case_param
+from tests.chaos_runner import problems_of, run_case
 from tests.serving import run_hypercorn
 from trioapi import Depends, Request, RequestNursery, TrioAPI
 from trioapi._scopes import get_request_context
@@ -19,6 +31,14 @@ from trioapi.responses import StreamingResponse
 REQUESTS = 500
 CONCURRENCY = 50
 SEED = 20240611
+
+
+@pytest.mark.parametrize(("transport", "kind", "target"), [case_param(*c) for c in SELECTED])
+async def test_a_cancellation_at_each_checkpoint_leaves_the_server_serving_and_every_teardown_done(
+    transport: str, kind: str, target: str
+) -> None:
+    report = await run_case(transport, kind, target)
+    assert problems_of(report) == [], report
 
 
 def build_app(log: list[tuple[str, int]]) -> TrioAPI:

@@ -150,6 +150,27 @@ async def test_async_client_streams_and_closing_disconnects():
     assert seen == ["http.disconnect"]
 
 
+async def test_async_client_cancelled_before_the_response_head_disconnects():
+    seen = []
+    waiting = trio.Event()
+
+    async def slow_to_answer(scope, receive, send):
+        await receive()  # the request body
+        waiting.set()
+        seen.append((await receive())["type"])  # what a server says when the client leaves
+
+    async with AsyncTestClient(slow_to_answer, lifespan=False) as client:
+        with trio.CancelScope() as request_scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.get, "/")
+                await waiting.wait()
+                request_scope.cancel()
+        with trio.fail_after(5):
+            while not seen:
+                await trio.sleep(0.001)
+    assert seen == ["http.disconnect"]
+
+
 async def test_async_client_without_block_reads_whole_response():
     client = AsyncTestClient(stream_app)
     response = await client.get("/")

@@ -20,7 +20,11 @@ _CLIENT = ("testclient", 50000)
 
 
 def build_http_scope(
-    request: httpx.Request, *, root_path: str, state: dict[str, Any] | None, scope_type: str = "http"
+    request: httpx.Request,
+    *,
+    root_path: str,
+    state: dict[str, Any] | None,
+    scope_type: str = "http",
 ) -> Scope:
     """The ASGI scope a server would build for ``request``."""
     url = request.url
@@ -155,7 +159,14 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
         call = _AppCall(self.app, scope, body)
         if self.nursery is not None:
             self.nursery.start_soon(call.run)
-            return await self._read_response(call, request)
+            try:
+                return await self._read_response(call, request)
+            except BaseException:
+                # The client gave up before the response head (cancelled, or
+                # failed): the app, still running in the client's nursery,
+                # hears http.disconnect as it would from a server.
+                call.client_gone.set()
+                raise
         async with trio.open_nursery() as nursery:
             nursery.start_soon(call.run)
             response = await self._read_response(call, request)
