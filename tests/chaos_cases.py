@@ -46,11 +46,6 @@ def known_failure(transport: str, kind: str, target: str) -> str | None:
             "issue 12 part 1 (cancel helper): a deadline or a shutdown while the endpoint or a "
             "dependency waits on a worker thread waits for the thread instead of answering"
         )
-    if transport == "async_client" and kind == "disconnect" and target in THREAD_WAIT:
-        return (
-            "AsyncTestClient: a client that leaves while the endpoint waits on a thread is "
-            "not noticed (client_disconnected stays False) until the thread returns"
-        )
     if transport == "h2" and kind == "deadline" and target in STREAM_BODY:
         return (
             "a deadline that cuts a streaming response over HTTP/2 leaves the client's stream "

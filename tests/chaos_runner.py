@@ -354,11 +354,11 @@ async def _run_async_client(report: Report, run: ChaosRun) -> None:
             baseline = await settled_count()
             state.run = run
             done = trio.Event()
-            with trio.CancelScope() as request_scope:
-                request = _async_request(client, run, outcome, done)
+            try:
                 with trio.move_on_after(CLIENT_BOUND) as bound:
                     async with trio.open_nursery() as nursery:
-                        nursery.start_soon(request)
+                        request = _async_request(client, run, outcome, done)
+                        request_scope = _cancellable(nursery, request)
                         await _first(run.gate(run.target).wait, done.wait)
                         if run.delay is not None and run.kind != "deadline":
                             await trio.sleep(run.delay)
@@ -370,6 +370,7 @@ async def _run_async_client(report: Report, run: ChaosRun) -> None:
                         run.injected.set()
                 if bound.cancelled_caught:
                     outcome.ended = "hang"
+            finally:
                 run.client_done.set()
             with trio.move_on_after(CLIENT_BOUND):
                 response = await client.get("/ping")
@@ -416,32 +417,33 @@ def _sync_exchange(app: Any, state: ChaosState, run: ChaosRun, report: Report) -
         client.get("/ping")
         state.run = run
         body = b"".join(BODY_CHUNKS)
-        try:
-            with client.stream("POST", route_for(run.target), content=body) as response:
-                outcome.status = response.status_code
-                leaver = None
-                if run.kind == "disconnect":
-                    leaver = threading.Thread(target=_leave_when_reached, args=(run, response))
-                    leaver.start()
+        with client.stream("POST", route_for(run.target), content=body) as response:
+            outcome.status = response.status_code
+            leaver = threading.Thread(target=_leave_when_reached, args=(run, response, outcome))
+            if run.kind == "disconnect":
+                leaver.start()
+            try:
                 for chunk in response.iter_bytes():
                     outcome.body += chunk
-                whole = outcome.body == expected_body(run.target)
-                outcome.ended = "complete" if whole or leaver is None else "left"
-                if leaver is not None:
-                    run.gate(run.target).set()  # let the leaver end if the target was never reached
+                if outcome.ended != "left":
+                    outcome.ended = "complete"
+            except Exception as error:  # the leaver closed the response under the reader
+                outcome.notes.append(repr(error))
+            finally:
+                if leaver.is_alive():
+                    run.gate(run.target).set()  # the target was never reached: stop waiting
                     leaver.join()
-        except Exception as error:
-            outcome.notes.append(repr(error))
         run.client_done.set()
         response = client.get("/ping")
         report.follow_up = (response.status_code, response.content)
     run.release.set()
 
 
-def _leave_when_reached(run: ChaosRun, response: Any) -> None:
+def _leave_when_reached(run: ChaosRun, response: Any, outcome: Outcome) -> None:
     run.gate(run.target).wait_blocking(CLIENT_BOUND)
     if run.delay is not None:
         time.sleep(run.delay)
     if f"reached {run.target}" in run.log:
+        outcome.ended = "left"
         run.injected.set()
         response.close()
