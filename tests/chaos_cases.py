@@ -16,7 +16,6 @@ from tests.chaos_app import HTTP_CHECKPOINTS, WEBSOCKET_CHECKPOINTS
 from tests.chaos_runner import IN_PROCESS, KINDS, SERVED, STOPS, Report, phase_of
 
 THREAD_WAIT = frozenset({"endpoint.thread", "endpoint.sync", "dep.sync.setup"})
-STREAM_BODY = frozenset({"stream.chunk.1", "stream.chunk.2", "send.body.1"})
 
 
 def applies(transport: str, kind: str, target: str) -> bool:
@@ -46,11 +45,6 @@ def known_failure(transport: str, kind: str, target: str) -> str | None:
             "issue 12 part 1 (cancel helper): a deadline or a shutdown while the endpoint or a "
             "dependency waits on a worker thread waits for the thread instead of answering"
         )
-    if transport == "h2" and kind == "deadline" and target in STREAM_BODY:
-        return (
-            "a deadline that cuts a streaming response over HTTP/2 leaves the client's stream "
-            "open: hypercorn ends the stream without RST_STREAM when the app returns mid-body"
-        )
     if transport == "ws" and kind == "shutdown" and target in ("ws.dep.setup", "ws.accept"):
         return (
             "trioapi/_shutdown.py SocketGuard.receive answers a 1001 disconnect before the "
@@ -63,9 +57,6 @@ def known_timed_failure(report: Report) -> str | None:
     """Why a timing run failed, when the cancellation landed on a known bug, or ``None``."""
     if report.delay is None:
         return known_failure(report.transport, report.kind, report.target)
-    if report.transport == "h2" and report.kind == "deadline" and report.outcome.status == 200:
-        if report.seen == "hang":
-            return known_failure("h2", "deadline", "stream.chunk.1")
     return None
 
 

@@ -16,6 +16,7 @@ import h2.config
 import h2.connection
 import h2.errors
 import h2.events
+import h2.exceptions
 import h11
 import trio
 import wsproto
@@ -216,7 +217,10 @@ class H2Client:
         return stream_id
 
     async def reset(self, stream_id: int) -> None:
-        self.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        try:
+            self.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+        except h2.exceptions.StreamClosedError:
+            return  # the server ended or reset it first
         await self.flush()
 
 

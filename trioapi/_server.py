@@ -19,8 +19,10 @@ lock, it skips the EOF (as the original did after catching
 The module also makes graceful shutdown reach the app when hypercorn's own
 command line serves it (:func:`patch_hypercorn_worker_serve`, below), and
 :func:`patch_hypercorn` also makes the same releases' per-request idle task
-cheaper (``trioapi._server_idle``) and refuses requests framed by both
-``Content-Length`` and ``Transfer-Encoding`` (``trioapi._server_framing``).
+cheaper (``trioapi._server_idle``), refuses requests framed by both
+``Content-Length`` and ``Transfer-Encoding`` (``trioapi._server_framing``) and
+resets HTTP/2 streams whose response the app left unfinished
+(``trioapi._server_h2reset``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 import trio
 
 from trioapi._server_framing import patch_ambiguous_framing
+from trioapi._server_h2reset import patch_unfinished_stream_reset
 from trioapi._server_idle import patch_idle_task
 
 TCP_SERVER_MODULE = "hypercorn.trio.tcp_server"
@@ -85,6 +88,8 @@ def patch_hypercorn() -> bool:
     patch_idle_task()
     # Nor this: request smuggling through Content-Length + Transfer-Encoding.
     patch_ambiguous_framing()
+    # Nor this: an HTTP/2 response the app left unfinished hangs its client.
+    patch_unfinished_stream_reset()
     server_class: Any = tcp_server.TCPServer
     if getattr(server_class._close, _PATCH_MARK, False):
         return True
