@@ -38,7 +38,7 @@ def patch_unfinished_stream_reset() -> bool:
     protocol_class: Any = getattr(h2_protocol, "H2Protocol", None)
     stream_send = getattr(protocol_class, "stream_send", None)
     names = ("StreamClosed", "EndBody", "EndData", "Trailers")
-    events = [getattr(h2_protocol, name, None) for name in names]
+    events: list[Any] = [getattr(h2_protocol, name, None) for name in names]
     if stream_send is None or None in events or not hasattr(protocol_class, "_flush"):
         return False
     if getattr(stream_send, _PATCH_MARK, False):
@@ -54,8 +54,8 @@ def patch_unfinished_stream_reset() -> bool:
 
 def reset_unfinished_streams(
     stream_send: Callable[[Any, Any], Awaitable[None]],
-    closed_event: type,
-    end_events: tuple[type, ...],
+    closed_event: Any,
+    end_events: tuple[Any, ...],
     unfinished: tuple[Any, ...],
 ) -> Callable[[Any, Any], Awaitable[None]]:
     """``H2Protocol.stream_send`` that resets a stream closed before its response ended.
