@@ -71,6 +71,8 @@ def multipart_body(parts: list[tuple[str, str | None, bytes]]) -> bytes:
 def form_request(content_type: str, body: bytes, **overrides: Any) -> Request:
     headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
     scope = make_scope(method="POST", headers=headers, **overrides)
+    # Inside an application (scope["app"]) a bad form is an HTTPException(400).
+    scope.setdefault("app", object())
     return Request(scope, make_receive(*body_messages(body)))
 
 
@@ -355,6 +357,17 @@ async def test_multipart_without_boundary_is_a_400() -> None:
     with pytest.raises(HTTPException) as info:
         await request.form()
     assert (info.value.status_code, info.value.detail) == (400, "Missing boundary in multipart.")
+
+
+async def test_bad_form_outside_an_application_raises_multipart_exception() -> None:
+    from trioapi.formparsers import MultiPartException
+
+    body = f"--{BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nx\r\n--{BOUNDARY}--\r\n"
+    request = form_request(f"multipart/form-data; boundary={BOUNDARY}", body.encode(), app=None)
+    del request.scope["app"]
+
+    with pytest.raises(MultiPartException, match='"name" must be provided'):
+        await request.form()
 
 
 async def test_part_without_name_is_a_400() -> None:

@@ -22,7 +22,14 @@ from trioapi.datastructures import URL, Address, FormData, Headers, QueryParams,
 from trioapi.exceptions import HTTPException
 from trioapi.types import Message, Receive, Scope, Send
 
-__all__ = ["ClientDisconnect", "HTTPConnection", "Request"]
+__all__ = [
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "cookie_parser",
+    "empty_receive",
+    "empty_send",
+]
 
 # Private scope keys: the body and form, shared by every Request over one scope.
 _BODY_KEY = "trioapi.request_body"
@@ -236,11 +243,18 @@ class HTTPConnection(Mapping[str, Any]):
         return absolute
 
 
-async def _empty_receive() -> NoReturn:
+def cookie_parser(cookie_string: str) -> dict[str, str]:
+    """Starlette's name for :func:`parse_cookie_header`."""
+    return parse_cookie_header(cookie_string)
+
+
+async def empty_receive() -> NoReturn:
+    """The ``receive`` of a ``Request`` built without one: reading the body is an error."""
     raise RuntimeError("Receive channel has not been made available")
 
 
-async def _empty_send(message: Message) -> NoReturn:
+async def empty_send(message: Message) -> NoReturn:
+    """The ``send`` of a ``Request`` built without one: sending is an error."""
     raise RuntimeError("Send channel has not been made available")
 
 
@@ -254,7 +268,7 @@ class Request(HTTPConnection):
     """
 
     def __init__(
-        self, scope: Scope, receive: Receive = _empty_receive, send: Send = _empty_send
+        self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send
     ) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Request needs an 'http' scope, got {scope['type']!r}.")
@@ -387,7 +401,9 @@ class Request(HTTPConnection):
                 not given: ``max_form_header_size`` as above (4224).
 
         Raises:
-            HTTPException: 400 for a malformed form body or one over the limits.
+            HTTPException: 400 for a malformed form body or one over the limits,
+                inside an application.
+            MultiPartException: the same, outside an application (no ``scope["app"]``).
             ClientDisconnect: the client left before the body was complete.
         """
         return _FormCall(
@@ -426,6 +442,9 @@ class Request(HTTPConnection):
             else:
                 form = FormData()
         except MultiPartException as exc:
+            if "app" not in self.scope:
+                # A bare ASGI app has no exception handlers to turn this into a 400.
+                raise
             raise HTTPException(400, detail=exc.message) from exc
         self.scope[_FORM_KEY] = form
         if context is not None:

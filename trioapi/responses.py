@@ -31,19 +31,25 @@ from trioapi.datastructures import URL, MutableHeaders
 from trioapi.types import Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from trioapi._fileresponse import FileResponse
+    from trioapi._fileresponse import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
     from trioapi.sse import EventSourceResponse
 
 __all__ = [
+    "AsyncContentStream",
+    "Content",
+    "ContentStream",
     "EventSourceResponse",
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
+    "MalformedRangeHeader",
     "ORJSONResponse",
     "PlainTextResponse",
+    "RangeNotSatisfiable",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
+    "SyncContentStream",
     "UJSONResponse",
 ]
 
@@ -395,6 +401,10 @@ class RedirectResponse(Response):
         self.headers["location"] = quote(str(url), safe=_LOCATION_SAFE)
 
 
+# Starlette's names for what a body may be, and for the two kinds of stream.
+Content: TypeAlias = str | bytes | memoryview
+SyncContentStream: TypeAlias = Iterable[Content]
+AsyncContentStream: TypeAlias = AsyncIterable[Content]
 ContentStream: TypeAlias = AsyncIterable[str | bytes] | Iterable[str | bytes]
 
 
@@ -535,10 +545,10 @@ class StreamingResponse(Response):
 def __getattr__(name: str) -> object:
     # FileResponse lives in _fileresponse, which builds on Response; importing
     # it lazily keeps either module importable first without a cycle.
-    if name == "FileResponse":
-        from trioapi._fileresponse import FileResponse
+    if name in ("FileResponse", "MalformedRangeHeader", "RangeNotSatisfiable"):
+        from trioapi import _fileresponse
 
-        return FileResponse
+        return getattr(_fileresponse, name)
     if name == "EventSourceResponse":
         # FastAPI re-exports it here; it lives in the typed layer (it
         # validates items), which this toolkit module must not import eagerly.

@@ -5,6 +5,7 @@ A façade over ``trioapi._routing``: import from here.
 
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.api_router import APIRouter
+from trioapi._routing.paths import compile_path, get_name, replace_params
 from trioapi._routing.router import Router
 from trioapi._routing.routes import (
     BaseRoute,
@@ -17,9 +18,10 @@ from trioapi._routing.routes import (
     request_response,
     websocket_session,
 )
-from trioapi.convertors import register_url_convertor
+from trioapi.convertors import CONVERTOR_TYPES, register_url_convertor
 
 __all__ = [
+    "CONVERTOR_TYPES",
     "APIRoute",
     "APIRouter",
     "APIWebSocketRoute",
@@ -31,7 +33,10 @@ __all__ = [
     "Route",
     "Router",
     "WebSocketRoute",
+    "compile_path",
+    "get_name",
     "register_url_convertor",
+    "replace_params",
     "request_response",
     "websocket_session",
 ]

@@ -12,7 +12,11 @@ Send: TypeAlias = Callable[[Message], Awaitable[None]]
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 StatelessLifespan: TypeAlias = Callable[[Any], Any]
+# A lifespan that yields a state mapping (copied into each request's scope["state"]).
+StatefulLifespan: TypeAlias = Callable[[Any], Any]
 Lifespan: TypeAlias = Callable[[Any], Any]
 ExceptionHandler: TypeAlias = Callable[[Any, Exception], Any]
+HTTPExceptionHandler: TypeAlias = Callable[[Any, Exception], Any]
+WebSocketExceptionHandler: TypeAlias = Callable[[Any, Exception], Awaitable[None]]
 HeaderList: TypeAlias = list[tuple[bytes, bytes]]
 JSONMapping: TypeAlias = Mapping[str, Any]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -17,6 +18,7 @@ __all__ = [
     "get_name",
     "get_route_path",
     "has_utf8_path",
+    "replace_params",
 ]
 
 # ``{name}`` or ``{name:type}``; names are Python identifiers.
@@ -48,6 +50,10 @@ class CompiledPath:
         return {
             name: self.convertors[name].convert(value) for name, value in found.groupdict().items()
         }
+
+    def __iter__(self) -> Iterator[Any]:
+        """``regex, format, convertors``: unpacks as Starlette's ``compile_path`` tuple does."""
+        return iter((self.regex, self.format, self.convertors))
 
     def build(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Fill the parameters this path has; return the path and the params left over."""
@@ -101,6 +107,25 @@ def compile_path(path: str) -> CompiledPath:
     # Host names compare case-insensitively; paths do not.
     flags = re.IGNORECASE if is_host else 0
     return CompiledPath(re.compile(regex, flags), path_format, convertors)
+
+
+def replace_params(
+    path: str, param_convertors: dict[str, Convertor[Any]], path_params: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Fill ``{name}`` placeholders of ``path`` that ``path_params`` has a value for.
+
+    Each value goes through its convertor's ``to_string`` when there is one.
+    Returns the path and the parameters that were not used.
+    """
+    remaining = dict(path_params)
+    for name, value in path_params.items():
+        placeholder = "{" + name + "}"
+        if placeholder in path:
+            convertor = param_convertors.get(name)
+            text = convertor.to_string(value) if convertor is not None else str(value)
+            path = path.replace(placeholder, text)
+            del remaining[name]
+    return path, remaining
 
 
 def get_name(endpoint: Any) -> str:

@@ -22,7 +22,15 @@ channel. So, unlike Starlette's version:
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    MutableMapping,
+)
+from typing import Any
 
 import trio
 
@@ -32,9 +40,19 @@ from trioapi.requests import Request
 from trioapi.responses import Response, StreamingResponse
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
+__all__ = [
+    "AsyncContentStream",
+    "BaseHTTPMiddleware",
+    "BodyStreamGenerator",
+    "DispatchFunction",
+    "RequestResponseEndpoint",
+]
 
 RequestResponseEndpoint = Callable[[Request], Awaitable[Response]]
+# Starlette's names for a response body iterator, and for the request body
+# stream a middleware may hand on.
+AsyncContentStream = AsyncIterable[str | bytes | memoryview]
+BodyStreamGenerator = AsyncGenerator[bytes | MutableMapping[str, Any], None]
 DispatchFunction = Callable[[Request, RequestResponseEndpoint], Awaitable[Response]]
 
 _MISSING = object()

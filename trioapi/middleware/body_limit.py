@@ -14,7 +14,7 @@ from trioapi.exceptions import HTTPException
 from trioapi.responses import PlainTextResponse
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware"]
+__all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder"]
 
 #: The scope key holding the body limit (bytes) in force for this request.
 MAX_BODY_SIZE_SCOPE_KEY = "trioapi.max_body_size"
@@ -58,42 +58,50 @@ class RequestBodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        counter: _BodyCounter | None = scope.get(_COUNTER_SCOPE_KEY)
-        if counter is not None:
+        await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
+
+
+class RequestBodyLimitResponder:
+    """The limit for one request: counts its body bytes, or adjusts an outer count.
+
+    Args:
+        app: the ASGI app to run.
+        max_body_size: the largest body accepted, in bytes.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+        self.total_size = 0
+        self.content_length: int | None = None
+        self.response_started = False
+        self._scope: Scope = {}
+        self._receive: Receive = _unattached_receive
+        self._send: Send = _unattached_send
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, counting (or, under an outer limit, only setting) the limit."""
+        outer: RequestBodyLimitResponder | None = scope.get(_COUNTER_SCOPE_KEY)
+        if outer is not None:
             # An outer limit already counts this request: only the limit changes.
-            counter.max_body_size = self.max_body_size
+            outer.max_body_size = self.max_body_size
             scope[MAX_BODY_SIZE_SCOPE_KEY] = self.max_body_size
-            if counter.received > self.max_body_size:
+            if outer.total_size > self.max_body_size:
                 raise _BodyTooLarge
             await self.app(scope, receive, send)
             return
-        await _BodyCounter(self.max_body_size, scope, receive, send).run(self.app)
-
-
-class _BodyCounter:
-    """One request's byte count and the limit in force for it."""
-
-    def __init__(self, max_body_size: int, scope: Scope, receive: Receive, send: Send) -> None:
-        self.max_body_size = max_body_size
-        self.received = 0
-        self.response_started = False
-        self._scope = scope
-        self._receive = receive
-        self._send = send
-        self._declared = _content_length(scope)
-
-    async def run(self, app: ASGIApp) -> None:
-        scope = self._scope
+        self._scope, self._receive, self._send = scope, receive, send
+        self.content_length = _content_length(scope)
         had_limit = MAX_BODY_SIZE_SCOPE_KEY in scope
         previous_limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
         scope[MAX_BODY_SIZE_SCOPE_KEY] = self.max_body_size
         scope[_COUNTER_SCOPE_KEY] = self
         try:
-            await app(scope, self.receive, self.send)
+            await self.app(scope, self.receive_with_limit, self.send_with_limit)
         except _BodyTooLarge:
             if self.response_started:
                 raise
-            await self._refuse()
+            await self._refuse(scope)
         except _RefusalSent:
             pass
         finally:
@@ -104,9 +112,9 @@ class _BodyCounter:
                 scope.pop(MAX_BODY_SIZE_SCOPE_KEY, None)
 
     def _declared_too_large(self) -> bool:
-        return self._declared is not None and self._declared > self.max_body_size
+        return self.content_length is not None and self.content_length > self.max_body_size
 
-    async def receive(self) -> Message:
+    async def receive_with_limit(self) -> Message:
         """The server's next message, counting body bytes against the limit.
 
         A checkpoint. Raises ``HTTPException(413)`` at the read that passes it.
@@ -115,25 +123,33 @@ class _BodyCounter:
             raise _BodyTooLarge
         message = await self._receive()
         if message["type"] == "http.request":
-            self.received += len(message.get("body", b""))
-            if self.received > self.max_body_size:
+            self.total_size += len(message.get("body", b""))
+            if self.total_size > self.max_body_size:
                 raise _BodyTooLarge
         return message
 
-    async def send(self, message: Message) -> None:
+    async def send_with_limit(self, message: Message) -> None:
         """Forward ``message``; a start for a body declared too large is replaced by the 413."""
         if message["type"] == "http.response.start":
             self.response_started = True
             # The app answered without reading the body; the limit in force
             # now (perhaps a route's) decides whether that answer may stand.
             if self._declared_too_large():
-                await self._refuse()
+                await self._refuse(self._scope)
                 raise _RefusalSent
         await self._send(message)
 
-    async def _refuse(self) -> None:
+    async def _refuse(self, scope: Scope) -> None:
         response = PlainTextResponse(_TOO_LARGE, status_code=413)
-        await response(self._scope, self._receive, self._send)
+        await response(scope, self._receive, self._send)
+
+
+async def _unattached_receive() -> Message:
+    raise RuntimeError("RequestBodyLimitResponder was not run: call it as an ASGI app.")
+
+
+async def _unattached_send(message: Message) -> None:
+    raise RuntimeError("RequestBodyLimitResponder was not run: call it as an ASGI app.")
 
 
 def _content_length(scope: Scope) -> int | None:

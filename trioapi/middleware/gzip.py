@@ -9,7 +9,13 @@ import trio
 from trioapi.datastructures import Headers, MutableHeaders
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "GZipMiddleware", "GZipResponder", "IdentityResponder"]
+__all__ = [
+    "DEFAULT_EXCLUDED_CONTENT_TYPES",
+    "GZipMiddleware",
+    "GZipResponder",
+    "IdentityResponder",
+    "unattached_send",
+]
 
 # Media types that are already compressed (archives, images, audio, video,
 # fonts) gain nothing from gzip, and gRPC frames its own messages. Event
@@ -131,7 +137,7 @@ class IdentityResponder:
         self.app = app
         self.minimum_size = minimum_size
         self.exclude_content_types = _normalize(exclude_content_types)
-        self._send: Send = _unattached_send
+        self._send: Send = unattached_send
         self._start: Message | None = None
         self._passthrough = False
 
@@ -257,7 +263,8 @@ class GZipResponder(IdentityResponder):
         return self._compressor.compress(body) + self._compressor.flush(mode)
 
 
-async def _unattached_send(message: Message) -> None:
+async def unattached_send(message: Message) -> None:
+    """The ``send`` of a responder that was never run as an ASGI app: always an error."""
     raise RuntimeError(
         "send_with_compression() was called before the responder was run; "
         "call the responder as an ASGI app: await responder(scope, receive, send)."
