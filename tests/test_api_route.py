@@ -11,8 +11,10 @@ from trioapi.applications import TrioAPI
 from trioapi.background import BackgroundTasks
 from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.param_functions import Body, Depends
+from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from trioapi.testclient import TestClient
+from trioapi.websockets import WebSocket
 
 
 class Item(BaseModel):
@@ -205,3 +207,21 @@ def test_dependency_overrides_are_read_from_the_provider_given_to_the_route():
     plan = route.plans.for_scope({})
     assert plan.steps[0].dependant.call is not real
     assert route.plans.for_scope({}) is plan  # compiled once per set of overrides
+
+
+def test_the_matched_route_is_in_the_scope():
+    app = TrioAPI()
+
+    @app.get("/users/{user_id}")
+    async def get_user(user_id: str, request: Request):
+        return request.scope["route"].path
+
+    @app.websocket("/items/{item_id}")
+    async def item(item_id: str, websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text(websocket.scope["route"].path)
+
+    client = TestClient(app)
+    assert client.get("/users/rick").json() == "/users/{user_id}"
+    with client.websocket_connect("/items/gun") as websocket:
+        assert websocket.receive_text() == "/items/{item_id}"

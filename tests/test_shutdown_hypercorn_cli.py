@@ -176,7 +176,7 @@ async def serve_and_stop(tmp_path: Path, command: list[str], stop: str) -> dict[
 EXPECTED = {
     "close": (1001, "Server shutting down"),
     "stream": [b"first\n"],
-    "events": [b'data: {"greeting":"hello"}\n\n'],
+    "events": [b'data: {"greeting": "hello"}\n\n'],  # FastAPI's json.dumps spacing
     "returncode": 0,
 }
 

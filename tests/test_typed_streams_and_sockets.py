@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from trioapi._routing.api_route import APIRoute
 from trioapi.applications import TrioAPI
-from trioapi.exceptions import RequestValidationError
+from trioapi.exceptions import RequestValidationError, ResponseValidationError
 from trioapi.param_functions import Depends, Query
 from trioapi.requests import Request
 from trioapi.responses import Response, StreamingResponse
@@ -82,10 +82,36 @@ def test_streamed_item_schema_is_titled_as_a_stream_item():
     }
 
 
+def test_streamed_items_follow_the_route_options_and_send_non_finite_floats_as_null():
+    app = TrioAPI()
+
+    class Note(BaseModel):
+        name: str
+        extra: str | None = None
+
+    @app.get("/typed", response_model_exclude_none=True)
+    async def typed() -> AsyncIterable[Note]:
+        yield Note(name="a")
+
+    @app.get("/untyped")
+    async def untyped():
+        yield {"x": float("nan"), "y": [float("inf")], float("inf"): 1}
+
+    @app.get("/bad")
+    async def bad() -> AsyncIterable[Note]:
+        yield {"nope": 1}
+
+    client = TestClient(app)
+    assert client.get("/typed").text == '{"name":"a"}\n'
+    assert client.get("/untyped").text == '{"x": null, "y": [null], "Infinity": 1}\n'
+    with pytest.raises(ResponseValidationError, match="'response', 'name'"):
+        client.get("/bad")
+
+
 def test_sync_and_unannotated_generator_endpoints_stream_too():
     client = TestClient(make_stream_app([]))
     assert client.get("/items-sync").text == '{"name":"x"}\n'
-    assert client.get("/raw").text == '{"any":"thing"}\n'
+    assert client.get("/raw").text == '{"any": "thing"}\n'
 
 
 def test_streaming_response_class_sends_the_items_as_they_are():

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 import trio
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from trioapi._routing.response_model import serialize_without_model
+from trioapi._routing.response_model import serialize_stream_item
 from trioapi._scopes import open_scope_nursery
 from trioapi.background import BackgroundTask
 from trioapi.responses import ContentStream, StreamingResponse
@@ -144,7 +144,10 @@ class ServerSentEvent(BaseModel):
         """The event in the ``text/event-stream`` format."""
         text = self.raw_data
         if text is None and self.data is not None:
-            text = serialize_without_model(self.data).decode("utf-8")
+            dump_json = getattr(self.data, "model_dump_json", None)
+            # A model keeps its own JSON settings (ser_json_inf_nan, aliases).
+            encoded = dump_json() if dump_json is not None else serialize_stream_item(self.data)
+            text = encoded if isinstance(encoded, str) else encoded.decode("utf-8")
         return format_sse_event(
             data=text, event=self.event, id=self.id, retry=self.retry, comment=self.comment
         )

@@ -23,12 +23,13 @@ from trioapi._routing.endpoint_response import ResponseBuilder
 from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
 from trioapi._routing.response_model import (
     ResponseSerializer,
+    build_dump_options,
     build_response_serializer,
     is_body_allowed_for_status_code,
     resolve_response_model,
 )
 from trioapi._routing.route_plans import RoutePlans
-from trioapi._routing.routes import Route, WebSocketRoute
+from trioapi._routing.routes import Match, Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import open_request_nursery
 from trioapi.concurrency import is_async_callable, run_in_threadpool
@@ -359,9 +360,22 @@ class APIRoute(Route):
         response_class = _unwrap_default(self.response_class)
         stream = None
         if self.is_stream_endpoint:
-            stream = StreamBuilder(response_class, stream_item_type(self.endpoint))
+            stream = StreamBuilder(
+                response_class, stream_item_type(self.endpoint), self._stream_dump_options()
+            )
         self.response_builder = ResponseBuilder(
             response_class, self.status_code, self.response_serializer, stream
+        )
+
+    def _stream_dump_options(self) -> dict[str, Any]:
+        # Streamed items follow the route's response_model_* options too.
+        return build_dump_options(
+            include=self.response_model_include,
+            exclude=self.response_model_exclude,
+            by_alias=self.response_model_by_alias,
+            exclude_unset=self.response_model_exclude_unset,
+            exclude_defaults=self.response_model_exclude_defaults,
+            exclude_none=self.response_model_exclude_none,
         )
 
     def _build_serializer(self) -> ResponseSerializer | None:
@@ -408,6 +422,13 @@ class APIRoute(Route):
             fields[code] = TypeAdapter(model)
         return fields
 
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As the toolkit route's, with ``scope["route"]`` set to this route (as FastAPI does)."""
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
 
 class _WebSocketHandler:
     """The ASGI app of one ``APIWebSocketRoute``."""
@@ -471,3 +492,10 @@ class APIWebSocketRoute(WebSocketRoute):
             overrides_provider=dependency_overrides_provider,
         )
         self.dependant: Dependant = self.plans.dependant
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As the toolkit route's, with ``scope["route"]`` set to this route (as FastAPI does)."""
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope

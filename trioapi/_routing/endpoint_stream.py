@@ -27,13 +27,16 @@ from collections.abc import (
     Generator,
     Iterable,
     Iterator,
+    Mapping,
 )
 from contextlib import aclosing, closing
 from typing import Any, get_args, get_origin
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
-from trioapi._routing.response_model import serialize_without_model
+from trioapi._routing.response_model import serialize_stream_item
+from trioapi.dependencies.models import prefix_errors
+from trioapi.exceptions import ResponseValidationError
 from trioapi.responses import Response, StreamingResponse
 from trioapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
@@ -76,13 +79,21 @@ class StreamBuilder:
         response_class: The route's response class.
         adapter: Validates and dumps each item (``None``: ``jsonable_encoder``).
             ``None`` too when the declared items are ``ServerSentEvent``s.
+        dump_options: The route's ``response_model_*`` options (``include``,
+            ``exclude``, ``by_alias``, ``exclude_unset``, ...) for typed items.
         is_event_stream: The items are sent as server-sent events.
     """
 
-    __slots__ = ("adapter", "is_event_stream", "response_class")
+    __slots__ = ("adapter", "dump_options", "is_event_stream", "response_class")
 
-    def __init__(self, response_class: type[Response], item_type: Any) -> None:
+    def __init__(
+        self,
+        response_class: type[Response],
+        item_type: Any,
+        dump_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.response_class = response_class
+        self.dump_options = dict(dump_options or {})
         self.is_event_stream = issubclass(response_class, EventSourceResponse)
         if _is_event_type(item_type):
             item_type = None  # events carry their own data; there is nothing to validate
@@ -92,9 +103,14 @@ class StreamBuilder:
 
     def _dump(self, item: Any) -> bytes:
         if self.adapter is None:
-            return serialize_without_model(item)
-        validated = self.adapter.validate_python(item, from_attributes=True)
-        return self.adapter.dump_json(validated)
+            return serialize_stream_item(item)
+        try:
+            validated = self.adapter.validate_python(item, from_attributes=True)
+        except ValidationError as exc:
+            # As FastAPI: an invalid item is the endpoint's bug, reported as a
+            # response validation error (the stream has started; it is cut).
+            raise ResponseValidationError(prefix_errors(exc, ("response",)), body=item) from None
+        return self.adapter.dump_json(validated, **self.dump_options)
 
     def encode(self, item: Any) -> bytes:
         """One JSON line for ``item``."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -38,6 +39,8 @@ __all__ = [
     "build_response_serializer",
     "is_body_allowed_for_status_code",
     "resolve_response_model",
+    "build_dump_options",
+    "serialize_stream_item",
     "serialize_without_model",
 ]
 
@@ -226,7 +229,28 @@ def build_response_serializer(
             "If the return annotation is not meant as a response model (for example "
             "'Response | dict'), pass response_model=None to the decorator."
         ) from None
-    dump_options: dict[str, Any] = {
+    dump_options = build_dump_options(
+        include=include,
+        exclude=exclude,
+        by_alias=by_alias,
+        exclude_unset=exclude_unset,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+    )
+    return ResponseSerializer(response_model, adapter, dump_options, in_thread=in_thread)
+
+
+def build_dump_options(
+    *,
+    include: Any,
+    exclude: Any,
+    by_alias: bool,
+    exclude_unset: bool,
+    exclude_defaults: bool,
+    exclude_none: bool,
+) -> dict[str, Any]:
+    """The ``dump_json`` keyword arguments for a route's ``response_model_*`` options."""
+    return {
         "include": _as_spec(include),
         "exclude": _as_spec(exclude),
         "by_alias": by_alias,
@@ -234,7 +258,6 @@ def build_response_serializer(
         "exclude_defaults": exclude_defaults,
         "exclude_none": exclude_none,
     }
-    return ResponseSerializer(response_model, adapter, dump_options, in_thread=in_thread)
 
 
 def serialize_without_model(value: Any) -> bytes:
@@ -256,6 +279,26 @@ def serialize_without_model(value: Any) -> bytes:
         indent=None,
         separators=(",", ":"),
     ).encode("utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def serialize_stream_item(value: Any) -> bytes:
+    """JSON bytes for one untyped item of a stream (JSON Lines or ``data:`` of an event).
+
+    As FastAPI: ``jsonable_encoder(value)``, NaN and the infinities sent as
+    ``null`` (a stream cannot answer 500 once it has started), then
+    ``json.dumps`` with its default separators.
+    """
+    return json.dumps(_finite(jsonable_encoder(value))).encode("utf-8")
 
 
 def _as_spec(spec: Any) -> Any:
