@@ -308,3 +308,14 @@ async def test_gzip_responder_is_an_asgi_app_of_its_own():
     assert identity.body == LARGE.encode()
     assert identity.headers["vary"] == "Accept-Encoding"
     assert "content-encoding" not in identity.headers
+
+
+async def test_every_vary_line_is_kept_when_accept_encoding_is_added():
+    app = raw_app(
+        {"status": 200, "headers": [(b"vary", b"Accept-Language"), (b"vary", b"Cookie")]},
+        {"body": b"x" * 4000},
+    )
+
+    sent = await call(GZipMiddleware(app), headers=ACCEPT_GZIP)
+
+    assert sent.headers["vary"] == "Accept-Language, Cookie, Accept-Encoding"

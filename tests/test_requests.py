@@ -494,3 +494,21 @@ async def test_send_push_promise_copies_request_headers() -> None:
     ]
     await Request(make_scope(headers=headers), make_receive(), send).send_push_promise("/x")
     assert len(sent) == 1
+
+
+async def test_send_early_hints_takes_starlettes_links_as_arguments() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = make_scope(method="GET")
+    scope["extensions"] = {"http.response.early_hint": {}}
+    request = Request(scope, make_receive(), send)
+
+    assert await request.send_early_hints("</a.css>; rel=preload", "</b.js>; rel=preload") is True
+    assert await request.send_early_hints(["</c.css>"]) is True
+    assert [m["links"] for m in sent] == [
+        [b"</a.css>; rel=preload", b"</b.js>; rel=preload"],
+        [b"</c.css>"],
+    ]

@@ -198,3 +198,66 @@ def test_asgi2_double_callable_apps_are_driven_too():
 
     assert TestClient(function_app).get("/fn").text == "/fn"
     assert TestClient(ClassApp).get("/cls").text == "/cls"
+
+
+def test_trailers_are_captured_in_the_response_extensions():
+    async def app(scope, receive, send):
+        assert "http.response.trailers" in scope["extensions"]
+        await send({"type": "http.response.start", "status": 200, "trailers": True})
+        await send({"type": "http.response.body", "body": b"hi"})
+        await send(
+            {"type": "http.response.trailers", "headers": [(b"x-a", b"1")], "more_trailers": True}
+        )
+        await send({"type": "http.response.trailers", "headers": [(b"x-b", b"2")]})
+
+    response = TestClient(app).get("/")
+
+    assert response.content == b"hi"
+    assert response.extensions["http.response.trailers"] == [(b"x-a", b"1"), (b"x-b", b"2")]
+    assert "x-a" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        ([], "TestClient did not receive any response"),
+        ([{"type": "http.response.trailers"}], "without declaring trailers"),
+        (
+            [
+                {"type": "http.response.start", "status": 200, "trailers": True},
+                {"type": "http.response.trailers"},
+            ],
+            "before body completed",
+        ),
+        (
+            [
+                {"type": "http.response.start", "status": 200, "trailers": True},
+                {"type": "http.response.body"},
+                {"type": "http.response.body"},
+            ],
+            "after body completed",
+        ),
+    ],
+)
+def test_messages_out_of_order_are_assertion_errors(messages, error):
+    async def app(scope, receive, send):
+        for message in messages:
+            await send(message)
+
+    with pytest.raises(AssertionError, match=error):
+        TestClient(app).get("/")
+
+
+def test_debug_info_becomes_template_and_context():
+    info = {"template": "index.html", "context": {"name": "world"}}
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.debug", "info": info})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    response = TestClient(app).get("/")
+
+    assert response.extensions["http.response.debug"] == info
+    assert response.template == "index.html"
+    assert response.context == {"name": "world"}

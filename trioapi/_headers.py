@@ -49,7 +49,9 @@ class Headers(Mapping[str, str]):
     """
 
     def __init__(
-        self, headers: Mapping[str, str] | None = None, raw: HeaderList | None = None,
+        self,
+        headers: Mapping[str, str] | None = None,
+        raw: HeaderList | None = None,
         scope: Scope | None = None,
     ) -> None:
         if sum(arg is not None for arg in (headers, raw, scope)) > 1:
@@ -175,6 +177,8 @@ class MutableHeaders(Headers):
         self._list.append((name, _encode_header(value, "value")))
 
     def add_vary_header(self, vary: str) -> None:
-        """Add ``vary`` to the ``Vary`` header, after any existing value."""
-        existing = self.get("vary")
-        self["vary"] = vary if existing is None else f"{existing}, {vary}"
+        """Add ``vary`` to the ``Vary`` header, after every existing value.
+
+        Several ``Vary`` lines become one, their values joined in order.
+        """
+        self["vary"] = ", ".join([*self.getlist("vary"), vary])

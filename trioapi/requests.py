@@ -495,10 +495,14 @@ class Request(HTTPConnection):
                 raw_headers.append((name.encode("latin-1"), value.encode("latin-1")))
         await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
 
-    async def send_early_hints(self, links: Iterable[str]) -> bool:
+    async def send_early_hints(
+        self, link: str | Iterable[str], /, *additional_links: str
+    ) -> bool:
         """Send a ``103 Early Hints`` response with these ``Link`` header values.
 
-        For example ``await request.send_early_hints(["</app.css>; rel=preload; as=style"])``
+        Starlette's spelling, ``send_early_hints(link, *more)``, and a list of
+        links both work. For example
+        ``await request.send_early_hints("</app.css>; rel=preload; as=style")``
         lets a browser fetch the stylesheet while the endpoint is still working.
         Does nothing when the server does not offer the ``http.response.early_hint``
         extension (hypercorn offers it on HTTP/2 only). A checkpoint when it sends.
@@ -509,7 +513,8 @@ class Request(HTTPConnection):
         Raises:
             ValueError: A link contains CR, LF or NUL.
         """
-        return await send_early_hints(self.scope, self._send, links)
+        links = [link] if isinstance(link, str) else list(link)
+        return await send_early_hints(self.scope, self._send, [*links, *additional_links])
 
 
 class _FormCall:

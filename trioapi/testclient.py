@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 from trioapi._testing import httpx
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.portal import LoopThread
-from trioapi._testing.transport import TrioASGITransport
+from trioapi._testing.transport import TrioASGITransport, adopt_response
 from trioapi._testing.websocket import (
     WebSocketDenialResponse,
     WebSocketTestSession,
@@ -96,12 +96,16 @@ class _SyncTransport(httpx.BaseTransport):
         )
         response = portal.run(transport.handle_async_request, request)
         assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
+        sync_response = httpx.Response(
             response.status_code,
             headers=response.headers.raw,
             stream=_SyncBody(portal, response.stream),
             request=request,
+            # The same dict: trailers and debug info the app sends later land in it.
+            extensions=response.extensions,
         )
+        adopt_response(response, sync_response)
+        return sync_response
 
 
 class TestClient(httpx.Client):

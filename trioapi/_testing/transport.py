@@ -46,7 +46,7 @@ def build_http_scope(
         "headers": [(key.lower(), value) for key, value in request.headers.raw],
         "client": _CLIENT,
         "server": (url.host, url.port or default_port),
-        "extensions": {"http.response.debug": {}},
+        "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
     }
     if state is not None:
         scope["state"] = dict(state)
@@ -64,6 +64,10 @@ class _AppCall:
         self.client_gone = trio.Event()
         self.error: Exception | None = None
         self.done = trio.Event()
+        # Filled as the app sends them; the response's extensions share the list.
+        self.trailers: list[tuple[bytes, bytes]] | None = None
+        self.debug_info: dict[str, Any] | None = None
+        self._phase = _BEFORE_START
 
     async def receive(self) -> Message:
         if self._body is not None:
@@ -73,7 +77,39 @@ class _AppCall:
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.debug":
+            # Starlette's test-client extension: what a template response rendered.
+            self.debug_info = message["info"]
+            return
+        self._check_order(message)
+        if kind == "http.response.trailers":
+            assert self.trailers is not None  # _check_order refuses undeclared trailers
+            self.trailers.extend((bytes(k), bytes(v)) for k, v in message.get("headers", []))
+            return
         await self._to_client.send(message)
+
+    def _check_order(self, message: Message) -> None:
+        """Refuse messages out of the order the ASGI spec gives (AssertionError, as Starlette's)."""
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._phase = _IN_BODY
+            if message.get("trailers", False):
+                self.trailers = []
+        elif kind == "http.response.body":
+            if self._phase in (_IN_TRAILERS, _COMPLETE):
+                raise AssertionError("Received body message after body completed.")
+            if not message.get("more_body", False):
+                self._phase = _IN_TRAILERS if self.trailers is not None else _COMPLETE
+        elif kind == "http.response.trailers":
+            if self.trailers is None:
+                raise AssertionError("Received trailers without declaring trailers.")
+            if self._phase == _IN_BODY:
+                raise AssertionError("Received trailers before body completed.")
+            if self._phase == _COMPLETE:
+                raise AssertionError("Received trailers after response completed.")
+            if not message.get("more_trailers", False):
+                self._phase = _COMPLETE
 
     async def run(self) -> None:
         try:
@@ -85,6 +121,27 @@ class _AppCall:
             self.done.set()
 
 
+_BEFORE_START, _IN_BODY, _IN_TRAILERS, _COMPLETE = range(4)
+
+
+def _apply_debug_info(response: httpx.Response, info: dict[str, Any] | None) -> None:
+    """Expose a template response's debug info as Starlette's test client does."""
+    if info is None:
+        return
+    response.extensions["http.response.debug"] = info
+    if "template" in info:
+        response.template = info["template"]  # type: ignore[attr-defined]  # Starlette's attribute
+    if "context" in info:
+        response.context = info["context"]  # type: ignore[attr-defined]  # Starlette's attribute
+
+
+def adopt_response(inner: httpx.Response, outer: httpx.Response) -> None:
+    """Let ``outer`` (the sync client's copy of ``inner``) get what arrives with the body."""
+    _apply_debug_info(outer, inner.extensions.get("http.response.debug"))
+    if isinstance(inner.stream, _BodyStream):
+        inner.stream.response = outer
+
+
 class _BodyStream(httpx.AsyncByteStream):
     """The response body as the app sends it."""
 
@@ -92,6 +149,7 @@ class _BodyStream(httpx.AsyncByteStream):
         self._call = call
         self._raise = raise_app_exceptions
         self._finished = False
+        self.response: httpx.Response | None = None
         # A server sends no body in answer to HEAD, whatever the app sends.
         self._discard = call.scope.get("method") == "HEAD"
 
@@ -115,6 +173,8 @@ class _BodyStream(httpx.AsyncByteStream):
         self._finished = True
         # The test client returns only once the app is done, background tasks included.
         await self._call.done.wait()
+        if self.response is not None:
+            _apply_debug_info(self.response, self._call.debug_info)
         if self._raise and self._call.error is not None:
             error, self._call.error = self._call.error, None
             raise error
@@ -183,10 +243,20 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
             await call.done.wait()
             if call.error is not None and self.raise_app_exceptions:
                 raise call.error
+            if call.error is None:
+                raise AssertionError("TestClient did not receive any response.")
             return httpx.Response(500, request=request, text="Internal Server Error")
-        return httpx.Response(
+        stream = _BodyStream(call, self.raise_app_exceptions)
+        extensions: dict[str, Any] = {}
+        if call.trailers is not None:
+            extensions["http.response.trailers"] = call.trailers
+        response = httpx.Response(
             start["status"],
             headers=list(start.get("headers", [])),
-            stream=_BodyStream(call, self.raise_app_exceptions),
+            stream=stream,
             request=request,
+            extensions=extensions,
         )
+        stream.response = response
+        _apply_debug_info(response, call.debug_info)
+        return response
