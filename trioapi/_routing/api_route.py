@@ -32,9 +32,10 @@ from trioapi._routing.route_plans import RoutePlans
 from trioapi._routing.routes import Match, Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import open_request_nursery
-from trioapi.concurrency import is_async_callable, run_in_threadpool
+from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
+from trioapi.dependencies.call_kinds import call_kind
 from trioapi.dependencies.models import Dependant
 from trioapi.dependencies.solver import RequestSolution, solve_and_run
 from trioapi.exceptions import (
@@ -296,7 +297,7 @@ class APIRoute(Route):
         # FastAPI answers exactly the methods given (no implicit HEAD for GET).
         self.methods: set[str] = {method.upper() for method in (methods or ["GET"])}
         self.endpoint = endpoint
-        self.is_async_endpoint = is_async_callable(endpoint)
+        self.is_async_endpoint = call_kind(endpoint).is_coroutine
         self.is_stream_endpoint = is_stream_endpoint(endpoint)
         # Made once: a closure per request costs more than the call it makes.
         self._endpoint_caller = partial(_call_endpoint, self)
@@ -480,7 +481,7 @@ class APIWebSocketRoute(WebSocketRoute):
         route_name = _endpoint_name(endpoint) if name is None else name
         super().__init__(path, endpoint=_WebSocketHandler(self), name=route_name)
         self.endpoint = endpoint
-        self.is_async_endpoint = is_async_callable(endpoint)
+        self.is_async_endpoint = call_kind(endpoint).is_coroutine
         self.is_stream_endpoint = False
         self.dependencies = list(dependencies or [])
         self.dependency_overrides_provider = dependency_overrides_provider

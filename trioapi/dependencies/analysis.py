@@ -24,6 +24,7 @@ from trioapi import params
 from trioapi._compat import uses_pydantic_v1
 from trioapi._foreign import check_not_foreign
 from trioapi.background import BackgroundTasks
+from trioapi.dependencies.call_kinds import call_kind
 from trioapi.dependencies.fields import (
     build_param_field,
     is_scalar,
@@ -299,14 +300,11 @@ def _check_multipart_installed(ctx: _Context, where: str, name: str, info: Field
 
 
 def _flags(dependant: Dependant, call: Callable[..., Any]) -> None:
-    target: Any = call
-    while isinstance(target, functools.partial):
-        target = target.func
-    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isclass(target)):
-        target = getattr(type(target), "__call__", target)  # noqa: B004  # callable instances
-    dependant.is_gen_callable = inspect.isgeneratorfunction(target)
-    dependant.is_async_gen_callable = inspect.isasyncgenfunction(target)
-    dependant.is_coroutine_callable = inspect.iscoroutinefunction(target)
+    kind = call_kind(call)
+    # As FastAPI: an async generator wins (an async wrapper around a generator).
+    dependant.is_async_gen_callable = kind.is_async_gen
+    dependant.is_gen_callable = kind.is_gen and not kind.is_async_gen
+    dependant.is_coroutine_callable = kind.is_coroutine
 
 
 def _limiter(call: Callable[..., Any], depends: params.Depends | None) -> trio.Semaphore | None:
