@@ -30,7 +30,6 @@ POISONED = [
     "evil.example?q=1",
     "evil.example#frag",
     "evil.example\\x",
-    "good.example:99999",
     "good.example:port",
     "good.example:",
     "good example",
@@ -38,6 +37,8 @@ POISONED = [
     "[not:an:address]",
     "",
 ]
+# Well-formed but out of range: request.url ignores them; host matching ignores the port.
+BAD_PORTS = ["good.example:65536", "good.example:100000"]
 
 
 def scope_for(host: bytes | None, path: str = "/p", server: Any = ("10.0.0.1", 8000)) -> dict:
@@ -56,17 +57,19 @@ def scope_for(host: bytes | None, path: str = "/p", server: Any = ("10.0.0.1", 8
     ("value", "expected"),
     [
         ("example.com", ("example.com", None)),
-        ("Example.COM:8080", ("Example.COM", 8080)),
-        ("127.0.0.1:80", ("127.0.0.1", 80)),
-        ("[::1]:8000", ("[::1]", 8000)),
+        ("Example.COM:8080", ("Example.COM", "8080")),
+        ("127.0.0.1:80", ("127.0.0.1", "80")),
+        ("[::1]:8000", ("[::1]", "8000")),
         ("[2001:db8::1]", ("[2001:db8::1]", None)),
-        ("my_service:8000", ("my_service", 8000)),
+        ("my_service:000080", ("my_service", "000080")),
+        ("[v1.foo]", ("[v1.foo]", None)),
     ],
 )
 def test_valid_host_values_parse_to_host_and_port(value, expected):
     parsed = parse_host(value)
     assert parsed is not None
     assert (parsed.host, parsed.port) == expected
+    assert parsed.has_valid_port
 
 
 @pytest.mark.parametrize("value", POISONED)
@@ -74,7 +77,14 @@ def test_values_that_are_not_a_host_are_refused(value):
     assert parse_host(value) is None
 
 
-@pytest.mark.parametrize("value", POISONED)
+@pytest.mark.parametrize("value", BAD_PORTS)
+def test_a_port_past_65535_is_well_formed_but_not_valid(value):
+    parsed = parse_host(value)
+    assert parsed is not None
+    assert not parsed.has_valid_port
+
+
+@pytest.mark.parametrize("value", POISONED + BAD_PORTS)
 def test_a_poisoned_host_never_reaches_the_url(value):
     url = URL(scope=scope_for(value.encode("latin-1")))
     assert str(url) == "http://10.0.0.1:8000/p?q=1"
@@ -98,6 +108,7 @@ def test_an_ipv6_server_address_is_bracketed():
         ("//evil.example/x", "//evil.example/x"),
         ("*", "/*"),
         ("/a?b#c", "/a%3Fb%23c"),  # sent as /a%3Fb%23c: still one path
+        ("/\\evil.example/a", "/%5Cevil.example/a"),  # browsers read "\\" as "/"
     ],
 )
 def test_an_authority_or_separators_in_the_path_stay_in_the_path(path, url_path):
@@ -140,6 +151,24 @@ def test_trusted_host_refuses_every_value_that_is_not_a_host(value):
     assert (response.status_code, response.text) == (400, "Invalid host header")
 
 
+@pytest.mark.parametrize("value", BAD_PORTS)
+def test_trusted_host_ignores_the_port_even_out_of_range(value):
+    # As Starlette 1.10: the host is what is trusted; request.url ignores the value.
+    app = TrustedHostMiddleware(ok, allowed_hosts=["good.example"])
+    assert TestClient(app).get("/", headers={"host": value}).status_code == 200
+
+
+def test_https_redirect_without_a_valid_host_or_server_is_400():
+    middleware = HTTPSRedirectMiddleware(ok)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope.pop("server", None)
+        await middleware(scope, receive, send)
+
+    response = TestClient(app).get("/", headers={"host": "[:::]"}, follow_redirects=False)
+    assert (response.status_code, response.text) == (400, "Invalid host header")
+
+
 def test_trusted_host_www_redirect_ignores_case():
     app = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"])
     response = TestClient(app, follow_redirects=False).get("/p", headers={"host": "Example.COM"})
@@ -157,6 +186,8 @@ def test_trusted_host_www_redirect_ignores_case():
         ("Example.com:80", "https://Example.com/p?q=1"),
         ("127.0.0.1@evil.example", "https://testserver/p?q=1"),
         ("evil.example:bad", "https://testserver/p?q=1"),
+        ("testserver:65536", "https://testserver/p?q=1"),
+        ("testserver:000080", "https://testserver/p?q=1"),
     ],
 )
 def test_https_redirect_keeps_ipv6_brackets_and_ignores_a_poisoned_host(host, location):
@@ -179,7 +210,13 @@ def test_host_routes_match_case_insensitively_and_a_bad_host_is_404():
     client = TestClient(app)
     answers = {
         host: (response.status_code, response.text)
-        for host in ["API.example.ORG:8000", "EXAMPLE.org", "[::1]:8000", "api.example.org@evil"]
+        for host in [
+            "API.example.ORG:8000",
+            "EXAMPLE.org",
+            "[::1]:8000",
+            "api.example.org@evil",
+            "api.example.org:65536",
+        ]
         for response in [client.get("/", headers={"host": host})]
     }
     assert answers == {
@@ -187,6 +224,7 @@ def test_host_routes_match_case_insensitively_and_a_bad_host_is_404():
         "EXAMPLE.org": (200, "main"),
         "[::1]:8000": (200, "main"),
         "api.example.org@evil": (404, "Not Found"),
+        "api.example.org:65536": (200, "api"),  # the port is ignored, as in Starlette
     }
 
 

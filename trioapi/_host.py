@@ -5,7 +5,7 @@ query or fragment. Values such as ``127.0.0.1@evil.example`` or
 ``evil.example/x?`` would otherwise change the authority or the path of the
 URL rebuilt from them (``request.url``, ``url_for``, redirects), so everything
 that reads the header goes through :func:`parse_host` and treats a value it
-refuses as absent, as Starlette does.
+refuses as absent, as Starlette 1.x does.
 """
 
 from __future__ import annotations
@@ -17,16 +17,22 @@ from typing import NamedTuple
 
 __all__ = ["HostHeader", "host_header", "parse_host"]
 
-# A registered name (letters, digits, '-', '.', '_') or a bracketed IPv6
-# literal, then an optional port of up to five digits.
-_HOST = re.compile(r"(?:([a-z0-9_.-]+)|\[([0-9a-f:.]+)\])(?::([0-9]{1,5}))?", re.IGNORECASE)
+# A registered name (RFC 3986 unreserved, sub-delims and '%'), or an IP
+# literal in brackets: IPv6 (checked below) or IPvFuture (a lower-case "v");
+# then an optional port, any number of digits (see HostHeader.has_valid_port).
+_HOST = re.compile(
+    r"(?P<host>[a-z0-9._~%!$&'()*+,;=-]+"
+    r"|\[(?:(?P<ipv6>[0-9a-f]*:[0-9a-f.:]+)|(?-i:v)[0-9a-f]+\.[a-z0-9._~!$&'()*+,;=:-]+)\])"
+    r"(?::(?P<port>[0-9]+))?",
+    re.IGNORECASE,
+)
 
 
 class HostHeader(NamedTuple):
-    """A valid ``Host`` value: ``host`` (IPv6 in brackets), ``port`` (``None`` if absent), ``value``."""
+    """A valid ``Host`` value: ``host`` (an IP literal in brackets), ``port`` digits, ``value``."""
 
     host: str
-    port: int | None
+    port: str | None
     value: str
 
     @property
@@ -34,23 +40,31 @@ class HostHeader(NamedTuple):
         """The host in lower case, without brackets (what host names are compared as)."""
         return self.host.strip("[]").lower()
 
+    @property
+    def has_valid_port(self) -> bool:
+        """Whether the port, if any, is at most 65535 (leading zeros allowed, as in ``:000080``)."""
+        if self.port is None:
+            return True
+        digits = self.port.lstrip("0")
+        return len(digits) <= 5 and int(digits or "0") <= 65535
+
 
 def parse_host(value: str) -> HostHeader | None:
-    """The host and port of a ``Host`` header value, or ``None`` when it is not one."""
+    """The host and port of a ``Host`` header value, or ``None`` when it is not one.
+
+    The port is not range-checked here: host matching ignores the port, and
+    :class:`~trioapi.datastructures.URL` checks :attr:`HostHeader.has_valid_port`.
+    """
     found = _HOST.fullmatch(value)
     if found is None:
         return None
-    name, ipv6, port = found.groups()
+    ipv6 = found["ipv6"]
     if ipv6 is not None:
         try:
             ipaddress.IPv6Address(ipv6)
         except ValueError:
             return None
-        name = f"[{ipv6}]"
-    port_number = None if port is None else int(port)
-    if port_number is not None and port_number > 65535:
-        return None
-    return HostHeader(name, port_number, value)
+    return HostHeader(found["host"], found["port"], value)
 
 
 def host_header(headers: Iterable[tuple[bytes, bytes]]) -> HostHeader | None:

@@ -61,14 +61,15 @@ def _url_from_scope(scope: Scope) -> str:
     # ASGI: the path already includes root_path, and is percent-decoded: a
     # "?" or "#" in it (sent as %3F, %23) is quoted again so it stays path.
     path: str = scope["path"]
-    if "?" in path or "#" in path:
-        path = path.replace("?", "%3F").replace("#", "%23")
+    if "?" in path or "#" in path or "\\" in path:
+        # A backslash too: browsers read it as "/", so "/\\evil" would be "//evil".
+        path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     query = scope.get("query_string", b"").decode("latin-1").replace("#", "%23")
     # The Host header is what the client asked for, where we listen is the
     # fallback; a Host value that is not a host (userinfo, a path, a bad
     # port) is ignored so it cannot change the URL's authority or path.
     host = host_header(scope.get("headers", ()))
-    if host is not None:
+    if host is not None and host.has_valid_port:
         netloc = host.value
     elif server is not None:
         server_host, port = server

@@ -94,11 +94,15 @@ async def _closing(stream: AsyncIterable[bytes]) -> AsyncIterator[AsyncIterator[
 class FormParser:
     """Parse an ``application/x-www-form-urlencoded`` body into :class:`FormData`.
 
+    Both limits are checked from inside the parser's callbacks, so a body
+    over one is refused as soon as it is crossed: the rest of the chunk and
+    of the body is never parsed.
+
     Args:
         headers: the request headers.
         stream: the body, chunk by chunk.
-        max_fields: most fields accepted; the body is refused (and not read
-            further) as soon as one more begins.
+        max_fields: most fields accepted.
+        max_part_size: largest field (name and value, still percent-encoded), in bytes.
     """
 
     def __init__(
@@ -107,41 +111,55 @@ class FormParser:
         stream: AsyncIterable[bytes],
         *,
         max_fields: int | float = 1000,
+        max_part_size: int | float = 1024 * 1024,
     ) -> None:
         self.headers = headers
         self.stream = stream
         self.max_fields = max_fields
-        self._name = bytearray()
-        self._value = bytearray()
+        self.max_part_size = max_part_size
+        # Names as in Starlette's parser, whose tests look at them.
+        self._current_fields = 0
+        self._current_field_size = 0
+        self._field_name = bytearray()
+        self._field_value = bytearray()
         self._items: list[tuple[str, str | UploadFile]] = []
 
     def _on_field_start(self) -> None:
-        # Raised from inside the parser's write(): the rest of the chunk and
-        # of the body is never looked at.
-        if len(self._items) >= self.max_fields:
+        self._current_field_size = 0
+        self._field_name.clear()
+        self._field_value.clear()
+
+    def _count_field_bytes(self, count: int) -> None:
+        self._current_field_size += count
+        if self._current_field_size > self.max_part_size:
+            raise MultiPartException(
+                f"Field exceeded maximum size of {int(self.max_part_size / 1024)}KB."
+            )
+
+    def _on_field_name(self, data: bytes, start: int, end: int) -> None:
+        self._count_field_bytes(end - start)
+        self._field_name += data[start:end]
+
+    def _on_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._count_field_bytes(end - start)
+        self._field_value += data[start:end]
+
+    def _on_field_end(self) -> None:
+        self._current_fields += 1
+        if self._current_fields > self.max_fields:
             raise MultiPartException(
                 f"Too many fields. Maximum number of fields is {self.max_fields}."
             )
-        self._name.clear()
-        self._value.clear()
-
-    def _on_field_name(self, data: bytes, start: int, end: int) -> None:
-        self._name += data[start:end]
-
-    def _on_field_data(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _on_field_end(self) -> None:
-        name = unquote_plus(_decode(bytes(self._name), "utf-8"))
-        value = unquote_plus(_decode(bytes(self._value), "utf-8"))
+        name = unquote_plus(_decode(bytes(self._field_name), "utf-8"))
+        value = unquote_plus(_decode(bytes(self._field_value), "utf-8"))
         self._items.append((name, value))
 
     async def parse(self) -> FormData:
         """Read the whole stream and return the fields, in order. A checkpoint per chunk.
 
         Raises:
-            MultiPartException: the body is not a valid query string, or has
-                more than ``max_fields`` fields.
+            MultiPartException: the body is not a valid query string, has
+                more than ``max_fields`` fields or one over ``max_part_size``.
         """
         parser = QuerystringParser(
             callbacks={
@@ -278,11 +296,12 @@ class MultiPartParser:
             # an empty body is an empty form, any other must be complete.
             if received and parser.state != MultipartState.END:
                 raise MultiPartException(
-                    "Invalid multipart body: it ends before its closing boundary."
+                    "Invalid multipart data: the body ends before its closing boundary."
                 )
         except FormParserError as exc:
             self._close_all()
-            raise MultiPartException(f"Invalid multipart body: {exc}") from exc
+            # Starlette's message; what python-multipart found is the cause.
+            raise MultiPartException("Invalid multipart data.") from exc
         except BaseException:
             # Cancellation included: closing a spooled file is quick and sync.
             self._close_all()
@@ -315,9 +334,7 @@ class MultiPartParser:
                 self._check_header_size(part)
             elif kind == "header_end":
                 if len(part.headers) >= self.max_header_count:
-                    raise MultiPartException(
-                        "Invalid multipart body: Maximum header count exceeded"
-                    )
+                    raise MultiPartException("Invalid multipart data.")
                 name = bytes(part.header_field).lower()
                 part.headers.append((name, bytes(part.header_value)))
                 part.header_field.clear()
@@ -331,9 +348,9 @@ class MultiPartParser:
 
     def _check_header_size(self, part: _Part) -> None:
         # Only reached with a python-multipart that does not check this itself
-        # (it refuses the line first otherwise), with its message.
+        # (it refuses the line first otherwise); the same answer either way.
         if len(part.header_field) + len(part.header_value) + 1 > self.max_header_size:
-            raise MultiPartException("Invalid multipart body: Maximum header size exceeded")
+            raise MultiPartException("Invalid multipart data.")
 
     def _on_headers_finished(self, part: _Part) -> None:
         disposition = b""

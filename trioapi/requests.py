@@ -393,7 +393,8 @@ class Request(HTTPConnection):
                 TrioAPI).
             max_fields: Most non-file parts of a multipart body, or fields of
                 a URL-encoded one; not given: ``max_form_fields`` as above (1000).
-            max_part_size: Largest non-file part in bytes; not given:
+            max_part_size: Largest non-file part of a multipart body, or field
+                of a URL-encoded one, in bytes; not given:
                 ``max_form_part_size`` as above (1 MiB).
             max_header_count: Most headers in one multipart part; not given:
                 ``max_form_header_count`` as above (8).
@@ -438,7 +439,9 @@ class Request(HTTPConnection):
                     max_header_size=header_size,
                 ).parse()
             elif content_type == "application/x-www-form-urlencoded":
-                form = await FormParser(self.headers, self.stream(), max_fields=fields).parse()
+                form = await FormParser(
+                    self.headers, self.stream(), max_fields=fields, max_part_size=part_size
+                ).parse()
             else:
                 form = FormData()
         except MultiPartException as exc:

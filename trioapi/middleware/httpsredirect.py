@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trioapi.datastructures import URL
-from trioapi.responses import RedirectResponse
+from trioapi.responses import PlainTextResponse, RedirectResponse
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["HTTPSRedirectMiddleware"]
@@ -32,6 +32,10 @@ class HTTPSRedirectMiddleware:
             await self.app(scope, receive, send)
             return
         url = URL(scope=scope)
+        if not url.netloc:
+            # No valid Host and no server address: nowhere to redirect to.
+            await PlainTextResponse("Invalid host header", status_code=400)(scope, receive, send)
+            return
         secure_url = url.replace(scheme=_SECURE_SCHEMES[url.scheme])
         if url.port in (80, 443):
             # Through replace(): it keeps an IPv6 host's brackets.
