@@ -291,7 +291,7 @@ def _check_multipart(content_type: str, body: bytes) -> None:
     boundary = match.group(1).encode()
     parts = body.split(b"--" + boundary)
     assert parts[0] == b""
-    assert parts[-1] == b"--\r\n"
+    assert parts[-1] == b"--"
     previous_end = -2
     for part in parts[1:-1]:
         head, _, data = part.partition(b"\r\n\r\n")
@@ -317,7 +317,12 @@ def test_arbitrary_range_headers_give_a_consistent_answer(client: TestClient, va
     if status == 200:
         assert body == FILE_CONTENT
     elif status == 400:
-        assert body == b"Malformed range header."
+        assert body in (
+            b"Malformed range header.",
+            b"Only support bytes range",
+            b"Range header: range must be requested",
+            b"Range header: start must be less than end",
+        )
     elif status == 416:
         assert (response.headers["content-range"], body) == (f"bytes */{SIZE}", b"")
     elif "content-range" in response.headers:

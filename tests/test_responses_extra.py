@@ -8,7 +8,7 @@ import pytest
 
 from trioapi import TrioAPI
 from trioapi.exceptions import TrioAPIDeprecationWarning
-from trioapi.responses import ORJSONResponse, UJSONResponse
+from trioapi.responses import ORJSONResponse, Response, UJSONResponse
 from trioapi.testclient import TestClient
 
 
@@ -41,7 +41,9 @@ def test_orjson_response_class_on_a_route_sends_the_body() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::trioapi.exceptions.TrioAPIDeprecationWarning")
-@pytest.mark.parametrize(("response_class", "library"), [(UJSONResponse, "ujson"), (ORJSONResponse, "orjson")])
+@pytest.mark.parametrize(
+    ("response_class", "library"), [(UJSONResponse, "ujson"), (ORJSONResponse, "orjson")]
+)
 def test_missing_json_library_is_reported_with_the_fix(
     monkeypatch: pytest.MonkeyPatch, response_class: type[UJSONResponse], library: str
 ) -> None:
@@ -49,3 +51,20 @@ def test_missing_json_library_is_reported_with_the_fix(
     monkeypatch.setitem(sys.modules, library, None)
     with pytest.raises(ImportError, match=rf"needs the '{library}' package.*pip install {library}"):
         response_class({"a": 1})
+
+
+def test_typed_and_strided_memoryviews_are_sent_as_their_bytes():
+
+    typed = TestClient(Response(content=memoryview(b"01234567").cast("I"))).get("/")
+    strided = TestClient(Response(content=memoryview(b"01234567")[::2])).get("/")
+
+    assert (typed.content, typed.headers["content-length"]) == (b"01234567", "8")
+    assert (strided.content, strided.headers["content-length"]) == (b"0246", "4")
+
+
+def test_delete_cookie_can_drop_a_partitioned_cookie():
+    response = Response()
+    response.delete_cookie("id", secure=True, samesite="none", partitioned=True)
+
+    assert "Partitioned" in response.headers["set-cookie"]
+    assert "Max-Age=0" in response.headers["set-cookie"]

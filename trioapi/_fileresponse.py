@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
-import re
 import secrets
 import stat
 import warnings
@@ -27,11 +26,6 @@ from trioapi.types import Receive, Scope, Send
 
 __all__ = ["FileResponse", "MalformedRangeHeader", "RangeNotSatisfiable", "parse_range_header"]
 
-_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
-# int() refuses strings over 4300 digits; any position this long is past the
-# end of every file, so it is capped instead of parsed.
-_MAX_DIGITS = 18
-_PAST_ANY_FILE = 10**_MAX_DIGITS
 # More ranges than this in one Range header and the whole file is sent (200),
 # as Starlette does since 1.5.1: each part costs a read and a part header, so
 # thousands of one-byte ranges would cost far more than the file itself.
@@ -39,71 +33,70 @@ MAX_RANGES = 100
 
 
 class MalformedRangeHeader(Exception):
-    """The Range header is not valid ``bytes=`` syntax (answered with 400)."""
+    """The Range header cannot be used (answered with 400 and this message)."""
+
+    def __init__(self, content: str = "Malformed range header.") -> None:
+        super().__init__(content)
+        self.content = content
 
 
 class RangeNotSatisfiable(Exception):
-    """No range in the Range header overlaps the file (answered with 416)."""
+    """A range starts outside the file (answered with 416)."""
 
-    def __init__(self, size: int) -> None:
-        super().__init__(size)
-        self.size = size
+    def __init__(self, max_size: int) -> None:
+        super().__init__(max_size)
+        self.max_size = max_size
+
+    @property
+    def size(self) -> int:
+        """The file's size (``max_size``)."""
+        return self.max_size
 
 
 def parse_range_header(value: str, size: int) -> list[tuple[int, int]]:
     """Parse a ``Range`` header into sorted, merged ``(start, end)`` pairs, end exclusive.
 
-    Ranges that start past the end of the file are dropped (RFC 9110 §14.1.1);
-    overlapping or adjacent ranges are merged; a suffix range longer than the
-    file means the whole file.
+    Starlette 1.10's reading: pieces that are not ``first-last``, ``first-``
+    or ``-suffix`` numbers are skipped; an end past the file means the end of
+    the file; overlapping or adjacent ranges are merged. More than
+    :data:`MAX_RANGES` ranges give ``[]`` (send the whole file).
 
     Raises:
-        MalformedRangeHeader: The unit is not ``bytes``, or a range is not
-            ``first-last``, ``first-`` or ``-suffix`` with ``first <= last``.
-        RangeNotSatisfiable: No range overlaps the file.
+        MalformedRangeHeader: no ``=``, a unit other than ``bytes``, no usable
+            range, or a range whose end is before its start.
+        RangeNotSatisfiable: a range starts at or past the end of the file.
     """
     unit, sep, specs = value.partition("=")
-    if not sep or unit.strip().lower() != "bytes":
-        raise MalformedRangeHeader("Only byte ranges are supported.")
-    ranges: list[tuple[int, int]] = []
-    found_any = False
-    for spec in specs.split(","):
-        spec = spec.strip(" \t")
-        if not spec:
-            continue  # the list syntax allows empty elements
-        found_any = True
-        parsed = _parse_range_spec(spec, size)
-        if parsed is not None:
-            ranges.append(parsed)
-    if not found_any:
-        raise MalformedRangeHeader("The Range header names no range.")
+    if not sep:
+        raise MalformedRangeHeader
+    if unit.strip().lower() != "bytes":
+        raise MalformedRangeHeader("Only support bytes range")
+    if specs.count(",") + 1 > MAX_RANGES:
+        return []
+    ranges = [parsed for spec in specs.split(",") if (parsed := _parse_range_spec(spec, size))]
     if not ranges:
+        raise MalformedRangeHeader("Range header: range must be requested")
+    if any(not 0 <= start < size for start, _ in ranges):
         raise RangeNotSatisfiable(size)
+    if any(start >= end for start, end in ranges):
+        raise MalformedRangeHeader("Range header: start must be less than end")
     return _merge_ranges(ranges)
 
 
 def _parse_range_spec(spec: str, size: int) -> tuple[int, int] | None:
-    """One ``first-last`` / ``first-`` / ``-suffix``; ``None`` when it misses the file."""
-    match = _RANGE_SPEC.fullmatch(spec)
-    if match is None or match.group(0) == "-":
-        raise MalformedRangeHeader(f"Invalid range {spec!r}.")
-    first, last = match.groups()
-    if not first:
-        suffix = _to_int(last)
-        if suffix == 0 or size == 0:
-            return None
-        return max(size - suffix, 0), size
-    start = _to_int(first)
-    if last and _to_int(last) < start:
-        raise MalformedRangeHeader(f"Invalid range {spec!r}: the end is before the start.")
-    if start >= size:
+    """One ``first-last`` / ``first-`` / ``-suffix``; ``None`` for a piece to skip."""
+    first, dash, last = (part.strip() for part in spec.strip().partition("-"))
+    if not dash or not (first or last):
         return None
-    end = min(_to_int(last) + 1, size) if last else size
+    try:
+        # int() also refuses numbers over 4300 digits: such a piece is skipped.
+        if not first:
+            return max(size - int(last), 0), size
+        start = int(first)
+        end = int(last) + 1 if last and int(last) < size else size
+    except ValueError:
+        return None
     return start, end
-
-
-def _to_int(digits: str) -> int:
-    return _PAST_ANY_FILE if len(digits) > _MAX_DIGITS else int(digits)
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -133,7 +126,7 @@ class FileResponse(Response):
         status_code: The HTTP status; Range requests are honoured only for 200.
         headers: Extra headers (they win over the computed ones).
         media_type: The Content-Type; guessed from ``filename`` or ``path``
-            when omitted (``text/plain`` if unknown).
+            when omitted (``application/octet-stream`` if unknown).
         background: Awaited after the body has been sent.
         filename: Adds ``Content-Disposition`` with this name (RFC 5987
             ``filename*`` when it needs encoding).
@@ -169,7 +162,9 @@ class FileResponse(Response):
         self.path = path
         self.status_code = status_code
         self.filename = filename
-        self.media_type = media_type or mimetypes.guess_type(filename or path)[0] or "text/plain"
+        self.media_type = (
+            media_type or mimetypes.guess_type(filename or path)[0] or "application/octet-stream"
+        )
         self.background = background
         self.init_headers(headers)
         self.headers.setdefault("accept-ranges", "bytes")
@@ -208,11 +203,13 @@ class FileResponse(Response):
         if (
             range_header is None
             or self.status_code != 200
+            # Ranges are for GET (and HEAD, which mirrors it), as in Starlette.
+            or str(scope.get("method", "GET")).upper() not in ("GET", "HEAD")
             or not self._if_range_matches(request_headers.get("if-range"))
             # Counted before parsing: the work stays bounded whatever the header.
             or range_header.count(",") >= MAX_RANGES
         ):
-            await self._send_whole(send, stat_result.st_size, header_only)
+            await self._send_whole(scope, send, stat_result.st_size, header_only)
         else:
             await self._send_ranges(scope, receive, send, range_header, stat_result.st_size)
         if self.background is not None:
@@ -232,13 +229,18 @@ class FileResponse(Response):
         # client has part of (same ETag or same Last-Modified); else all of it.
         if if_range is None:
             return True
+        if if_range.startswith("W/"):
+            return False  # a weak validator cannot vouch for byte ranges (RFC 9110 13.1.5)
         return if_range in (self.headers.get("etag"), self.headers.get("last-modified"))
 
-    async def _send_whole(self, send: Send, size: int, header_only: bool) -> None:
+    async def _send_whole(self, scope: Scope, send: Send, size: int, header_only: bool) -> None:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        if header_only or size == 0:
+        if not header_only and "http.response.pathsend" in scope.get("extensions", {}):
+            # The server sends the file itself (ASGI path send extension).
+            await send({"type": "http.response.pathsend", "path": str(self.path)})
+        elif header_only or size == 0:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         else:
             async with self._open_file() as file:
@@ -249,10 +251,8 @@ class FileResponse(Response):
     ) -> None:
         try:
             ranges = parse_range_header(range_header, size)
-        except MalformedRangeHeader:
-            await PlainTextResponse("Malformed range header.", status_code=400)(
-                scope, receive, send
-            )
+        except MalformedRangeHeader as exc:
+            await PlainTextResponse(exc.content, status_code=400)(scope, receive, send)
             return
         except RangeNotSatisfiable:
             response = PlainTextResponse(
@@ -261,7 +261,9 @@ class FileResponse(Response):
             await response(scope, receive, send)
             return
         header_only = _is_head(scope)
-        if len(ranges) == 1:
+        if not ranges:  # more ranges than MAX_RANGES: the whole file
+            await self._send_whole(scope, send, size, header_only)
+        elif len(ranges) == 1:
             await self._send_single_range(send, ranges[0], size, header_only)
         else:
             await self._send_multipart(send, ranges, size, header_only)
@@ -287,8 +289,8 @@ class FileResponse(Response):
         boundary = secrets.token_hex(13)
         part_type = self.headers.get("content-type")
         part_heads = [_part_head(boundary, part_type, start, end, size) for start, end in ranges]
-        closing = f"--{boundary}--\r\n".encode("latin-1")
-        # Each part is its head, the bytes, then CRLF before the next delimiter.
+        closing = f"--{boundary}--".encode("latin-1")
+        # Each part is its head, the bytes, then CRLF; the closing delimiter ends it.
         length = sum(
             len(head) + (end - start) + 2
             for head, (start, end) in zip(part_heads, ranges, strict=True)
@@ -302,14 +304,11 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         async with self._open_file() as file:
-            separator = b""
             for head, (start, end) in zip(part_heads, ranges, strict=True):
-                await send(
-                    {"type": "http.response.body", "body": separator + head, "more_body": True}
-                )
+                await send({"type": "http.response.body", "body": head, "more_body": True})
                 await self._send_file_part(send, file, start, end, more_after=True)
-                separator = b"\r\n"
-        await send({"type": "http.response.body", "body": b"\r\n" + closing, "more_body": False})
+                await send({"type": "http.response.body", "body": b"\r\n", "more_body": True})
+        await send({"type": "http.response.body", "body": closing, "more_body": False})
 
     def _replace_headers(
         self, *, content_length: int, extra: tuple[tuple[str, str], ...]
@@ -340,7 +339,7 @@ class FileResponse(Response):
             size = min(self.chunk_size, end - position)
             chunk = await run_in_threadpool(_read_at, file, position, size)
             if not chunk:
-                raise RuntimeError(f"File at path {self.path} shrank while it was being sent.")
+                raise RuntimeError(f"File at path {self.path} is shorter than expected.")
             position += len(chunk)
             more_body = more_after or position < end
             await send({"type": "http.response.body", "body": chunk, "more_body": more_body})

@@ -138,7 +138,11 @@ class Response:
         """
         if content is None:
             return b""
-        if isinstance(content, bytes | memoryview):
+        if isinstance(content, memoryview):
+            # Sent and measured as bytes: a typed view (cast("I")) counts items,
+            # not bytes, and a strided one ([::2]) cannot be sent as it is.
+            return content.cast("B") if content.c_contiguous else content.tobytes()
+        if isinstance(content, bytes):
             return content
         if isinstance(content, str):
             return content.encode(self.charset)
@@ -234,8 +238,13 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Tell the client to drop a cookie (``Max-Age=0`` and an expiry in the past)."""
+        """Tell the client to drop a cookie (``Max-Age=0`` and an expiry in the past).
+
+        A partitioned cookie is only dropped by a ``Set-Cookie`` that is
+        partitioned too: pass ``partitioned=True`` for one.
+        """
         self.set_cookie(
             key,
             max_age=0,
@@ -245,6 +254,7 @@ class Response:
             secure=secure,
             httponly=httponly,
             samesite=samesite,
+            partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
