@@ -159,6 +159,9 @@ class TrioAPI(Starlette):
         self.separate_input_output_schemas = separate_input_output_schemas
         self.extra = extra
         self.openapi_schema: dict[str, Any] | None = None
+        # trioapi's own: routes that set timeout=/max_body_size=/body_timeout= document
+        # their 504/413/408; False keeps FastAPI's document exactly.
+        self.openapi_limit_responses = True
         if root_path:
             _warn_root_path_deprecated(root_path)
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}

@@ -48,12 +48,14 @@ class DocumentState:
         operation_ids: The ``operationId`` values used so far (duplicates warn).
         security_schemes: ``components.securitySchemes``, by scheme name.
         needs_validation_error: Some operation answers 422 with ``HTTPValidationError``.
+        limit_responses: Document the 504/413/408 of routes that set their own limits.
     """
 
     registry: SchemaRegistry
     operation_ids: set[str] = field(default_factory=set)
     security_schemes: dict[str, Any] = field(default_factory=dict)
     needs_validation_error: bool = False
+    limit_responses: bool = True
 
 
 def flat_dependants(root: Dependant) -> Iterator[Dependant]:
@@ -279,7 +281,9 @@ def _operation(route: APIRoute, method: str, state: DocumentState) -> dict[str, 
     callbacks = _callbacks(route, state)
     if callbacks:
         operation["callbacks"] = callbacks
-    responses, added_422 = build_responses(route, registry, validation=_has_request_input(route))
+    responses, added_422 = build_responses(
+        route, registry, validation=_has_request_input(route), limits=state.limit_responses
+    )
     operation["responses"] = responses
     state.needs_validation_error |= added_422
     if route.openapi_extra:

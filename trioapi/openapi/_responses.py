@@ -180,8 +180,38 @@ def _merge_extra(
     response["description"] = description
 
 
+_HTTP_ERROR_SCHEMA = {
+    "type": "object",
+    "title": "HTTPError",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+def _explicit(value: Any) -> bool:
+    """Whether a route setting was given (not left to the router's or app's default) and is on."""
+    return value is not None and not isinstance(value, DefaultPlaceholder)
+
+
+def limit_responses(route: APIRoute) -> dict[str, dict[str, Any]]:
+    """The 504/413/408 answers a route's own ``timeout=`` and body limits can give.
+
+    Only limits set on the route itself (or its router) count: documents of
+    routes that set none stay exactly FastAPI's.
+    """
+    found: list[tuple[int, str]] = []
+    if _explicit(route.timeout):
+        found.append((504, "The request took longer than the route's timeout"))
+    if route.body_field is not None and _explicit(route.max_body_size):
+        found.append((413, "The request body is larger than the route's max_body_size"))
+    if route.body_field is not None and _explicit(route.body_timeout):
+        found.append((408, "The request body did not arrive within the route's body_timeout"))
+    schema = {"application/json": {"schema": _HTTP_ERROR_SCHEMA}}
+    return {str(code): {"description": text, "content": schema} for code, text in found}
+
+
 def build_responses(
-    route: APIRoute, registry: SchemaRegistry, *, validation: bool
+    route: APIRoute, registry: SchemaRegistry, *, validation: bool, limits: bool = True
 ) -> tuple[dict[str, Any], bool]:
     """The operation's ``responses``, and whether the 422 ``HTTPValidationError`` was added.
 
@@ -189,6 +219,8 @@ def build_responses(
         route: The route.
         registry: The generated schemas.
         validation: The route reads parameters or a body, so it may answer 422.
+        limits: Document the 504/413/408 answers of the route's own limits
+            (:func:`limit_responses`); ``responses=`` the route declares win.
     """
     responses: dict[str, Any] = {}
     main = responses.setdefault(_default_status_code(route), {})
@@ -198,6 +230,9 @@ def build_responses(
         main["content"] = content
     for code in route.responses:
         _merge_extra(route, registry, responses, code)
+    if limits:
+        for code, response in limit_responses(route).items():
+            responses.setdefault(code, response)
     added = False
     if validation and not any(key in responses for key in ("422", "4XX", "default")):
         responses["422"] = _validation_error_response()

@@ -104,6 +104,7 @@ def get_openapi(
     license_info: dict[str, Any] | None = None,
     separate_input_output_schemas: bool = True,
     external_docs: dict[str, Any] | None = None,
+    limit_responses: bool = True,
 ) -> dict[str, Any]:
     """The OpenAPI document of ``routes``: FastAPI's ``get_openapi``, with its signature.
 
@@ -127,6 +128,9 @@ def get_openapi(
             serialization mode (``Model-Input``/``Model-Output`` when they
             differ); when false every schema is the validation one.
         external_docs: The top-level ``externalDocs``.
+        limit_responses: trioapi's addition: document the 504/413/408 answers of
+            routes that set ``timeout=``, ``max_body_size=`` or ``body_timeout=``
+            themselves (``False``: FastAPI's document exactly).
 
     Returns:
         The document, ready for ``json.dumps``.
@@ -147,7 +151,7 @@ def get_openapi(
     registry.generate()
     for route in [*api_routes, *webhook_routes]:
         merge_form_models(route, registry)
-    state = DocumentState(registry)
+    state = DocumentState(registry, limit_responses=limit_responses)
     paths = _paths(api_routes, state)
     webhook_paths = _paths(webhook_routes, state)
     output["paths"] = paths
@@ -190,4 +194,6 @@ def get_openapi_for_app(app: TrioAPI) -> dict[str, Any]:
         license_info=app.license_info,
         separate_input_output_schemas=app.separate_input_output_schemas,
         external_docs=app.openapi_external_docs,
+        # trioapi's own switch (TrioAPI.openapi_limit_responses); FastAPI has no such answers.
+        limit_responses=getattr(app, "openapi_limit_responses", True),
     )
