@@ -1,12 +1,13 @@
 """serve_docs_assets(): the docs pages load Swagger UI and ReDoc from the app itself."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from trioapi import TrioAPI
 from trioapi.exceptions import TrioAPIError
-from trioapi.openapi.assets import serve_docs_assets
+from trioapi.openapi.assets import TRIOAPI_FAVICON_URL, serve_docs_assets
 from trioapi.testclient import TestClient
 
 
@@ -82,3 +83,38 @@ def test_without_the_extra_installed_the_error_names_it(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "swagger_ui_bundle", None)
     with pytest.raises(TrioAPIError, match=r"pip install 'trioapi\[docs-assets\]'"):
         serve_docs_assets(TrioAPI())
+
+
+def test_with_the_extra_installed_docs_fall_back_on_the_apps_own_assets(
+    swagger_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    package = tmp_path / "site" / "swagger_ui_bundle"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(f"swagger_ui_path = {str(swagger_dir)!r}\n")
+    monkeypatch.syspath_prepend(str(package.parent))
+    monkeypatch.delitem(sys.modules, "swagger_ui_bundle", raising=False)
+    client = TestClient(TrioAPI())
+    page = client.get("/docs").text
+    # FastAPI's page first (the CDN), then the app's copy if the CDN's did not load.
+    assert "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" in page
+    fallback = (
+        "<script>window.SwaggerUIBundle || document.write('"
+        '<link rel="stylesheet" href="/docs-assets/swagger-ui/swagger-ui.css">'
+        '<script src="/docs-assets/swagger-ui/swagger-ui-bundle.js"><\\/script>'
+        "')</script>"
+    )
+    assert page.index("swagger-ui-dist@5/swagger-ui-bundle.js") < page.index(fallback)
+    assert page.index(fallback) < page.index("const ui = SwaggerUIBundle(")
+    assert client.get("/docs-assets/swagger-ui/swagger-ui.css").text == "body {}"
+    assert "/docs-assets" not in client.get("/openapi.json").text
+    behind_proxy = TestClient(TrioAPI(), root_path="/api").get("/docs").text
+    assert 'src="/api/docs-assets/swagger-ui/swagger-ui-bundle.js' in behind_proxy
+
+
+def test_without_the_extra_docs_use_the_cdn_and_trioapis_own_icon():
+    client = TestClient(TrioAPI())
+    for page in (client.get("/docs").text, client.get("/redoc").text):
+        assert f'<link rel="shortcut icon" href="{TRIOAPI_FAVICON_URL}">' in page
+        assert "fastapi.tiangolo.com" not in page
+    assert "cdn.jsdelivr.net/npm/swagger-ui-dist@5" in client.get("/docs").text
+    assert TRIOAPI_FAVICON_URL.startswith("data:image/svg+xml,%3Csvg%20xmlns=")

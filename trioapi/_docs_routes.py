@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trioapi.openapi.assets import docs_asset_urls
+from trioapi.openapi.assets import (
+    TRIOAPI_FAVICON_URL,
+    docs_asset_urls,
+    mount_swagger_ui_fallback,
+    swagger_ui_fallback_script,
+)
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, JSONResponse
 
@@ -40,6 +45,7 @@ def install_docs_routes(app: TrioAPI) -> None:
             options: dict[str, Any] = {}
             if assets.redoc_js_url:
                 options["redoc_js_url"] = root_path + assets.redoc_js_url
+            options["redoc_favicon_url"] = TRIOAPI_FAVICON_URL
             return get_redoc_html(
                 openapi_url=root_path + openapi_url, title=f"{app.title} - ReDoc", **options
             )
@@ -47,8 +53,14 @@ def install_docs_routes(app: TrioAPI) -> None:
         app.add_route(app.redoc_url, redoc_html, include_in_schema=False)
 
 
+_BUNDLE_MARK = "<!-- `SwaggerUIBundle` is now available on the page -->"
+
+
 def _install_swagger_ui(app: TrioAPI, openapi_url: str, docs_url: str) -> None:
     redirect_url = app.swagger_ui_oauth2_redirect_url
+    # With the docs-assets extra installed, the page falls back on the app's
+    # own copy when the CDN cannot be reached (and keeps FastAPI's page otherwise).
+    fallback_root = mount_swagger_ui_fallback(app)
 
     async def swagger_ui_html(request: Request) -> HTMLResponse:
         from trioapi.openapi.docs import get_swagger_ui_html
@@ -59,17 +71,23 @@ def _install_swagger_ui(app: TrioAPI, openapi_url: str, docs_url: str) -> None:
         if app.swagger_ui_parameters:
             options["swagger_ui_parameters"] = app.swagger_ui_parameters
         assets = docs_asset_urls(app)
+        options["swagger_favicon_url"] = TRIOAPI_FAVICON_URL
         for name in ("swagger_js_url", "swagger_css_url", "swagger_favicon_url"):
             # Set by serve_docs_assets(); otherwise the page keeps its CDN defaults.
             if url := getattr(assets, name):
                 options[name] = root_path + url
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=root_path + openapi_url,
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=oauth2_redirect_url,
             init_oauth=app.swagger_ui_init_oauth,
             **options,
         )
+        if fallback_root is None or assets.swagger_js_url:
+            return page
+        script = swagger_ui_fallback_script(root_path + fallback_root)
+        html = bytes(page.body).decode().replace(_BUNDLE_MARK, script + "\n    " + _BUNDLE_MARK)
+        return HTMLResponse(html)
 
     app.add_route(docs_url, swagger_ui_html, include_in_schema=False)
     if redirect_url:

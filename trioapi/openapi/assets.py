@@ -15,10 +15,12 @@ package, so its ``redoc.standalone.js`` is served only when you give its file.
 
 from __future__ import annotations
 
+import importlib.util
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from trioapi.exceptions import TrioAPIError
 from trioapi.staticfiles import StaticFiles
@@ -26,7 +28,30 @@ from trioapi.staticfiles import StaticFiles
 if TYPE_CHECKING:
     from trioapi.applications import TrioAPI
 
-__all__ = ["DocsAssetURLs", "docs_asset_urls", "find_swagger_ui_directory", "serve_docs_assets"]
+__all__ = [
+    "TRIOAPI_FAVICON_URL",
+    "DocsAssetURLs",
+    "docs_asset_urls",
+    "find_swagger_ui_directory",
+    "has_swagger_ui_package",
+    "mount_swagger_ui_fallback",
+    "serve_docs_assets",
+    "swagger_ui_fallback_script",
+]
+
+# trioapi's icon: three linked dots (a trio) on a rounded square. Inline as a
+# data: URL, so the docs pages fetch no icon from anyone's site.
+_FAVICON_SVG = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>"
+    "<rect width='32' height='32' rx='7' fill='#1b4965'/>"
+    "<path d='M9 21 16 9l7 12z' fill='none' stroke='#bee9e8' stroke-width='2'/>"
+    "<circle cx='16' cy='9' r='4' fill='#62b6cb'/>"
+    "<circle cx='9' cy='21' r='4' fill='#62b6cb'/>"
+    "<circle cx='23' cy='21' r='4' fill='#cae9ff'/>"
+    "</svg>"
+)
+TRIOAPI_FAVICON_URL = "data:image/svg+xml," + quote(_FAVICON_SVG, safe="='/:")
+"""The icon of the docs pages a ``TrioAPI`` serves (FastAPI's functions keep FastAPI's)."""
 
 _SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 
@@ -49,6 +74,11 @@ _ASSET_URLS: weakref.WeakKeyDictionary[TrioAPI, DocsAssetURLs] = weakref.WeakKey
 def docs_asset_urls(app: TrioAPI) -> DocsAssetURLs:
     """The asset URLs that :func:`serve_docs_assets` set for ``app``, or all ``None``."""
     return _ASSET_URLS.get(app, DocsAssetURLs())
+
+
+def has_swagger_ui_package() -> bool:
+    """Whether the ``docs-assets`` extra (``swagger-ui-bundle-v2``) is installed."""
+    return importlib.util.find_spec("swagger_ui_bundle") is not None
 
 
 def find_swagger_ui_directory() -> Path:
@@ -94,15 +124,10 @@ def serve_docs_assets(
     """
     prefix = path.rstrip("/")
     directory = Path(swagger_ui_directory) if swagger_ui_directory else find_swagger_ui_directory()
-    missing = [name for name in _SWAGGER_FILES if not (directory / name).is_file()]
-    if missing:
-        raise TrioAPIError(
-            f"serve_docs_assets(app): {directory} has no {', '.join(missing)}. Pass "
-            "swagger_ui_directory= a directory laid out like npm's swagger-ui-dist."
-        )
-    app.mount(f"{prefix}/swagger-ui", StaticFiles(directory=directory), name="swagger-ui-assets")
-    swagger = f"{prefix}/swagger-ui"
-    favicon = f"{swagger}/favicon-32x32.png" if (directory / "favicon-32x32.png").is_file() else None
+    swagger = _mount_swagger_ui(app, prefix, directory)
+    favicon = (
+        f"{swagger}/favicon-32x32.png" if (directory / "favicon-32x32.png").is_file() else None
+    )
     redoc_js_url = None
     if redoc_js_file is not None:
         redoc_file = Path(redoc_js_file)
@@ -119,3 +144,39 @@ def serve_docs_assets(
         swagger_favicon_url=favicon,
         redoc_js_url=redoc_js_url,
     )
+
+
+def _mount_swagger_ui(app: TrioAPI, prefix: str, directory: Path) -> str:
+    """Mount Swagger UI's files from ``directory``; returns the URL path they are under."""
+    missing = [name for name in _SWAGGER_FILES if not (directory / name).is_file()]
+    if missing:
+        raise TrioAPIError(
+            f"serve_docs_assets(app): {directory} has no {', '.join(missing)}. Pass "
+            "swagger_ui_directory= a directory laid out like npm's swagger-ui-dist."
+        )
+    swagger = f"{prefix}/swagger-ui"
+    app.mount(swagger, StaticFiles(directory=directory), name="swagger-ui-assets")
+    return swagger
+
+
+def mount_swagger_ui_fallback(app: TrioAPI, path: str = "/docs-assets") -> str | None:
+    """Serve the ``docs-assets`` extra's Swagger UI files, for ``/docs`` to fall back on.
+
+    The page keeps loading Swagger UI from the CDN, as FastAPI's does; when
+    that fails (no internet), a script loads the app's own copy instead.
+
+    Returns:
+        The URL path of the files, or ``None`` when the extra is not installed.
+    """
+    if not has_swagger_ui_package():
+        return None
+    return _mount_swagger_ui(app, path.rstrip("/"), find_swagger_ui_directory())
+
+
+def swagger_ui_fallback_script(root: str) -> str:
+    """The ``<script>`` that loads Swagger UI from ``root`` when the CDN's did not load."""
+    local = (
+        f'<link rel="stylesheet" href="{root}/swagger-ui.css">'
+        f'<script src="{root}/swagger-ui-bundle.js"><\\/script>'
+    )
+    return f"<script>window.SwaggerUIBundle || document.write('{local}')</script>"
