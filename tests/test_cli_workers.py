@@ -127,11 +127,12 @@ async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: 
     assert scrape.status_code == 200
     assert 'trioapi_requests_in_flight 1.0' in scrape.text
     assert "trioapi_thread_limiter_waiting 0.0" in scrape.text
-    assert (len(before), ok_before) == (2, 30)
+    # Which worker accepts a connection is the kernel's choice: one may take them all.
+    assert ok_before == 30 and 1 <= len(before) <= 2
     assert f"(pid {victim}) exited with code -9; restarting in 0.5 s" in output
-    assert ok_after_kill == 30 and victim not in after_kill and len(after_kill) == 2
+    assert ok_after_kill == 30 and victim not in after_kill
     assert answers and set(answers) == {200}
-    assert not (after_hup & after_kill) and len(after_hup) == 2
+    assert after_hup and not (after_hup & (before | after_kill))
     assert [response.text for response in slow] == ['"slow done"']
     assert "1 request(s) drained, 0 cancelled" in output
     assert "SIGTERM received: stopping the workers" in output

@@ -24,6 +24,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
+ENTERED: list[str] = []  # /hang appends on entry: the tests wait for the server, not a clock
+
+
 def build_app() -> tuple[TrioAPI, PrometheusMetrics]:
     app = TrioAPI()
     router = APIRouter(prefix="/users")
@@ -37,6 +40,7 @@ def build_app() -> tuple[TrioAPI, PrometheusMetrics]:
 
     @app.get("/hang")
     async def hang():
+        ENTERED.append("hang")
         await trio.sleep_forever()
 
     @app.get("/late", timeout=0.05)
@@ -90,21 +94,30 @@ async def hang_until_closed(base: str) -> None:
             pass
 
 
+async def wait_for_entries(count: int) -> None:
+    with trio.fail_after(10):
+        while len(ENTERED) < count:
+            await trio.sleep(0.01)
+
+
 async def test_cancellations_by_disconnect_deadline_and_shutdown_through_hypercorn():
     app, metrics = build_app()
+    ENTERED.clear()
     async with trio.open_nursery() as nursery:
         async with run_hypercorn(app, graceful_timeout=0.2) as base:
             async with httpx.AsyncClient(base_url=base) as client:
                 late = await client.get("/late")
-                # The client gives up; the server notices and cancels the handler.
-                with trio.move_on_after(0.3):
-                    await client.get("/hang")
-                with trio.fail_after(5):
+                # The client gives up once the handler runs; the server cancels it.
+                async with trio.open_nursery() as giving_up:
+                    giving_up.start_soon(client.get, "/hang")
+                    await wait_for_entries(1)
+                    giving_up.cancel_scope.cancel()
+                with trio.fail_after(10):
                     while "disconnect" not in (await client.get("/metrics")).text:
                         await trio.sleep(0.05)
             # Still hanging when the server stops: hypercorn's cancel at graceful_timeout.
             nursery.start_soon(hang_until_closed, base)
-            await trio.sleep(0.2)
+            await wait_for_entries(2)
     found = samples(metrics.render().decode())
 
     assert late.status_code == 504
