@@ -600,3 +600,38 @@ def test_dependency_overrides_apply_to_route_dependencies_and_sub_dependencies()
     app.dependency_overrides[check] = lambda: log.append("override")
     assert client.get("/").json() == "user"
     assert log == ["override"]  # cached: the override runs once per request
+
+
+def test_return_annotations_of_dependencies_need_not_resolve():
+    # A name imported only under TYPE_CHECKING may appear in a dependency's
+    # return annotation; only its parameters are read.
+    namespace: dict = {}
+    exec(  # a module of its own, with postponed annotations
+        "from __future__ import annotations\n"
+        "async def get_client(q: int = 1) -> AsyncGenerator[Client, None]:\n"
+        "    yield q\n",
+        namespace,
+    )
+    app = TrioAPI()
+
+    @app.get("/")
+    async def endpoint(client: Annotated[int, Depends(namespace["get_client"])]):
+        return client
+
+    assert TestClient(app).get("/", params={"q": "5"}).json() == 5
+
+
+def test_a_type_alias_can_carry_the_dependency():
+    from typing_extensions import TypeAliasType
+
+    async def some_value() -> int:
+        return 123
+
+    Value = TypeAliasType("Value", Annotated[int, Depends(some_value)], type_params=())
+    app = TrioAPI()
+
+    @app.get("/")
+    async def endpoint(value: Value):
+        return value
+
+    assert TestClient(app).get("/").json() == 123

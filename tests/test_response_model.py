@@ -135,7 +135,7 @@ def test_union_of_response_and_data_is_refused_at_registration() -> None:
         raise NotImplementedError
 
     model = resolve_response_model(endpoint, UNSET)
-    with pytest.raises(TrioAPIError, match=r"pass response_model=None"):
+    with pytest.raises(TrioAPIError, match=r"decorator parameter response_model=None"):
         build_response_serializer(model)
 
 
@@ -359,3 +359,33 @@ def test_without_model_encodes_models_and_keeps_their_extra_fields() -> None:
 def test_without_model_refuses_nan() -> None:
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         serialize_without_model({"x": math.nan})
+
+
+class NotAModel:
+    pass
+
+
+def test_an_invalid_model_says_how_to_turn_the_response_model_off() -> None:
+    app = TrioAPI()
+    with pytest.raises(TrioAPIError, match="not a valid Pydantic field type.*response_model=None"):
+
+        @app.get("/")
+        def endpoint() -> NotAModel:
+            return NotAModel()
+
+    with pytest.raises(TrioAPIError, match=r"GET /other: responses\['500'\]: Invalid response"):
+
+        @app.get("/other", responses={"500": {"model": NotAModel}})
+        def other():
+            return {}
+
+
+def test_an_additional_response_key_that_is_no_status_code_fails_the_document() -> None:
+    app = TrioAPI()
+
+    @app.get("/a", responses={"hello": {"description": "no"}})
+    def endpoint():
+        return {}
+
+    with pytest.raises(ValueError, match="responses key 'hello' is not a status code"):
+        app.openapi()

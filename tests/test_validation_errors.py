@@ -298,3 +298,41 @@ def test_custom_validator_errors_carry_an_encoded_ctx():
             }
         ]
     }
+
+
+def test_websocket_and_mounted_validation_errors_name_their_route():
+    # As FastAPI: a WebSocket route is named "WS /path", and a mounted
+    # sub-app's route carries the mount path.
+    from trioapi.exceptions import RequestValidationError, WebSocketRequestValidationError
+    from trioapi.websockets import WebSocket
+
+    app, sub = TrioAPI(), TrioAPI()
+    seen: list[Exception] = []
+
+    async def record(connection, exc):
+        seen.append(exc)
+        raise exc
+
+    for handled in (app, sub):
+        handled.add_exception_handler(RequestValidationError, record)
+        handled.add_exception_handler(WebSocketRequestValidationError, record)
+
+    @app.websocket("/ws/{n}")
+    async def socket(websocket: WebSocket, n: int):
+        await websocket.accept()
+
+    @sub.get("/items/{n}")
+    def sub_item(n: int):
+        return n
+
+    app.mount("/sub", sub)
+    client = TestClient(app)
+    with pytest.raises(WebSocketRequestValidationError), client.websocket_connect("/ws/x"):
+        pass
+    # The sub-app's error middleware answers 500 first; the outer app then sees
+    # a response already started (as with Starlette).
+    with pytest.raises(RuntimeError, match="response already started"):
+        client.get("/sub/items/x")
+    paths = [(exc.endpoint_function, exc.endpoint_path) for exc in seen]  # type: ignore[attr-defined]
+    assert paths == [("socket", "WS /ws/{n}"), ("sub_item", "GET /sub/items/{n}")]
+    assert str(seen[0]).endswith("in socket\n    WS /ws/{n}")

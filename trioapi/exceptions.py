@@ -9,6 +9,7 @@ from typing import Any, TypedDict
 __all__ = [
     "EndpointContext",
     "HTTPException",
+    "InvalidDeclarationError",
     "PydanticV1NotSupportedError",
     "RequestTimeout",
     "RequestValidationError",
@@ -23,6 +24,15 @@ __all__ = [
 
 class TrioAPIError(RuntimeError):
     """A configuration mistake in the application, raised at registration time."""
+
+
+class InvalidDeclarationError(TrioAPIError, AssertionError):
+    """A declaration FastAPI refuses with an ``AssertionError`` (a path parameter of a list type, a router including itself, ...).
+
+    It is both a ``TrioAPIError`` and an ``AssertionError``, so code and
+    tests written for FastAPI still catch it; its message starts with
+    FastAPI's and goes on with where and the fix.
+    """
 
 
 class PydanticV1NotSupportedError(TrioAPIError):

@@ -14,7 +14,7 @@ from enum import IntEnum
 from functools import partial
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import PydanticSchemaGenerationError, TypeAdapter
 
 from trioapi._compat import uses_pydantic_v1
 from trioapi._foreign import check_not_foreign
@@ -25,6 +25,7 @@ from trioapi._routing.response_model import (
     ResponseSerializer,
     build_dump_options,
     build_response_serializer,
+    invalid_model_message,
     is_body_allowed_for_status_code,
     resolve_response_model,
 )
@@ -83,6 +84,11 @@ def endpoint_context(endpoint: Callable[..., Any], method: str, path: str) -> En
     return context
 
 
+def _mount_prefix(scope: Scope) -> str:
+    # A mounted sub-app's routes are named with the mount path, as FastAPI does.
+    return str(scope.get("root_path", "")).rstrip("/")
+
+
 def _request_error(errors: list[dict[str, Any]], body: Any) -> ValidationException:
     return RequestValidationError(errors, body=body)
 
@@ -135,7 +141,8 @@ async def _serve(
         )
     except ValidationException as exc:
         if exc.endpoint_ctx is None:  # as FastAPI: the error names its endpoint and route
-            exc.set_endpoint_context(endpoint_context(route.endpoint, request.method, route.path))
+            path = _mount_prefix(request.scope) + route.path
+            exc.set_endpoint_context(endpoint_context(route.endpoint, request.method, path))
         raise
 
 
@@ -420,7 +427,11 @@ class APIRoute(Route):
                     f"{self.label}: the model of responses[{code!r}] is or holds a pydantic.v1 "
                     f"model, which is not supported. Port it to pydantic v2."
                 )
-            fields[code] = TypeAdapter(model)
+            try:
+                fields[code] = TypeAdapter(model)
+            except PydanticSchemaGenerationError:
+                message = invalid_model_message(model)
+                raise TrioAPIError(f"{self.label}: responses[{code!r}]: {message}") from None
         return fields
 
 
@@ -452,14 +463,20 @@ class _WebSocketHandler:
         async def respond(result: Any) -> None:
             del result  # a WebSocket endpoint answers through the socket itself
 
-        async with open_request_nursery(scope):
-            await solve_and_run(
-                plan,
-                state,
-                call_endpoint=call_endpoint,
-                respond=respond,
-                error_class=_websocket_error,
-            )
+        try:
+            async with open_request_nursery(scope):
+                await solve_and_run(
+                    plan,
+                    state,
+                    call_endpoint=call_endpoint,
+                    respond=respond,
+                    error_class=_websocket_error,
+                )
+        except ValidationException as exc:
+            if exc.endpoint_ctx is None:  # as for HTTP routes; FastAPI names them "WS"
+                path = _mount_prefix(scope) + route.path
+                exc.set_endpoint_context(endpoint_context(route.endpoint, "WS", path))
+            raise
 
 
 class APIWebSocketRoute(WebSocketRoute):

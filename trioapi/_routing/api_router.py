@@ -35,7 +35,7 @@ from trioapi._routing.router_lifespan import (
 from trioapi._routing.routes import BaseRoute
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi.datastructures import Default, DefaultPlaceholder
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import InvalidDeclarationError
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.types import ASGIApp
@@ -405,8 +405,9 @@ class APIRouter(Router):
                 or a route with an empty path would get an empty path.
         """
         if router is self:
-            raise TrioAPIError(
-                "include_router(): a router cannot include itself. Include a different APIRouter."
+            raise InvalidDeclarationError(
+                "Cannot include the same APIRouter instance into itself. Did you mean to include "
+                "a different router? (include_router(): a router cannot include itself.)"
             )
         check_prefix(prefix, "include_router(prefix=...)")
         include = Inclusion(

@@ -40,6 +40,7 @@ __all__ = [
     "is_body_allowed_for_status_code",
     "resolve_response_model",
     "build_dump_options",
+    "invalid_model_message",
     "serialize_stream_item",
     "serialize_without_model",
 ]
@@ -224,11 +225,7 @@ def build_response_serializer(
     try:
         adapter: TypeAdapter[Any] = TypeAdapter(response_model)
     except PydanticSchemaGenerationError:
-        raise TrioAPIError(
-            f"Invalid response model {response_model!r}: pydantic cannot validate this type. "
-            "If the return annotation is not meant as a response model (for example "
-            "'Response | dict'), pass response_model=None to the decorator."
-        ) from None
+        raise TrioAPIError(invalid_model_message(response_model)) from None
     dump_options = build_dump_options(
         include=include,
         exclude=exclude,
@@ -238,6 +235,16 @@ def build_response_serializer(
         exclude_none=exclude_none,
     )
     return ResponseSerializer(response_model, adapter, dump_options, in_thread=in_thread)
+
+
+def invalid_model_message(model: Any) -> str:
+    """FastAPI's hint for a model pydantic cannot validate, naming the model."""
+    return (
+        f"Invalid response model {model!r}: it is not a valid Pydantic field type (pydantic "
+        "cannot validate it). If the return annotation is not meant as a response model (for "
+        "example 'Response | dict'), disable it with the path operation decorator parameter "
+        "response_model=None."
+    )
 
 
 def build_dump_options(

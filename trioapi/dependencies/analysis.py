@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, get_args, get_origin
 
 import trio
+import typing_extensions
 from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -35,7 +36,7 @@ from trioapi.dependencies.fields import (
 )
 from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
-from trioapi.exceptions import PydanticV1NotSupportedError, TrioAPIError
+from trioapi.exceptions import InvalidDeclarationError, PydanticV1NotSupportedError, TrioAPIError
 from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import Response
 from trioapi.websockets import WebSocket
@@ -56,7 +57,7 @@ class DependencyScopeError(TrioAPIError):
     """A request-scoped ``yield`` dependency depends on a function-scoped one."""
 
 
-class InvalidParameterTypeError(TrioAPIError, AssertionError):
+class InvalidParameterTypeError(InvalidDeclarationError):
     """A path, query, header or cookie parameter has a type that location cannot carry.
 
     It is also an ``AssertionError``, the type FastAPI raises for this mistake,
@@ -94,9 +95,26 @@ def _typed_parameters(call: Callable[..., Any]) -> list[inspect.Parameter]:
     For a class this is its constructor's signature (pydantic models and
     dataclasses included); ``*args`` and ``**kwargs`` are not request values.
     """
-    signature = inspect.signature(call, eval_str=True)
+    try:
+        signature = inspect.signature(call, eval_str=True)
+    except NameError:
+        # A name imported only under TYPE_CHECKING, used in the return
+        # annotation: only the parameters' annotations are needed.
+        signature = _signature_with_parameters_evaluated(call)
     kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     return [p for p in signature.parameters.values() if p.kind not in kinds]
+
+
+def _signature_with_parameters_evaluated(call: Callable[..., Any]) -> inspect.Signature:
+    signature = inspect.signature(call)
+    namespace = getattr(inspect.unwrap(call), "__globals__", {})
+    parameters = [
+        p.replace(annotation=eval(p.annotation, namespace))  # as eval_str=True does
+        if isinstance(p.annotation, str)
+        else p
+        for p in signature.parameters.values()
+    ]
+    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
 
 
 def _special_kind(annotation: Any) -> str | None:
@@ -124,6 +142,9 @@ def _is_ours(meta: Any) -> bool:
 
 def _split_annotated(annotation: Any) -> tuple[Any, Any, Any]:
     """``(bare type, type with other metadata kept, our last declaration or None)``."""
+    # typing_extensions' class is typing's on Python 3.12+ (the ``type`` statement).
+    if isinstance(annotation, typing_extensions.TypeAliasType):
+        annotation = annotation.__value__  # ``type Alias = Annotated[...]`` (PEP 695)
     if get_origin(annotation) is not Annotated:
         return annotation, annotation, None
     base, *metadata = get_args(annotation)

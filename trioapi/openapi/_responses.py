@@ -157,6 +157,12 @@ def _merge_extra(
     extra = dict(route.responses[code])
     extra.pop("model", None)
     key = str(code).upper()
+    if not (key.isdigit() or key in _STATUS_RANGES):
+        # As FastAPI: the document would not be valid OpenAPI.
+        raise ValueError(
+            f"{route.path}: responses key {code!r} is not a status code, a range like '4XX', "
+            "or 'default'."
+        )
     if key == "DEFAULT":
         key = "default"
     response = responses.setdefault(key, {})
