@@ -26,11 +26,13 @@ def applies(transport: str, kind: str, target: str) -> bool:
     before the response head (its call blocks until then) nor be cancelled,
     and once its body is in it has nothing left to leave.
     """
-    websocket = target.startswith("ws.")
-    if websocket != (transport == "ws"):
-        return False
+    if target.startswith("ws."):
+        kinds = (
+            ("disconnect", "shutdown", "cancel") if transport == "ws" else ("disconnect", "cancel")
+        )
+        return transport in ("ws", "async_client") and kind in kinds
     if transport == "ws":
-        return kind != "deadline"
+        return False
     if transport == "async_client":
         return kind != "shutdown"
     if transport == "sync_client":

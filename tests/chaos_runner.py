@@ -40,6 +40,7 @@ from tests.chaos_clients import H2Client, H11Client, Outcome, WsClient, _open, h
 from tests.serving import run_hypercorn
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
+from trioapi.websockets import WebSocketDisconnect
 
 SERVED = ("h11", "h2", "ws")
 IN_PROCESS = ("async_client", "sync_client")
@@ -50,6 +51,7 @@ KINDS = ("deadline", "disconnect", "shutdown", "cancel")
 STOPS = ("shutdown", "cancel")
 GRACEFUL_TIMEOUT = {"shutdown": 2.0, "cancel": 0.05}  # hypercorn's grace before its cancel
 CLIENT_BOUND = 3.0  # longest a client waits for anything: past it, the run is a hang
+RUN_BOUND = 20.0  # the whole run, server or client shut down included
 SETTLE_BOUND = 2.0  # longest the server may take to get back to its tasks before the run
 
 _hypercorn_log = logging.getLogger("tests.chaos.hypercorn")
@@ -79,7 +81,7 @@ class Report:
             return out.ended
         if out.ended == "complete" and out.status == 504:
             return "504"
-        if self.transport == "ws" and out.ended == "complete":
+        if self.target.startswith("ws.") and out.ended == "complete":
             return f"closed {out.close_code}" if out.status == 101 else f"rejected {out.status}"
         if out.ended == "complete":
             return "complete" if out.body == expected_body(self.target) else "short"
@@ -100,22 +102,25 @@ def expected_seen(transport: str, kind: str, target: str, delay: float | None = 
     checkpoint, or after the request is over (``left`` and ``complete``).
     """
     if delay is not None:
-        order = WEBSOCKET_CHECKPOINTS if transport == "ws" else HTTP_CHECKPOINTS
+        order = WEBSOCKET_CHECKPOINTS if target.startswith("ws.") else HTTP_CHECKPOINTS
         later = order[order.index(target) :]
         seen = {"complete", "left"} if kind == "disconnect" else {"complete"}
-        if transport == "ws":
+        if target.startswith("ws."):
             seen |= {"closed 1000"}
         return seen.union(*(expected_seen(transport, kind, t) for t in later))
     phase = phase_of(target)
+    websocket = target.startswith("ws.")
     if kind in STOPS and phase != "after":
-        if transport == "ws":
+        if websocket:
             return {"closed 1001", "cut"}
         if kind == "shutdown":  # the request goes on; streams stop at their next chunk
             return {"complete", "short"}
         return {"cut", "short"}
-    if transport == "ws":
+    if websocket:
         if kind == "disconnect":
             return {"left"}
+        if kind == "cancel" and transport == "async_client":
+            return {"cut"}  # the test's cancel scope cut the client itself
         return {"closed 1000"} if phase == "after" else {"closed 1001", "cut"}
     if phase == "after":
         return {"complete"}
@@ -219,13 +224,16 @@ async def run_case(transport: str, kind: str, target: str, delay: float | None =
     """
     report = Report(transport, kind, target, delay)
     run = ChaosRun(target, kind, delay)
-    with collect_problems(report.problems):
+    with collect_problems(report.problems), trio.move_on_after(RUN_BOUND) as whole_run:
         if transport in SERVED:
             await _run_served(report, run)
         elif transport == "async_client":
             await _run_async_client(report, run)
         else:
             await _run_sync_client(report, run)
+    if whole_run.cancelled_caught:
+        run.release.set()
+        report.problems.append(f"the run did not end within {RUN_BOUND} s")
     report.log = list(run.log)
     return report
 
@@ -357,7 +365,8 @@ async def _run_async_client(report: Report, run: ChaosRun) -> None:
             try:
                 with trio.move_on_after(CLIENT_BOUND) as bound:
                     async with trio.open_nursery() as nursery:
-                        request = _async_request(client, run, outcome, done)
+                        talk = _async_socket if run.target.startswith("ws.") else _async_request
+                        request = talk(client, run, outcome, done)
                         request_scope = _cancellable(nursery, request)
                         await _first(run.gate(run.target).wait, done.wait)
                         if run.delay is not None and run.kind != "deadline":
@@ -396,6 +405,29 @@ def _async_request(
             done.set()
 
     return request
+
+
+def _async_socket(
+    client: AsyncTestClient, run: ChaosRun, outcome: Outcome, done: trio.Event
+) -> Callable[[], Awaitable[None]]:
+    async def talk() -> None:
+        try:
+            async with client.websocket_connect("/ws") as socket:
+                outcome.status = 101
+                if run.target != "ws.receive":
+                    await run.gate("ws.receive").wait()
+                    await socket.send_text("hi")
+                outcome.body = (await socket.receive_text()).encode()
+                await socket.receive_text()  # raises at the app's close
+        except WebSocketDisconnect as closed:
+            outcome.close_code = closed.code
+            outcome.ended = "complete"
+        except Exception as error:  # a denial, or the app's own error
+            outcome.notes.append(repr(error))
+        finally:
+            done.set()
+
+    return talk
 
 
 async def _run_sync_client(report: Report, run: ChaosRun) -> None:

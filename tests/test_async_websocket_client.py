@@ -3,6 +3,7 @@
 from typing import Annotated
 
 import pytest
+import trio
 
 from trioapi import Depends, HTTPException, Query, TrioAPI, WebSocket, WebSocketDisconnect
 from trioapi.testing import AsyncTestClient, WebSocketDenialResponse
@@ -86,3 +87,46 @@ async def test_websocket_connect_needs_an_open_client():
     client = AsyncTestClient(make_app([]))
     with pytest.raises(RuntimeError, match="async with AsyncTestClient"):
         client.websocket_connect("/echo")
+
+
+async def test_a_session_cancelled_before_or_after_accept_tells_the_app_the_client_left():
+
+    log: list[str] = []
+    app = TrioAPI()
+
+    @app.websocket("/slow")
+    async def slow(websocket: WebSocket, accept: bool):
+        if not accept:
+            # The handshake is not answered yet when the client gives up.
+            await websocket.receive()  # websocket.connect
+            app.state.waiting.set()
+            gone = await websocket.receive()
+            log.append(f"{accept}: {gone['type']} {gone['code']}")
+            return
+        await websocket.accept()
+        app.state.waiting.set()
+        try:
+            await websocket.receive_text()
+        except WebSocketDisconnect as exc:
+            log.append(f"{accept}: client left {exc.code}")
+
+    with trio.fail_after(5):  # without the fix the app waits for ever, and the client with it
+        await _cancel_both_sessions(app)
+    assert log == ["True: client left 1000", "False: websocket.disconnect 1006"]
+
+
+async def _cancel_both_sessions(app: TrioAPI) -> None:
+
+    async with AsyncTestClient(app) as client:
+        for accept in ("true", "false"):
+            app.state.waiting = trio.Event()
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+
+                    async def talk() -> None:
+                        async with client.websocket_connect(f"/slow?accept={accept}"):
+                            await trio.sleep_forever()
+
+                    nursery.start_soon(talk)
+                    await app.state.waiting.wait()
+                    scope.cancel()

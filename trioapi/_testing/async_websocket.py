@@ -42,6 +42,8 @@ class AsyncWebSocketTestSession:
             if message["type"] == "websocket.http.response.start":
                 raise denial_response(message, await self._read_denial_body())
         except BaseException:
+            # Also when the client gave up (cancelled): the app hears it went away.
+            self._call.to_app.send_nowait({"type": "websocket.disconnect", "code": 1006})
             await self._call.done.wait()
             raise
         self.accepted_subprotocol = message.get("subprotocol")
@@ -62,7 +64,11 @@ class AsyncWebSocketTestSession:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.close(1000)
+        # Without a checkpoint, so a cancelled block still tells the app (the
+        # channel is unbounded); waiting for the app is then up to the caller.
+        self._call.to_app.send_nowait(
+            {"type": "websocket.disconnect", "code": 1000, "reason": None}
+        )
         await self._call.done.wait()
         if self._call.error is not None:
             raise self._call.error
