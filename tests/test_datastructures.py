@@ -491,3 +491,18 @@ def test_upload_file_is_a_pydantic_type():
         "contentMediaType": "application/octet-stream",
     }
     assert Model(files=[upload]).files == [upload]
+
+
+def test_state_supports_item_access_iteration_and_length():
+    from trioapi.datastructures import State
+
+    state = State()
+    state["db"] = "conn"
+    state.cache = {}
+
+    assert state["db"] == state.db == "conn"
+    assert sorted(state) == ["cache", "db"]
+    assert len(state) == 2
+    del state["db"]
+    assert "db" not in list(state)
+    assert not State()

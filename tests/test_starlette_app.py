@@ -132,3 +132,48 @@ async def test_starlette_app_and_session_through_hypercorn():
     assert first.headers["vary"] == "Cookie"
     assert "partitioned" in first.headers["set-cookie"]
     assert (missing.status_code, missing.text) == (404, "Not Found")
+
+
+@pytest.mark.parametrize("app_class", [Starlette, TrioAPI])
+def test_user_middleware_sees_the_lifespan_scope_once_per_server(app_class):
+    seen: list[str] = []
+
+    class Recorder:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            seen.append(scope["type"])
+            await self.app(scope, receive, send)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        seen.append("startup")
+        yield
+        seen.append("shutdown")
+
+    app = app_class(lifespan=lifespan, middleware=[Middleware(Recorder)])
+
+    with TestClient(app) as client:
+        client.get("/nope")
+
+    assert seen == ["lifespan", "startup", "http", "shutdown"]
+
+
+def test_generator_lifespans_still_work_with_a_deprecation_warning():
+    from trioapi.exceptions import TrioAPIDeprecationWarning
+
+    events: list[str] = []
+
+    async def lifespan(app):
+        events.append("up")
+        yield
+        events.append("down")
+
+    with pytest.warns(
+        TrioAPIDeprecationWarning, match="async generator function lifespans are deprecated"
+    ):
+        app = Starlette(lifespan=lifespan)
+    with TestClient(app):
+        assert events == ["up"]
+    assert events == ["up", "down"]

@@ -125,13 +125,12 @@ class Starlette:
             # first request when there is no lifespan (a bare test call).
             app = self.middleware_stack = self.build_middleware_stack()
         if scope["type"] == "lifespan":
-            # Once per server, before it accepts connections: fix hypercorn's
-            # trio-worker send race when that worker serves us (trioapi._server).
-            patch_hypercorn_if_loaded()
-            lifespan = self.router.lifespan_context
-            if self._bridge_wraps_lifespan and self.asyncio_bridge is not None:
-                lifespan = self.asyncio_bridge.wrap_lifespan(lifespan)
-            await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_nursery)
+            if self.user_middleware:
+                # The user's middleware sees the lifespan scope too, as in
+                # Starlette; _LifespanSplit at the bottom of the stack serves it.
+                await app(scope, receive, send)
+            else:
+                await self._serve_lifespan(scope, receive, send)
             return
         shutdown = self._shutdown
         token = shutdown.activate()
@@ -164,6 +163,16 @@ class Starlette:
             if bridge is not None and loop_token is not None:
                 bridge.exit_request(loop_token)
             shutdown.deactivate(token)
+
+    async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The lifespan scope, after the user's middleware: run the lifespan in its nursery."""
+        # Once per server, before it accepts connections: fix hypercorn's
+        # trio-worker send race when that worker serves us (trioapi._server).
+        patch_hypercorn_if_loaded()
+        lifespan = self.router.lifespan_context
+        if self._bridge_wraps_lifespan and self.asyncio_bridge is not None:
+            lifespan = self.asyncio_bridge.wrap_lifespan(lifespan)
+        await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_nursery)
 
     def shutdown_trigger(
         self, trigger: Callable[[], Awaitable[object]]
@@ -241,6 +250,8 @@ class Starlette:
             Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug),
         ]
         app: ASGIApp = self.router
+        if self.user_middleware:
+            app = _LifespanSplit(self.router, self._serve_lifespan)
         for cls, args, kwargs in reversed(layers):
             app = cls(app, *args, **kwargs)
         return app
@@ -309,3 +320,21 @@ class Starlette:
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve ``app`` for requests to ``host``."""
         self.router.host(host, app=app, name=name)
+
+
+class _LifespanSplit:
+    """The bottom of a stack with user middleware: the lifespan scope to the app's runner.
+
+    The lifespan has come through the user's middleware (which may wrap
+    ``receive``/``send``); requests go on to the router.
+    """
+
+    def __init__(self, router: ASGIApp, serve_lifespan: ASGIApp) -> None:
+        self.router = router
+        self.serve_lifespan = serve_lifespan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.serve_lifespan(scope, receive, send)
+        else:
+            await self.router(scope, receive, send)

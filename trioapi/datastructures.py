@@ -461,6 +461,27 @@ class State:
             message = f"'{type(self).__name__}' object has no attribute '{key}'"
             raise AttributeError(message) from None
 
+    # Item access too (Starlette 1.x): state["db"] is state.db.
+    def __getitem__(self, key: str) -> Any:
+        """``state[key]``: the value set as ``state.key`` or ``state[key]``."""
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        """``state[key] = value``."""
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        """``del state[key]``."""
+        del self._state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        """The names stored."""
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        """How many names are stored (an empty state is falsy, as a dict is)."""
+        return len(self._state)
+
 
 class DefaultPlaceholder:
     """Marks ``value`` as a default, so an explicitly given value can win over it."""

@@ -9,11 +9,15 @@ otherwise the router answers 404.
 from __future__ import annotations
 
 import contextlib
+import inspect
+import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trioapi._lifespan import serve_lifespan
 from trioapi._routing.paths import get_route_path, has_utf8_path
+from trioapi._routing.router_lifespan import to_lifespan
 from trioapi._routing.routes import (
     BaseRoute,
     Host,
@@ -30,6 +34,7 @@ from trioapi._routing.routes import (
 )
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URL, URLPath
+from trioapi.exceptions import TrioAPIDeprecationWarning
 from trioapi.responses import RedirectResponse
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
@@ -83,6 +88,11 @@ class Router:
         self.default: ASGIApp = default if default is not None else not_found
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
+        if lifespan is not None and (
+            inspect.isasyncgenfunction(lifespan) or inspect.isgeneratorfunction(lifespan)
+        ):
+            _warn_generator_lifespan(lifespan)
+            lifespan = to_lifespan(lifespan)
         self.lifespan_context: LifespanFactory = lifespan or self._run_event_handlers
         self._index_key: tuple[int, int] = (0, -1)
         self._by_literal_path: dict[str, list[BaseRoute]] = {}
@@ -261,3 +271,19 @@ class Router:
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve ``app`` for requests to ``host``."""
         self.routes.append(Host(host, app=app, name=name))
+
+
+def _warn_generator_lifespan(lifespan: Callable[..., Any]) -> None:
+    """Starlette's deprecation of generator-function lifespans, said by ``trioapi.routing``."""
+    kind = "async generator" if inspect.isasyncgenfunction(lifespan) else "generator"
+    # Attributed to the public module (as Starlette's is to starlette.routing),
+    # at the caller's line, so filters written for Starlette keep matching.
+    caller = sys._getframe(2)
+    warnings.warn_explicit(
+        f"{kind} function lifespans are deprecated, "
+        "use an @contextlib.asynccontextmanager function instead",
+        TrioAPIDeprecationWarning,
+        caller.f_code.co_filename,
+        caller.f_lineno,
+        module="trioapi.routing",
+    )
