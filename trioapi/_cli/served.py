@@ -9,6 +9,7 @@ wrapped one on to the app (a ``TrioAPI`` closes its WebSockets and streams).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -98,7 +99,11 @@ class ServedApp:
         async def begin_draining() -> None:
             await trigger()
             self.state = DRAINING
-            logger.info("Shutting down: draining %d request(s) in flight", self.in_flight)
+            logger.info(
+                "Shutting down: draining %d request(s) in flight (worker pid %d)",
+                self.in_flight,
+                os.getpid(),
+            )
 
         inner: Any = find_shutdown_target(self.app)
         if inner is None:
@@ -109,7 +114,8 @@ class ServedApp:
     def log_stopped(self) -> None:
         """Log the shutdown line: how many requests were drained, how many were cut off."""
         logger.info(
-            "Stopped: %d request(s) drained, %d cancelled at the graceful timeout",
+            "Stopped: %d request(s) drained, %d cancelled at the graceful timeout (worker pid %d)",
             self.finished_while_draining,
             self.cancelled_while_draining,
+            os.getpid(),
         )
