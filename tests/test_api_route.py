@@ -10,7 +10,7 @@ from trioapi._routing.api_route import APIRoute
 from trioapi.applications import TrioAPI
 from trioapi.background import BackgroundTasks
 from trioapi.exceptions import HTTPException, TrioAPIError
-from trioapi.param_functions import Body, Depends
+from trioapi.param_functions import Body, Depends, Query
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from trioapi.testclient import TestClient
@@ -225,3 +225,54 @@ def test_the_matched_route_is_in_the_scope():
     assert client.get("/users/rick").json() == "/users/{user_id}"
     with client.websocket_connect("/items/gun") as websocket:
         assert websocket.receive_text() == "/items/{item_id}"
+
+
+def test_a_dependency_added_to_a_registered_route_runs_and_is_documented():
+    # The public hook extension libraries use (fastapi-pagination and the like).
+    app = TrioAPI()
+    seen = []
+
+    @app.get("/items")
+    async def items():
+        return ["a"]
+
+    @app.websocket("/ws")
+    async def socket(websocket: WebSocket):
+        await websocket.accept()
+        await websocket.send_text("hi")
+        await websocket.close()
+
+    def paginate(page: int = 1):
+        seen.append(page)
+
+    route = next(r for r in app.routes if getattr(r, "path", None) == "/items")
+    route.add_dependency(Depends(paginate))
+    client = TestClient(app)
+    assert client.get("/items", params={"page": "3"}).json() == ["a"]
+    assert client.get("/items", params={"page": "x"}).status_code == 422
+    assert seen == [3]
+    parameters = app.openapi()["paths"]["/items"]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == ["page"]
+
+    socket_route = next(r for r in app.routes if getattr(r, "path", None) == "/ws")
+    socket_route.add_dependency(Depends(paginate))
+    with client.websocket_connect("/ws?page=5") as websocket:
+        assert websocket.receive_text() == "hi"
+    assert seen == [3, 5]
+
+
+def test_a_dependency_that_cannot_be_added_leaves_the_route_as_it_was():
+    app = TrioAPI()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int):
+        return item_id
+
+    def bad(q: Annotated[dict[str, int], Query()]):
+        return q
+
+    route = app.routes[-1]
+    with pytest.raises(TrioAPIError, match="Query parameter 'q' must be one of the supported"):
+        route.add_dependency(Depends(bad))
+    assert route.dependencies == []
+    assert TestClient(app).get("/items/2").json() == 2

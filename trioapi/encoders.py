@@ -38,10 +38,10 @@ from pydantic_core import MultiHostUrl, PydanticUndefinedType, Url
 
 from trioapi._foreign import check_not_foreign
 from trioapi.exceptions import PydanticV1NotSupportedError
+from trioapi.types import IncEx
 
 __all__ = ["ENCODERS_BY_TYPE", "IncEx", "decimal_encoder", "jsonable_encoder"]
 
-IncEx: TypeAlias = set[int] | set[str] | Mapping[int, Any] | Mapping[str, Any]
 """Pydantic's include/exclude spec: a set of names, or a nested mapping."""
 
 Encoder: TypeAlias = Callable[[Any], Any]

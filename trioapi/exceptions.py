@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 __all__ = [
+    "DependencyScopeError",
     "EndpointContext",
     "HTTPException",
     "InvalidDeclarationError",
@@ -33,6 +34,10 @@ class InvalidDeclarationError(TrioAPIError, AssertionError):
     tests written for FastAPI still catch it; its message starts with
     FastAPI's and goes on with where and the fix.
     """
+
+
+class DependencyScopeError(TrioAPIError):
+    """A request-scoped ``yield`` dependency depends on a function-scoped one."""
 
 
 class PydanticV1NotSupportedError(TrioAPIError):

@@ -15,6 +15,7 @@ from pydantic_core import PydanticUndefined
 from typing_extensions import Unpack
 
 from trioapi import params
+from trioapi.openapi.models import Example  # noqa: F401  # as fastapi.param_functions offers it
 from trioapi.params import DependencyScope, ParamOptions
 
 __all__ = ["Body", "Cookie", "Depends", "File", "Form", "Header", "Path", "Query", "Security"]

@@ -20,6 +20,7 @@ from pydantic_core import PydanticUndefined
 from typing_extensions import Unpack
 
 from trioapi.exceptions import TrioAPIDeprecationWarning, TrioAPIError
+from trioapi.openapi.models import Example  # noqa: F401  # the type of openapi_examples, as in FastAPI
 
 __all__ = [
     "Body",

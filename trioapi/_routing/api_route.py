@@ -312,9 +312,7 @@ class APIRoute(Route):
         self.status_code = int(status_code) if isinstance(status_code, IntEnum) else status_code
         self.description = self._description(description)
         self.label = f"{','.join(sorted(self.methods))} {self.path}"
-        self._build_typed_parts()
-        if type(self).get_route_handler is not APIRoute.get_route_handler:
-            self.app = _RouteHandlerApp(self.get_route_handler(), self.scope_settings)
+        self.rebuild()
 
     def get_route_handler(self) -> RouteHandler:
         """FastAPI's extension point: a coroutine function ``request -> Response``.
@@ -334,6 +332,36 @@ class APIRoute(Route):
             return responses[0]
 
         return route_handler
+
+    def add_dependency(self, dependency: Depends) -> None:
+        """Add ``dependency`` to this registered route and recompile the route.
+
+        The public way for extension libraries (pagination, auth, ...) to
+        attach a dependency to routes that already exist: it runs as if it
+        had been given in ``dependencies=[...]`` (after the others), its
+        parameters are read and validated, and OpenAPI shows them. It takes
+        effect from the next request; an app's cached ``openapi_schema`` is
+        not rebuilt (set it to ``None`` to regenerate it).
+
+        Raises:
+            TrioAPIError: the dependency is declared wrongly, as at registration.
+        """
+        self.dependencies.append(dependency)
+        try:
+            self.rebuild()
+        except Exception:
+            self.dependencies.pop()  # a failed addition leaves the route as it was
+            raise
+
+    def rebuild(self) -> None:
+        """Recompile the route after its ``dependencies`` (or response settings) changed.
+
+        Everything worked out at registration is worked out again: the
+        dependency plan, the body plan, the response serializer.
+        """
+        self._build_typed_parts()
+        if type(self).get_route_handler is not APIRoute.get_route_handler:
+            self.app = _RouteHandlerApp(self.get_route_handler(), self.scope_settings)
 
     def _description(self, description: str | None) -> str:
         text = description or inspect.cleandoc(self.endpoint.__doc__ or "")
@@ -502,12 +530,28 @@ class APIWebSocketRoute(WebSocketRoute):
         self.is_stream_endpoint = False
         self.dependencies = list(dependencies or [])
         self.dependency_overrides_provider = dependency_overrides_provider
+        self.rebuild()
+
+    def add_dependency(self, dependency: Depends) -> None:
+        """Add ``dependency`` to this registered WebSocket route and recompile it.
+
+        As :meth:`APIRoute.add_dependency`.
+        """
+        self.dependencies.append(dependency)
+        try:
+            self.rebuild()
+        except Exception:
+            self.dependencies.pop()  # a failed addition leaves the route as it was
+            raise
+
+    def rebuild(self) -> None:
+        """Recompile the route's dependency plan after its ``dependencies`` changed."""
         self.plans = RoutePlans(
             path=self.path_format,
             label=f"WEBSOCKET {self.path}",
-            endpoint=endpoint,
+            endpoint=self.endpoint,
             dependencies=self.dependencies,
-            overrides_provider=dependency_overrides_provider,
+            overrides_provider=self.dependency_overrides_provider,
         )
         self.dependant: Dependant = self.plans.dependant
 

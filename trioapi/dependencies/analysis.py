@@ -36,7 +36,12 @@ from trioapi.dependencies.fields import (
 )
 from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
-from trioapi.exceptions import InvalidDeclarationError, PydanticV1NotSupportedError, TrioAPIError
+from trioapi.exceptions import (
+    DependencyScopeError,
+    InvalidDeclarationError,
+    PydanticV1NotSupportedError,
+    TrioAPIError,
+)
 from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import Response
 from trioapi.websockets import WebSocket
@@ -51,10 +56,6 @@ __all__ = [
 ]
 
 _EMPTY = inspect.Parameter.empty
-
-
-class DependencyScopeError(TrioAPIError):
-    """A request-scoped ``yield`` dependency depends on a function-scoped one."""
 
 
 class InvalidParameterTypeError(InvalidDeclarationError):
