@@ -76,12 +76,21 @@ def server_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def serving(target: str, worker: str) -> Iterator[tuple[str, int]]:
-    """Serve ``target`` (``module:app``) with hypercorn until the block ends; yields URL and pid."""
+    """Serve ``target`` (``module:app``) with hypercorn until the block ends; yields URL and pid.
+
+    ``worker`` is hypercorn's worker class, or ``"uvicorn"`` to serve with uvicorn instead.
+    """
     port = free_port()
-    command = [
-        sys.executable, "-m", "hypercorn", "--worker-class", worker,
-        "--bind", f"127.0.0.1:{port}", target,
-    ]
+    if worker == "uvicorn":
+        command = [
+            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+            "--no-access-log", target,
+        ]
+    else:
+        command = [
+            sys.executable, "-m", "hypercorn", "--worker-class", worker,
+            "--bind", f"127.0.0.1:{port}", target,
+        ]
     process = subprocess.Popen(
         command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -111,13 +120,24 @@ def h2load(url: str, scenario: str, requests: int, clients: int, *, http1: bool)
     """
     method, path, query, headers, body = SCENARIOS[scenario]
     target = url + path + (f"?{query.decode()}" if query else "")
+    return run_h2load(
+        target, requests, clients, http1=http1, headers=headers,
+        body=body if method == "POST" else None,
+    )
+
+
+def run_h2load(
+    target: str, requests: int, clients: int, *, http1: bool,
+    headers: list[tuple[bytes, bytes]] | None = None, body: bytes | None = None,
+) -> float:
+    """Requests per second h2load gets sending ``requests`` to ``target`` (a POST with ``body``)."""
     command = ["h2load", "-n", str(requests), "-c", str(clients), "-m", "1"]
     if http1:
         command.append("--h1")
-    for name, value in headers:
+    for name, value in headers or []:
         command += ["-H", f"{name.decode()}: {value.decode()}"]
     with tempfile.NamedTemporaryFile(suffix=".json") as data:
-        if method == "POST":
+        if body is not None:
             data.write(body)
             data.flush()
             command += ["-d", data.name]
