@@ -4,6 +4,8 @@ import json
 import sqlite3
 from typing import Annotated
 
+import trio
+
 from examples import sync_db
 from trioapi import Depends, HTTPException
 from trioapi.testclient import TestClient
@@ -50,7 +52,9 @@ async def rows_seen_when_the_response_starts(client, path: str, database: str) -
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def receive():
-        return messages.pop(0)
+        if messages:
+            return messages.pop(0)
+        await trio.sleep_forever()  # the client stays (a request past 50 ms gets a reader task)
 
     async def send(message):
         if message["type"] == "http.response.start":
