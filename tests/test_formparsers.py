@@ -111,14 +111,14 @@ async def test_multipart_field_uses_the_part_charset() -> None:
     assert form["n"] == "café"
 
 
-async def test_multipart_invalid_utf8_is_replaced_not_raised() -> None:
+async def test_multipart_invalid_utf8_is_read_as_latin1_not_raised() -> None:
     body = (
         (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="n"\r\n\r\n').encode()
         + b"\xff\xfe"
         + f"\r\n--{BOUNDARY}--\r\n".encode()
     )
     form = await parse_multipart(body).parse()
-    assert form["n"] == "\ufffd\ufffd"
+    assert form["n"] == "\xff\xfe"  # as Starlette 1.10 reads bytes that are not UTF-8
 
 
 async def test_multipart_unknown_charset_falls_back_to_utf8() -> None:

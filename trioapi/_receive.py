@@ -58,7 +58,6 @@ class ReceivePump:
         "_declared_lengths",
         "_disconnect_event",
         "_disconnected",
-        "_framing_is_ambiguous",
         "_from_pump",
         "_has_no_body",
         "_is_http1",
@@ -95,9 +94,6 @@ class ReceivePump:
         # no body (RFC 9112 §6.3): nothing is left to drain after the app.
         self._is_http1 = http_version in ("1.1", "1.0")
         self._has_no_body = self._is_http1 and not self._declared_lengths and not chunked
-        # Both framings at once: the server and a proxy in front of it may
-        # disagree on where the body ends (request smuggling, RFC 9112 §6.3).
-        self._framing_is_ambiguous = self._is_http1 and chunked and bool(self._declared_lengths)
         self._disconnected = False
         self._reading_inline = False
         self._app_done = False
@@ -107,11 +103,6 @@ class ReceivePump:
         self._task_scope: trio.CancelScope | None = None
         self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
-
-    @property
-    def framing_is_ambiguous(self) -> bool:
-        """Whether the HTTP/1 request has both ``Content-Length`` and ``Transfer-Encoding``."""
-        return self._framing_is_ambiguous
 
     @property
     def started(self) -> bool:

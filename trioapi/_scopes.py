@@ -399,31 +399,6 @@ async def _send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> N
     await send({"type": "http.response.body", "body": body})
 
 
-async def _refuse_ambiguous_framing(send: Send, context: RequestContext) -> None:
-    """Answer 400 and close the connection, before the app or anyone reads the body.
-
-    h11 (under hypercorn) lets ``Transfer-Encoding`` win over
-    ``Content-Length``; a proxy in front may do the opposite, and a request
-    hidden in the body would then run as the next one on this connection.
-    Closing it leaves nothing after this request to run.
-    """
-    context.close_connection = True
-    logger.info("Refused %s: both Content-Length and Transfer-Encoding", context.describe())
-    body = b'{"detail":"Request has both Content-Length and Transfer-Encoding"}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 async def serve_request(
     app: ASGIApp,
     scope: Scope,
@@ -489,9 +464,6 @@ async def _serve_http(
         headers=scope.get("headers", []),
         http_version=scope.get("http_version", "1.1"),
     )
-    if pump.framing_is_ambiguous:
-        await _refuse_ambiguous_framing(send, context)
-        return
     app_nursery = context.app_nursery
     if app_nursery is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from

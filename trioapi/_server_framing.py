@@ -16,9 +16,8 @@ request is parsed: :func:`patch_ambiguous_framing` wraps
 ``H11Protocol._create_stream`` so that such a request gets hypercorn's own
 error answer (400, ``Connection: close``), written by the connection task
 itself before it closes the connection; no stream, no app call. Applied with
-the other fixes of :func:`trioapi._server.patch_hypercorn`. The request
-scope (``trioapi._scopes``) refuses the same requests too, for servers
-without this fix.
+the other fixes of :func:`trioapi._server.patch_hypercorn`. (The test client
+has no wire framing: a test that sends both headers reaches the app.)
 """
 
 from __future__ import annotations

@@ -62,11 +62,14 @@ class MultiPartException(Exception):
 
 
 def _decode(data: bytes, charset: str) -> str:
+    """``data`` in ``charset``; bytes that are not valid in it are read as latin-1 (as Starlette)."""
     try:
-        return data.decode(charset, errors="replace")
+        return data.decode(charset)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
     except (LookupError, ValueError):
         # A charset Python knows but cannot decode text with (base64, idna...).
-        return data.decode("utf-8", errors="replace")
+        return _decode(data, "utf-8")
 
 
 def _known_charset(name: str | None, default: str = "utf-8") -> str:
@@ -213,6 +216,11 @@ class MultiPartParser:
         max_header_count: most headers in one part.
         max_header_size: longest header line of a part, in bytes.
     """
+
+    spool_max_size = SPOOL_MAX_SIZE
+    """Uploads stay in memory up to this many bytes, then roll over to a temporary file."""
+    max_part_size: int | float = 1024 * 1024
+    """The default largest non-file part, in bytes."""
 
     def __init__(
         self,
@@ -378,7 +386,7 @@ class MultiPartParser:
                 f"Too many files. Maximum number of files is {self.max_files}."
             )
         # SpooledTemporaryFile is a binary file in all but its declared type.
-        spool = cast(BinaryIO, SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE))  # noqa: SIM115
+        spool = cast(BinaryIO, SpooledTemporaryFile(max_size=self.spool_max_size))  # noqa: SIM115
         part.file = UploadFile(
             spool,
             size=0,
