@@ -15,7 +15,7 @@ FASTAPI_TOP_LEVEL = {
 }  # fmt: skip
 
 PUBLIC_MODULES = [
-    "trioapi", "trioapi.background", "trioapi.concurrency",
+    "trioapi", "trioapi.asyncio_bridge", "trioapi.background", "trioapi.concurrency",
     "trioapi.convertors", "trioapi.datastructures", "trioapi.encoders", "trioapi.endpoints",
     "trioapi.exception_handlers", "trioapi.exceptions", "trioapi.formparsers",
     "trioapi.middleware", "trioapi.nurseries", "trioapi.param_functions", "trioapi.params",
