@@ -572,3 +572,30 @@ async def test_client_disconnect_before_the_response_cancels_the_app_through_the
     assert sorted(log[1:3]) == ["endpoint: cancelled", "middleware: call_next ended"]
     assert log[3:] == ["server: request done"]
     assert sent.messages == []
+
+
+async def test_early_hints_and_debug_info_pass_through_base_http_middleware():
+    from trioapi.middleware.base import BaseHTTPMiddleware
+    from trioapi.requests import Request
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await Request(scope, receive, send).send_early_hints("</app.css>; rel=preload")
+        await send({"type": "http.response.debug", "info": {"template": "x.html"}})
+        await PlainTextResponse("hello")(scope, receive, send)
+
+    async def dispatch(request, call_next):
+        await request.send_early_hints("</mw.css>; rel=preload")
+        return await call_next(request)
+
+    scope = make_scope()
+    scope["extensions"] = {"http.response.early_hint": {}}
+    sent = await call(BaseHTTPMiddleware(app, dispatch=dispatch), scope)
+
+    assert [m["type"] for m in sent.messages] == [
+        "http.response.early_hint",
+        "http.response.early_hint",
+        "http.response.debug",
+        "http.response.start",
+        "http.response.body",
+    ]
+    assert sent.messages[0]["links"] == [b"</mw.css>; rel=preload"]

@@ -64,7 +64,9 @@ def make_router() -> Router:
             WebSocketRoute("/ws/{room}", ws_echo, name="ws"),
             Mount("/users", app=users, name="users"),
             Mount("/raw", app=raw_asgi, name="raw"),
-            Host("{sub}.example.org", app=Router([Route("/here", echo_params, name="sub")]), name="h"),
+            Host(
+                "{sub}.example.org", app=Router([Route("/here", echo_params, name="sub")]), name="h"
+            ),
         ]
     )
 
@@ -282,3 +284,21 @@ def test_405_from_typed_routes_sharing_a_path_lists_both_methods() -> None:
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
     assert response.headers["allow"] == "GET, POST"
+
+
+def test_mount_and_host_reprs_and_router_equality():
+    from trioapi.routing import Host, Mount, Route, Router
+
+    def home(request):
+        raise NotImplementedError
+
+    inner = Router(routes=[Route("/", home)])
+
+    assert repr(Mount("/app", app=inner)).startswith("Mount(path='/app', name='', app=")
+    assert repr(Host("example.com", app=inner, name="site")).startswith(
+        "Host(host='example.com', name='site', app="
+    )
+    assert Router(routes=[Route("/", home)]) == inner
+    assert Router(routes=[Route("/other", home)]) != inner
+    assert Mount("/app", routes=[Route("/", home)]) == Mount("/app", routes=[Route("/", home)])
+    assert len({inner, Router(routes=[Route("/", home)])}) == 2  # hashed by identity

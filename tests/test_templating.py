@@ -212,9 +212,9 @@ def test_bad_arguments_are_type_errors(templates: Jinja2Templates, request_: Fak
 
 
 def test_directory_and_env_are_exclusive(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="exactly one of 'directory' and 'env'"):
+    with pytest.raises(ValueError, match="either 'directory' or 'env' arguments must be passed"):
         Jinja2Templates()
-    with pytest.raises(ValueError, match="exactly one of 'directory' and 'env'"):
+    with pytest.raises(ValueError, match="either 'directory' or 'env' arguments must be passed"):
         Jinja2Templates(directory=tmp_path, env=jinja2.Environment())
 
 
@@ -274,3 +274,13 @@ def test_missing_jinja2_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fresh is not None and fresh.loader is not None
     with pytest.raises(ImportError, match=r"pip install 'trioapi\[templates\]'"):
         fresh.loader.exec_module(importlib.util.module_from_spec(fresh))
+
+
+def test_config_error_is_also_starlettes_assertion_error(tmp_path):
+    from trioapi.exceptions import TrioAPIError
+
+    with pytest.raises(
+        AssertionError, match="either 'directory' or 'env' arguments must be passed"
+    ) as raised:
+        Jinja2Templates()
+    assert isinstance(raised.value, TrioAPIError)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from trioapi.background import BackgroundTask
 from trioapi.concurrency import run_in_threadpool
+from trioapi.exceptions import TrioAPIError
 from trioapi.responses import HTMLResponse, has_no_body
 from trioapi.types import Receive, Scope, Send
 
@@ -116,6 +117,14 @@ class _TemplateResponse(HTMLResponse):
         await super().__call__(scope, receive, send)
 
 
+class TemplatesConfigError(TrioAPIError, ValueError, AssertionError):
+    """``Jinja2Templates`` got neither or both of ``directory`` and ``env``.
+
+    Also a ``ValueError`` (what trioapi raised before) and an
+    ``AssertionError`` (what Starlette raises), so either ``except`` catches it.
+    """
+
+
 class Jinja2Templates:
     """Render Jinja2 templates into HTML responses.
 
@@ -142,9 +151,10 @@ class Jinja2Templates:
         if directory is not None and env is None:
             env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True)
         elif env is None or directory is not None:
-            raise ValueError(
-                "Jinja2Templates needs exactly one of 'directory' and 'env'. Pass the template "
-                "folder as directory=..., or a configured jinja2.Environment as env=...."
+            raise TemplatesConfigError(
+                "Jinja2Templates: either 'directory' or 'env' arguments must be passed (exactly "
+                "one of them). Pass the template folder as directory=..., or a configured "
+                "jinja2.Environment as env=...."
             )
         self.context_processors = context_processors or []
         self.env = env

@@ -110,6 +110,13 @@ class Router:
         for handler in self.on_shutdown:
             await _call_handler(handler)
 
+    def __eq__(self, other: object) -> bool:
+        """Routers are equal when their routes are (as in Starlette)."""
+        return isinstance(other, Router) and self.routes == other.routes
+
+    # Hashed by identity: routers are used as keys, and their routes change.
+    __hash__ = object.__hash__
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point. A checkpoint."""
         await self.middleware_stack(scope, receive, send)

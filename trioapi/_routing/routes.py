@@ -469,7 +469,8 @@ class Mount(BaseRoute):
     __hash__ = BaseRoute.__hash__
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self.app!r})"
+        name = self.name or ""
+        return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
 
 
 class Host(BaseRoute):
@@ -525,3 +526,7 @@ class Host(BaseRoute):
         return isinstance(other, Host) and self.host == other.host and self.app == other.app
 
     __hash__ = BaseRoute.__hash__
+
+    def __repr__(self) -> str:
+        name = self.name or ""
+        return f"{type(self).__name__}(host={self.host!r}, name={name!r}, app={self.app!r})"

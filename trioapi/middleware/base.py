@@ -109,7 +109,9 @@ class BaseHTTPMiddleware:
         recorder = _RecordingReceive(receive)
         async with open_scope_nursery() as nursery:
             call_next = _CallNext(self.app, recorder, nursery)
-            response = await self.dispatch_func(Request(scope, receive=recorder), call_next)
+            response = await self.dispatch_func(
+                Request(scope, receive=recorder, send=send), call_next
+            )
             if not callable(response):
                 raise TypeError(
                     f"dispatch() returned {response!r} instead of a response. Return the "
@@ -201,6 +203,9 @@ class _Downstream:
         self.error: Exception | None = None
         self.error_delivered = False
         self.body_complete = False
+        # Debug info and early hints the app sent before its start: the
+        # response call_next returns sends them first.
+        self.before_start: list[Message] = []
         # Set once the response holding this body has been sent; until then
         # the app's last send() waits, so its background tasks run after.
         self.response_sent = trio.Event()
@@ -234,6 +239,9 @@ class _Downstream:
     async def wait_response_start(self) -> Message:
         """The app's ``http.response.start``, with the app's context variables set here."""
         message = await self._next_message()
+        while message is not None and message["type"] in _BEFORE_START:
+            self.before_start.append(message)
+            message = await self._next_message()
         if message is None:
             raise self._take_error() or RuntimeError("No response returned.")
         if message["type"] != "http.response.start":
@@ -278,6 +286,9 @@ class _Downstream:
         for var, value in self._context.items():
             if var.get(_MISSING) is not value:
                 var.set(value)
+
+
+_BEFORE_START = ("http.response.debug", "http.response.early_hint")
 
 
 def _is_last_message(message: Message) -> bool:
@@ -328,6 +339,8 @@ class _DownstreamResponse(StreamingResponse):
 
         A checkpoint; each body message waits for the app to produce it.
         """
+        for early in self._downstream.before_start:
+            await send(early)
         await send({**self._start, "status": self.status_code, "headers": self.raw_headers})
         if self.body_iterator is self._own_body:
             while (message := await self._downstream.next_body_message()) is not None:
