@@ -112,13 +112,30 @@ class RoutePlans:
             info_class = File
         elif any(field.is_form for field in body_plan.fields):
             info_class = Form
-        media_types = {getattr(f.field_info, "media_type", None) for f in body_plan.fields}
-        media_type = media_types.pop() if len(media_types) == 1 else None
+        media_type = _body_media_type(body_plan.fields, info_class)
         info = info_class(media_type=media_type) if media_type else info_class()
         required = any(field.required for field in body_plan.fields)
         if not required:
             info.default = None
         return build_param_field("body", model, info)
+
+
+def _body_media_type(fields: Sequence[ParamField], info_class: type[Body]) -> str | None:
+    """FastAPI's media type for a body of several parameters (``None``: the class's own).
+
+    Files are always multipart; a form is multipart when any of its
+    parameters says so; otherwise the one media type its parameters share.
+    """
+    if info_class is File:
+        return None
+    declared = [
+        getattr(f.field_info, "media_type", None)
+        for f in fields
+        if isinstance(f.field_info, info_class)
+    ]
+    if info_class is Form and "multipart/form-data" in declared:
+        return "multipart/form-data"
+    return declared[0] if len(set(declared)) == 1 else None
 
 
 def _embedded_body_model(fields: Sequence[ParamField], name: str) -> type[BaseModel]:

@@ -34,6 +34,7 @@ from trioapi.dependencies.fields import (
     model_of,
     request_alias,
 )
+from trioapi.dependencies.form_unions import form_union_annotation
 from trioapi.dependencies.limits import limiter_for
 from trioapi.dependencies.models import Dependant
 from trioapi.exceptions import (
@@ -300,6 +301,8 @@ def _add_parameter(ctx: _Context, dependant: Dependant, param: inspect.Parameter
     if isinstance(field_info, params.Path):
         field_info = _choose_path_alias(ctx, field_info)
     _check_location(ctx, where, param.name, field_info, kept)
+    if isinstance(field_info, params.Form):
+        kept = form_union_annotation(kept)
     field = build_param_field(param.name, kept, field_info)
     if field.is_form:
         _check_multipart_installed(ctx, where, param.name, field_info)

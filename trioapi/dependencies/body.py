@@ -23,6 +23,8 @@ from pydantic import ValidationError
 from trioapi._route_scope import NOT_GIVEN
 from trioapi._scopes import get_request_context
 from trioapi.datastructures import FormData, UploadFile
+from trioapi.dependencies.fields import models_of
+from trioapi.dependencies.form_unions import collect_union_form
 from trioapi.dependencies.models import Dependant, ParamField
 from trioapi.dependencies.request_params import (
     Errors,
@@ -260,10 +262,23 @@ async def _read_file_values(field: ParamField, value: Any) -> Any:
     if not field.is_bytes_file:
         return value
     if isinstance(value, UploadFile):
-        return await value.read()
+        return await _read_keeping_position(value)
     if isinstance(value, list):
-        return [await item.read() if isinstance(item, UploadFile) else item for item in value]
+        return [
+            await _read_keeping_position(item) if isinstance(item, UploadFile) else item
+            for item in value
+        ]
     return value
+
+
+async def _read_keeping_position(upload: UploadFile) -> bytes:
+    # The same upload may also reach another parameter (an UploadFile, or a
+    # dependency's form model): reading it for bytes must not consume it.
+    position = upload.file.tell()
+    try:
+        return await upload.read()
+    finally:
+        await upload.seek(position)
 
 
 async def _validate_form(
@@ -279,7 +294,10 @@ async def _validate_form(
     for field in fields:
         before = len(errors)
         if field.model_fields:
-            raw, _ = collect_model_values(field, form)
+            if len(models_of(field.annotation)) > 1:
+                raw = collect_union_form(field, form)
+            else:
+                raw, _ = collect_model_values(field, form)
             value = validate_present(field, raw, ("body",), errors)
         else:
             raw = await _read_file_values(field, read_value(field, form))

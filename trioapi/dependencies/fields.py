@@ -28,6 +28,7 @@ __all__ = [
     "build_model_fields",
     "build_param_field",
     "is_model_class",
+    "is_union",
     "model_of",
     "models_of",
     "is_scalar",
@@ -54,7 +55,8 @@ def strip_annotated(annotation: Any) -> Any:
     return annotation
 
 
-def _is_union(annotation: Any) -> bool:
+def is_union(annotation: Any) -> bool:
+    """Whether ``annotation`` is a ``Union`` or ``X | Y``."""
     origin = get_origin(annotation)
     return origin is Union or origin is UnionType
 
@@ -76,7 +78,7 @@ def models_of(annotation: Any) -> tuple[type[BaseModel], ...]:
     the request location as if declared one by one.
     """
     annotation = strip_annotated(annotation)
-    members = get_args(annotation) if _is_union(annotation) else (annotation,)
+    members = get_args(annotation) if is_union(annotation) else (annotation,)
     models = tuple(strip_annotated(m) for m in members if m is not type(None))
     if models and all(_subclass_of(model, BaseModel) for model in models):
         return models
@@ -100,7 +102,7 @@ def _is_sequence_type(annotation: Any) -> bool:
 def is_sequence(annotation: Any) -> bool:
     """Whether values of ``annotation`` are read as every value of a repeated key."""
     annotation = strip_annotated(annotation)
-    if _is_union(annotation):
+    if is_union(annotation):
         return any(is_sequence(arg) for arg in get_args(annotation))
     return _is_sequence_type(annotation)
 
@@ -115,7 +117,7 @@ def _is_complex_type(annotation: Any) -> bool:
 
 def _is_complex(annotation: Any) -> bool:
     annotation = strip_annotated(annotation)
-    if _is_union(annotation):
+    if is_union(annotation):
         return any(_is_complex(arg) for arg in get_args(annotation))
     origin = get_origin(annotation)
     return (
@@ -134,7 +136,7 @@ def is_scalar(annotation: Any) -> bool:
 def is_scalar_sequence(annotation: Any) -> bool:
     """Whether ``annotation`` is a sequence of scalars (``list[int]``, ``set[str] | None``)."""
     annotation = strip_annotated(annotation)
-    if _is_union(annotation):
+    if is_union(annotation):
         found = False
         for arg in get_args(annotation):
             if is_scalar_sequence(arg):
@@ -148,7 +150,7 @@ def is_scalar_sequence(annotation: Any) -> bool:
 def is_upload_file(annotation: Any) -> bool:
     """``UploadFile``, optionally in a union or a sequence: a parameter read as a file."""
     annotation = strip_annotated(annotation)
-    if _is_union(annotation):
+    if is_union(annotation):
         return any(is_upload_file(arg) for arg in get_args(annotation))
     if _subclass_of(annotation, UploadFile):
         return True
@@ -157,7 +159,7 @@ def is_upload_file(annotation: Any) -> bool:
 
 def _is_bytes(annotation: Any) -> bool:
     annotation = strip_annotated(annotation)
-    if _is_union(annotation):
+    if is_union(annotation):
         return any(_is_bytes(arg) for arg in get_args(annotation))
     if annotation is bytes:
         return True

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from trioapi.datastructures import FormData, UploadFile
 from trioapi.dependencies.fields import models_of, strip_annotated
 from trioapi.dependencies.models import ParamField
 
 __all__ = [
     "collect_model_values",
+    "extras_of",
     "missing_error",
     "read_value",
     "rename_model_locs",
@@ -36,17 +38,26 @@ def missing_error(loc: tuple[str | int, ...]) -> dict[str, Any]:
 def read_value(field: ParamField, source: Mapping[str, Any], key: str | None = None) -> Any:
     """The raw value of ``field`` in ``source``, or ``None`` when it counts as missing."""
     key = key or field.key
+    is_form = field.is_form or isinstance(source, FormData)
     if field.is_sequence and hasattr(source, "getlist"):
         value: Any = source.getlist(key)
+        if is_form:
+            value = [item for item in value if not _is_empty_file(item)]
         return value if value else None
     value = source.get(key)
     if value is None:
         return None
-    if field.is_form and value == "" and isinstance(value, str):
+    # A browser sends an empty field, or an empty file part when no file was
+    # chosen: in a form both count as missing (the fields of a form model too).
+    if is_form and ((value == "" and isinstance(value, str)) or _is_empty_file(value)):
         return None
     if field.is_sequence and len(value) == 0:
         return None
     return value
+
+
+def _is_empty_file(value: Any) -> bool:
+    return isinstance(value, UploadFile) and value.filename == "" and value.size == 0
 
 
 def validate_present(
@@ -78,7 +89,7 @@ def select_key(field: ParamField, source: Mapping[str, Any]) -> tuple[str, str]:
     return field.aliases[0] if field.aliases else (field.alias, field.key)
 
 
-def _extras(source: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
+def extras_of(source: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     """The keys of ``source`` no field took, a repeated key as a list of its values."""
     items = getattr(source, "multi_items", None) or getattr(source, "items")  # noqa: B009
     if not hasattr(source, "getlist"):
@@ -120,7 +131,7 @@ def collect_model_values(
                 header_names[validation_key] = request_key
         else:
             taken.add(request_key)
-    values.update(_extras(source, taken))
+    values.update(extras_of(source, taken))
     models = models_of(group.annotation)
     keeps_extras = any(m.model_config.get("extra") in ("allow", "forbid") for m in models)
     exact = len(models) == 1 and strip_annotated(group.annotation) is models[0]
