@@ -18,8 +18,13 @@ import httpx
 import pytest
 import trio
 import trio.testing
+from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
 from hypercorn.events import Closed, RawData
+from hypercorn.protocol.events import EndBody, Response
+from hypercorn.protocol.events import Request as RequestEvent
+from hypercorn.protocol.http_stream import HTTPStream
+from hypercorn.trio.task_group import TaskGroup
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 
@@ -253,3 +258,51 @@ def test_only_known_releases_are_patched():
 async def test_trioapi_lifespan_under_hypercorn_applies_the_patch():
     async with run_hypercorn(build_app()):
         assert is_hypercorn_patched()
+
+
+# -- (c) a response start cut half-way by the request's deadline --------------
+
+
+async def test_a_start_cut_by_the_deadline_leaves_hypercorn_one_response(autojump_clock):
+    # hypercorn's stream hands the start to its protocol, which records it at
+    # once, then waits for the socket; the deadline passes during that wait.
+    # Unrepaired, the stream then answers a second response (500) on top, which
+    # h11 refuses with LocalProtocolError, ending the worker.
+    app = TrioAPI()
+
+    @app.get("/", timeout=1)
+    async def just_in_time():
+        await trio.sleep(0.9)
+        return {"late": "by the socket"}
+
+    protocol_saw: list[tuple[str, int | None]] = []
+
+    async def protocol_send(event) -> None:
+        protocol_saw.append((type(event).__name__, getattr(event, "status_code", None)))
+        if isinstance(event, Response):
+            await trio.sleep(0.5)  # a slow socket: the deadline passes here
+
+    async with TaskGroup() as task_group:
+        stream = HTTPStream(
+            ASGIWrapper(app),
+            Config(),
+            WorkerContext(None),
+            task_group,
+            False,
+            ("127.0.0.1", 50000),
+            ("127.0.0.1", 8000),
+            protocol_send,
+            1,
+        )
+        await stream.handle(
+            RequestEvent(
+                stream_id=1,
+                headers=[(b"host", b"test")],
+                http_version="1.1",
+                method="GET",
+                raw_path=b"/",
+                state={},
+            )
+        )
+        await stream.handle(EndBody(stream_id=1))
+    assert protocol_saw == [("Response", 200), ("StreamClosed", None)]

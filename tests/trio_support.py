@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -13,7 +14,17 @@ class Exchange:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        # When each message of ``sent`` was sent (trio.current_time()).
+        self.sent_at: list[float] = []
         self.finished_at: float | None = None
+
+    @property
+    def answered_at(self) -> float | None:
+        """When the last body message was sent, if it was."""
+        for message, at in zip(self.sent, self.sent_at, strict=True):
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                return at
+        return None
 
     @property
     def status(self) -> int | None:
@@ -53,8 +64,12 @@ async def call(
     method: str = "GET",
     disconnect_after: float | None = None,
     headers: list | None = None,
+    on_answer: Callable[[], object] | None = None,
 ) -> Exchange:
-    """Send one request with an empty body; the client goes away after ``disconnect_after``."""
+    """Send one request with an empty body; the client goes away after ``disconnect_after``.
+
+    ``on_answer()`` is called when the last body message arrives.
+    """
     exchange = Exchange()
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -68,6 +83,9 @@ async def call(
 
     async def send(message: dict[str, Any]) -> None:
         exchange.sent.append(message)
+        exchange.sent_at.append(trio.current_time())
+        if on_answer is not None and exchange.answered_at is not None:
+            on_answer()
 
     await app(http_scope(path, method, headers), receive, send)
     exchange.finished_at = trio.current_time()

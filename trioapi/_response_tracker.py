@@ -1,8 +1,20 @@
 """``ResponseTracker``: the ``send`` an app gets, recording the response's progress.
 
 It tells the request context when the response starts and completes, adds
-``Connection: close`` after a refused body, and bounds each send in time
-(itself, or through the app's ``RequestWatchdog``).
+``Connection: close`` after a refused body, bounds each send in time (itself,
+or through the app's ``RequestWatchdog``), and keeps the message sequence the
+server sees valid:
+
+- a second ``http.response.start``, or a body message after the last one, is
+  refused: logged, not sent, and the request is ended (cancelled) instead;
+- a start whose send the request's cancellation cut half-way is reported to
+  the server layer (``trioapi._server.repair_cut_response_start``): hypercorn
+  has recorded the response but not its own state, and would answer a second,
+  invalid response when the app returns;
+- when the request is stuck past its deadline (its task waits on a worker
+  thread that cannot be interrupted), the tracker answers the deadline on the
+  app's behalf (:meth:`ResponseTracker.answer_deadline`) and drops whatever
+  the app sends afterwards.
 """
 
 from __future__ import annotations
@@ -14,15 +26,32 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trioapi.types import Message, Send
+from trioapi._server import repair_cut_response_start
+from trioapi.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from trioapi._scopes import RequestContext
     from trioapi._watchdog import RequestWatchdog
 
-__all__ = ["ResponseTracker"]
+    TimeoutResponder = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+__all__ = ["STUCK_AFTER", "ResponseTracker"]
 
 logger = logging.getLogger("trioapi")
+
+# A request whose deadline passed this long ago without a response started is
+# stuck (its task cannot be cancelled): the deadline is answered for it.
+STUCK_AFTER = 0.025
+# Seconds the answer on the app's behalf may take (a client that does not read).
+ANSWER_GRACE = 5.0
+
+# Where the response is: the server accepts start, then body messages, then
+# (for a start that announced them) trailers.
+_NOT_STARTED = 0
+_STARTED = 1
+_BODY_ENDED = 2
 
 
 class ResponseTracker:
@@ -31,13 +60,24 @@ class ResponseTracker:
     With a watchdog, a send only records that it is in progress and the watchdog
     enforces it (a cancel scope per message costs more than most requests);
     without one, each send has its own cancel scope.
+
+    Attributes:
+        on_timeout: Sends the deadline's answer (504), for :meth:`answer_deadline`.
+        receive: The request's ``receive``, handed to ``on_timeout``.
+        send_timeout: Read by the watchdog: the timeout of the send in progress, if any.
+        sends_started: Read by the watchdog: how many sends have started.
     """
 
     __slots__ = (
+        "_answered",
         "_before_last_send",
         "_context",
         "_send",
+        "_state",
+        "_taken_over",
         "_watchdog",
+        "on_timeout",
+        "receive",
         "send_timeout",
         "sends_started",
     )
@@ -56,51 +96,196 @@ class ResponseTracker:
         # Called just before the last body message is sent (the receive pump
         # then drops what is left of a body the app did not read).
         self._before_last_send = before_last_send
-        # Read by the watchdog: the timeout of the send in progress, if any,
-        # and how many sends have started.
         self.send_timeout: float | None = None
         self.sends_started = 0
+        self._state = _NOT_STARTED
+        # Set once the deadline was answered on the app's behalf: its own
+        # messages are dropped from then on.
+        self._taken_over = False
+        self._answered: trio.Event | None = None
+        self.on_timeout: TimeoutResponder | None = None
+        self.receive: Receive | None = None
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # A plain function returning the coroutine to await: one coroutine
+        # per message rather than two, on every response's path.
+        if self._taken_over:
+            return self._drop(message)
+        return self._forward(message)
+
+    async def _forward(self, message: Message) -> None:
         kind = message["type"]
         context = self._context
         if kind == "http.response.start":
+            if self._state != _NOT_STARTED:
+                await self._refuse(message, "a second response start")
+                return
+            # A request past its deadline (which passed while it waited on a
+            # thread, which Trio does not interrupt) sends no start: its
+            # deadline is answered instead. The scope's flag first: checking
+            # the task costs a coroutine, and the 504 itself is sent once the
+            # request scope is left. (To a client that left, a start is sent
+            # as ever: the server drops it.)
+            request_scope = context.request_cancel_scope
+            try:
+                if (
+                    request_scope is not None
+                    and request_scope.cancel_called
+                    and not context.client_disconnected
+                ):
+                    await trio.lowlevel.checkpoint_if_cancelled()
+            except trio.Cancelled:
+                logger.debug(
+                    "%s: response %s dropped; the request's deadline passed before it started",
+                    context.describe(),
+                    message.get("status"),
+                )
+                raise
+            self._state = _STARTED
             context.response_started = True
             if context.close_connection:
                 headers = [*message.get("headers", ()), (b"connection", b"close")]
                 message = {**message, "headers": headers}
-        elif kind == "http.response.body" and not message.get("more_body", False):
-            self._finish()
-            if self._before_last_send is not None:
-                self._before_last_send()
-            # Watched: to a client that has gone, this send may wait for a
-            # flow-control window that never opens (RequestWatchdog).
-            context.last_send_in_progress = True
+        elif kind == "http.response.body":
+            if self._state != _STARTED:
+                if self._state == _NOT_STARTED:
+                    raise RuntimeError(
+                        f"{context.describe()}: the app sent a response body before "
+                        "http.response.start. Send the start message first."
+                    )
+                await self._refuse(message, "a response body after the last one")
+                return
+            if not message.get("more_body", False):
+                self._state = _BODY_ENDED
+                self._finish()
+                if self._before_last_send is not None:
+                    self._before_last_send()
+                # Watched: to a client that has gone, this send may wait for a
+                # flow-control window that never opens (RequestWatchdog).
+                context.last_send_in_progress = True
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":
             context.response_started = True
-        # Read per message: the route may have replaced the app's send timeout.
-        timeout = context.send_timeout
         try:
             if not kind.startswith("http.response."):
                 await self._send(message)
-            elif self._watchdog is not None:
-                # Counted also without a timeout: a last send to a client that
-                # has gone is watched for all the same.
-                self.sends_started += 1
-                self.send_timeout = math.inf if timeout is None else timeout
-                try:
-                    await self._send(message)
-                finally:
-                    self.send_timeout = None
-            elif timeout is None:
-                await self._send(message)
             else:
-                with trio.move_on_after(timeout) as send_scope:
-                    await self._send(message)
-                if send_scope.cancelled_caught:
-                    self.on_send_timeout()
+                await self._send_timed(message)
+        except trio.Cancelled:
+            if kind == "http.response.start":
+                # Cut half-way by the request's cancellation (a deadline, a
+                # disconnect, a send timeout): hypercorn has recorded the
+                # start but not its own state, and would answer a second,
+                # invalid response when the app returns. Not a shield around
+                # every start instead: a cancel scope costs more than a small
+                # request does.
+                repair_cut_response_start(self._send)
+            raise
         finally:
             context.last_send_in_progress = False
+
+    async def _send_timed(self, message: Message) -> None:
+        # Read per message: the route may have replaced the app's send timeout.
+        timeout = self._context.send_timeout
+        if self._watchdog is not None:
+            # Counted also without a timeout: a last send to a client that
+            # has gone is watched for all the same.
+            self.sends_started += 1
+            self.send_timeout = math.inf if timeout is None else timeout
+            try:
+                await self._send(message)
+            finally:
+                self.send_timeout = None
+        elif timeout is None:
+            await self._send(message)
+        else:
+            with trio.move_on_after(timeout) as send_scope:
+                await self._send(message)
+            if send_scope.cancelled_caught:
+                self.on_send_timeout()
+
+    async def _refuse(self, message: Message, what: str) -> None:
+        """Keep an invalid message from the server and end the request instead."""
+        context = self._context
+        logger.error(
+            "%s: the app sent %s (%s); it was not sent and the request is ended",
+            context.describe(),
+            what,
+            message["type"],
+        )
+        request_scope = context.request_cancel_scope
+        if request_scope is None:
+            raise RuntimeError(f"{context.describe()}: the app sent {what}.")
+        request_scope.cancel()
+        await trio.lowlevel.checkpoint()
+
+    async def _drop(self, message: Message) -> None:
+        # The deadline was answered for the app while it was stuck; what it
+        # sends once it is back (its result) has nowhere to go.
+        if message["type"] == "http.response.start":
+            logger.debug(
+                "%s: response %s dropped; the request already answered its deadline",
+                self._context.describe(),
+                message.get("status"),
+            )
+        await trio.lowlevel.checkpoint()
+
+    def is_stuck_past_deadline(self, now: float) -> bool:
+        """Whether the deadline passed :data:`STUCK_AFTER` ago and nothing answered it.
+
+        A request whose task can be cancelled answers its own deadline at
+        once; one still silent here is waiting on something that cannot be
+        interrupted, such as a worker thread.
+        """
+        context = self._context
+        request_scope = context.request_cancel_scope
+        return (
+            request_scope is not None
+            and self._state == _NOT_STARTED
+            and not self._taken_over
+            and not context.deadline_expired
+            and not context.client_disconnected
+            and self.on_timeout is not None
+            and request_scope.deadline + STUCK_AFTER <= now
+        )
+
+    @property
+    def is_taken_over(self) -> bool:
+        """Whether the deadline is answered for the app (its own messages are dropped)."""
+        return self._taken_over
+
+    def take_over(self) -> None:
+        """From now on, the app's own messages are dropped; call :meth:`answer_deadline` next."""
+        self._taken_over = True
+        self._context.answered_for_app = True
+        self._answered = trio.Event()
+
+    async def answer_deadline(self) -> None:
+        """Answer the deadline (504) on the stuck app's behalf. A checkpoint.
+
+        Run in a task of its own (the watchdog's nursery), after :meth:`take_over`.
+        """
+        answered = self._answered
+        try:
+            if self.on_timeout is None or self.receive is None or self._state != _NOT_STARTED:
+                return
+            logger.info(
+                "%s: deadline passed while the request waits on work it cannot interrupt "
+                "(a worker thread); answered now, its result is dropped when it returns",
+                self._context.describe(),
+            )
+            with trio.move_on_after(ANSWER_GRACE):
+                await self.on_timeout(self._context.scope, self.receive, self._forward)
+        finally:
+            if answered is not None:
+                answered.set()
+
+    async def wait_answered(self) -> None:
+        """Wait until an answer on the app's behalf is sent whole. A checkpoint if there is one."""
+        if self._answered is not None:
+            # Shielded: the request must not return to the server while the
+            # answer is half sent; answer_deadline bounds itself.
+            with trio.CancelScope(shield=True):
+                await self._answered.wait()
 
     def sending_to_a_gone_client(self) -> bool:
         """Whether the last body message is being sent and the client has gone.

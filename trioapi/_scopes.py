@@ -24,7 +24,7 @@ from typing import Any
 import trio
 
 from trioapi._receive import ReceivePump
-from trioapi._response_tracker import ResponseTracker
+from trioapi._response_tracker import STUCK_AFTER, ResponseTracker
 from trioapi._runtime import error_hint
 from trioapi._watchdog import watchdog_for
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -118,6 +118,7 @@ class RequestContext:
     __slots__ = (
         "_cleanups",
         "_request_id",
+        "answered_for_app",
         "app_nursery",
         "body_timeout",
         "cancel_on_disconnect",
@@ -147,6 +148,9 @@ class RequestContext:
         # The last body message is being sent (response_complete is already set).
         self.last_send_in_progress = False
         self.deadline_expired = False
+        # The deadline was answered on the app's behalf while its task waited
+        # on a worker thread; the app's own response is dropped.
+        self.answered_for_app = False
         self.max_body_size = limits.max_body_size
         self.body_timeout = limits.body_timeout
         self.min_body_rate = limits.min_body_rate
@@ -467,32 +471,65 @@ async def _serve_http(
     app_nursery = context.app_nursery
     if app_nursery is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from
-        # the start, in the middleware nursery.
+        # the start, and a task of the request's own for a stuck deadline,
+        # in the middleware nursery.
         tracked_send = ResponseTracker(
             send, context, before_last_send=partial(pump.discard_rest, None)
         )
+        tracked_send.on_timeout = on_timeout
+        tracked_send.receive = pump.receive
         async with open_scope_nursery() as middleware_nursery:
             pump.start(middleware_nursery)
-            await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
-            pump.stop()
+            guard = trio.CancelScope()
+            middleware_nursery.start_soon(_answer_when_stuck, tracked_send, guard)
+            try:
+                await _run_request_scope(
+                    app, scope, pump, tracked_send, context, limits, on_timeout
+                )
+                if tracked_send.is_taken_over:
+                    await tracked_send.wait_answered()
+            finally:
+                guard.cancel()
+                pump.stop()
         return
     watchdog = watchdog_for(app_nursery)
     tracked_send = ResponseTracker(
         send, context, watchdog, before_last_send=partial(pump.discard_rest, app_nursery)
     )
+    tracked_send.on_timeout = on_timeout
+    tracked_send.receive = pump.receive
     watchdog.watch(pump, context.started_at, tracked_send)
     try:
         await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
     finally:
+        # The request must not return to the server while its deadline's
+        # answer, sent for it by the watchdog, is half sent.
+        if tracked_send.is_taken_over:
+            await tracked_send.wait_answered()
         watchdog.forget(pump, tracked_send)
         pump.stop()
+
+
+async def _answer_when_stuck(tracker: ResponseTracker, guard: trio.CancelScope) -> None:
+    # What the watchdog does for requests of an app without a lifespan: answer
+    # a deadline the request's task cannot, because it waits on a thread.
+    with guard:
+        while True:
+            # A poll rather than an event: nothing tells a task that another
+            # task's cancel scope passed its deadline.
+            await trio.sleep(STUCK_AFTER)
+            if tracker.is_stuck_past_deadline(trio.current_time()):
+                tracker.take_over()
+                break
+    if tracker.is_taken_over:
+        await tracker.answer_deadline()
 
 
 async def _run_request_scope(
     app: ASGIApp,
     scope: Scope,
     pump: ReceivePump,
-    send: Send,
+    send: ResponseTracker,
     context: RequestContext,
     limits: RequestLimits,
     on_timeout: TimeoutResponder,
@@ -510,7 +547,7 @@ async def _run_request_scope(
         logger.info("Client went away; %s was cancelled", context.describe())
     elif request_scope.cancelled_caught:
         context.deadline_expired = True
-        if not context.response_started:
+        if not context.response_started and not send.is_taken_over:
             with trio.move_on_after(CLEANUP_GRACE, shield=True):
                 await on_timeout(scope, pump.receive, send)
     if pump.stop_feeding_app():

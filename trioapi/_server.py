@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+import logging
 import signal
 import sys
 import threading
@@ -48,6 +49,8 @@ TCP_SERVER_MODULE = "hypercorn.trio.tcp_server"
 AFFECTED_RELEASES = ("0.17.", "0.18.")
 
 _PATCH_MARK = "__trioapi_patched__"
+
+logger = logging.getLogger("trioapi")
 
 
 def hypercorn_needs_patch(version: str | None = None) -> bool:
@@ -146,6 +149,46 @@ async def _close_with_send_lock(self: Any) -> None:
 
 
 _close_with_send_lock.__trioapi_patched__ = True  # type: ignore[attr-defined]
+
+
+# -- a response start cut half-way by cancellation ---------------------------
+#
+# hypercorn's ``HTTPStream.app_send`` hands a response start to its protocol,
+# which records it at once (h11 and h2 change state before their first
+# checkpoint), and sets the stream's own state to RESPONSE only after the
+# send returns. A cancellation at one of the send's checkpoints (the app's
+# deadline, a disconnect) leaves the stream in state REQUEST with the
+# protocol past the start; when the app returns, hypercorn answers 500 on
+# top of it, and over HTTP/1.1 h11 refuses that with LocalProtocolError, which
+# ends the whole worker. The app's send tracker calls the function below when
+# a start's send was cancelled, so the stream's state says what its protocol
+# did; hypercorn then ends the stream (closes the connection) instead.
+
+HTTP_STREAM_MODULE = "hypercorn.protocol.http_stream"
+
+
+def repair_cut_response_start(send: Callable[..., Awaitable[None]]) -> bool:
+    """Tell hypercorn's stream that the response start its ``send`` was cut in went out.
+
+    Call it only when a send of ``http.response.start`` raised
+    ``trio.Cancelled``. A no-op (``False``) when ``send`` is not hypercorn's
+    ``HTTPStream.app_send`` of a checked release and shape.
+    """
+    stream: Any = getattr(send, "__self__", None)
+    if type(stream).__module__ != HTTP_STREAM_MODULE or not hypercorn_needs_patch():
+        return False
+    states: Any = getattr(sys.modules[HTTP_STREAM_MODULE], "ASGIHTTPState", None)
+    request_state = getattr(states, "REQUEST", None)
+    response_state = getattr(states, "RESPONSE", None)
+    if (
+        response_state is None
+        or getattr(stream, "state", None) is not request_state
+        or getattr(stream, "response", None) is None
+    ):
+        return False
+    stream.state = response_state
+    logger.info("A response start was cancelled half-way; hypercorn's stream state repaired")
+    return True
 
 
 # -- graceful shutdown under hypercorn's command line -----------------------

@@ -2,9 +2,10 @@
 
 Short requests finish before anything needs watching, so they get no task of
 their own. Each tick the watchdog starts the receive pump of requests older
-than ``WATCH_AFTER`` (so a disconnect cancels them) and cancels requests
+than ``WATCH_AFTER`` (so a disconnect cancels them), cancels requests
 whose response has been stuck in ``send`` past its send deadline (a client
-that stopped reading). It runs in the app's lifespan nursery; without one,
+that stopped reading), and answers the deadline (504) of requests whose task
+cannot be cancelled because it waits on a worker thread. It runs in the app's lifespan nursery; without one,
 requests start their pump at once and bound each send themselves.
 """
 
@@ -35,6 +36,12 @@ class _Watched(Protocol):
     def sending_to_a_gone_client(self) -> bool: ...
 
     def abandon_last_send(self) -> None: ...
+
+    def is_stuck_past_deadline(self, now: float) -> bool: ...
+
+    def take_over(self) -> None: ...
+
+    async def answer_deadline(self) -> None: ...
 
 
 class RequestWatchdog:
@@ -94,6 +101,11 @@ class RequestWatchdog:
         # gone from inside its last send, which returns at once.
         sending = self._sending
         for watched, (send_number, seen_at, seen_gone) in list(sending.items()):
+            if watched.is_stuck_past_deadline(now):
+                # Its task waits on something it cannot leave (a worker
+                # thread): the deadline is answered for it, from here.
+                watched.take_over()
+                self._nursery.start_soon(watched.answer_deadline)
             timeout = watched.send_timeout
             if timeout is None:
                 continue

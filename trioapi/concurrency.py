@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -28,6 +29,8 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+logger = logging.getLogger("trioapi")
 
 _DEFAULT_THREADS = 40
 _limiter: trio.CapacityLimiter | None = None
@@ -53,15 +56,26 @@ def set_thread_limit(total_tokens: int) -> None:
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Call ``func(*args, **kwargs)`` in a worker thread and return its result.
 
-    A checkpoint. If the calling task is cancelled, the thread is abandoned
-    only after it finishes (Trio cannot interrupt a thread), so cancellation
-    waits for the call to return.
+    A checkpoint. Trio cannot interrupt a thread: if the calling task is
+    cancelled meanwhile (a deadline, a disconnect), this still waits for the
+    call to return, so what the caller set up for it (a yield dependency)
+    stays open until then, and its limiter slot stays held; its result is
+    then dropped (logged at debug) and ``trio.Cancelled`` raised. A
+    request's deadline is answered (504) on time all the same, see
+    docs/guide-scopes.md.
     """
     if kwargs:
-        return await trio.to_thread.run_sync(
+        result = await trio.to_thread.run_sync(
             functools.partial(func, *args, **kwargs), limiter=thread_limiter()
         )
-    return await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
+    else:
+        result = await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
+    try:
+        await trio.lowlevel.checkpoint_if_cancelled()
+    except trio.Cancelled:
+        logger.debug("Result of %r dropped: cancelled while it ran in a worker thread", func)
+        raise
+    return result
 
 
 class _StopIterationInThread(Exception):

@@ -522,6 +522,9 @@ class StreamingResponse(Response):
         shutdown = current_shutdown()
         if shutdown is None:
             async for chunk in self.body_iterator:
+                # A checkpoint per chunk: a generator that never awaits, sent
+                # through a send that does not either, can still be cancelled.
+                await trio.lowlevel.checkpoint()
                 yield self._encode(chunk)
             return
         iterator = aiter(self.body_iterator)
@@ -530,6 +533,7 @@ class StreamingResponse(Response):
                 more, chunk = await stopper.next_chunk(iterator)
                 if not more:
                     break
+                await trio.lowlevel.checkpoint()
                 yield self._encode(chunk)
             if stopper.stopped:
                 # Interrupted while waiting for a chunk: let the iterator's finally run.

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import httpx
 import trio
 
+from trioapi._scopes import get_request_context
 from trioapi.types import ASGIApp, Message, Scope
 
 _CLIENT = ("testclient", 50000)
@@ -171,8 +172,12 @@ class _BodyStream(httpx.AsyncByteStream):
             if chunk and not self._discard:
                 return chunk
         self._finished = True
-        # The test client returns only once the app is done, background tasks included.
-        await self._call.done.wait()
+        # The test client returns only once the app is done, background tasks
+        # included; but not after a deadline answered while the app waits on a
+        # worker thread: that answer is the whole response, sent at the deadline.
+        context = get_request_context(self._call.scope)
+        if context is None or not context.answered_for_app:
+            await self._call.done.wait()
         if self.response is not None:
             _apply_debug_info(self.response, self._call.debug_info)
         if self._raise and self._call.error is not None:

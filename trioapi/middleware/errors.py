@@ -7,7 +7,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from trioapi._scopes import single_leaf
+import trio
+
+from trioapi._scopes import log_request_error, single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import Request
@@ -90,9 +92,15 @@ class ServerErrorMiddleware:
             return
         # Outside the except block, so a reduced group does not become the
         # error's __context__ in the server's log.
-        response = await self._error_response(Request(scope), error)
-        if not watch.started:
-            await response(scope, receive, send)
+        try:
+            response = await self._error_response(Request(scope), error)
+            if not watch.started:
+                await response(scope, receive, send)
+        except trio.Cancelled:
+            # The request is being cancelled (its deadline passed): the 500
+            # is not sent and the error would be lost with the cancellation.
+            log_request_error(scope, "Unhandled error", error)
+            raise
         raise error
 
     async def _error_response(self, request: Request, exc: Exception) -> Response:
