@@ -42,9 +42,9 @@ def applies(transport: str, kind: str, target: str) -> bool:
 
 def known_failure(transport: str, kind: str, target: str) -> str | None:
     """Why this run fails today, or ``None``. Each reason names the bug."""
-    if target in THREAD_WAIT and (kind == "deadline" or kind in STOPS and transport in SERVED):
+    if target in THREAD_WAIT and kind in STOPS and transport in SERVED:
         return (
-            "issue 12 part 1 (cancel helper): a deadline or a shutdown while the endpoint or a "
+            "issue 12 part 1 (cancel helper): a shutdown while the endpoint or a "
             "dependency waits on a worker thread waits for the thread instead of answering"
         )
     if transport == "ws" and kind == "shutdown" and target in ("ws.dep.setup", "ws.accept"):
