@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, ParamSpec, TypeVar
@@ -29,8 +28,6 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-logger = logging.getLogger("trioapi")
 
 _DEFAULT_THREADS = 40
 _limiter: trio.CapacityLimiter | None = None
@@ -59,23 +56,16 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     A checkpoint. Trio cannot interrupt a thread: if the calling task is
     cancelled meanwhile (a deadline, a disconnect), this still waits for the
     call to return, so what the caller set up for it (a yield dependency)
-    stays open until then, and its limiter slot stays held; its result is
-    then dropped (logged at debug) and ``trio.Cancelled`` raised. A
-    request's deadline is answered (504) on time all the same, see
-    docs/guide-scopes.md.
+    stays open until then, and its limiter slot stays held; the caller's
+    next checkpoint then raises ``trio.Cancelled``. A request's deadline is
+    answered (504) on time all the same, and the response the request makes
+    afterwards is dropped: see docs/guide-scopes.md.
     """
     if kwargs:
-        result = await trio.to_thread.run_sync(
+        return await trio.to_thread.run_sync(
             functools.partial(func, *args, **kwargs), limiter=thread_limiter()
         )
-    else:
-        result = await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
-    try:
-        await trio.lowlevel.checkpoint_if_cancelled()
-    except trio.Cancelled:
-        logger.debug("Result of %r dropped: cancelled while it ran in a worker thread", func)
-        raise
-    return result
+    return await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
 
 
 class _StopIterationInThread(Exception):
