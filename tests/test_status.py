@@ -14,7 +14,7 @@ def test_every_http_status_in_the_standard_library_has_a_constant():
         f"HTTP_{code.value}_{code.name}"
         for code in http.HTTPStatus
         if code.value != 306  # named RESERVED by Starlette, UNUSED by the stdlib
-        and not hasattr(status, f"HTTP_{code.value}_{code.name}")
+        and f"HTTP_{code.value}_{code.name}" not in dir(status)
     ]
     assert missing == []
 
@@ -24,15 +24,25 @@ def test_constant_values_match_the_number_in_their_name():
         assert getattr(status, name) == int(name.split("_")[1]), name
 
 
-def test_renamed_statuses_keep_both_names():
-    assert status.HTTP_413_CONTENT_TOO_LARGE == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE == 413
-    assert status.HTTP_414_URI_TOO_LONG == status.HTTP_414_REQUEST_URI_TOO_LONG == 414
-    assert (
-        status.HTTP_416_RANGE_NOT_SATISFIABLE
-        == status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
-        == 416
-    )
-    assert status.HTTP_422_UNPROCESSABLE_ENTITY == status.HTTP_422_UNPROCESSABLE_CONTENT == 422
+def test_renamed_statuses_keep_the_old_names_with_a_warning():
+    import pytest
+
+    from trioapi.exceptions import TrioAPIDeprecationWarning
+
+    for old, new, code in (
+        ("HTTP_413_REQUEST_ENTITY_TOO_LARGE", "HTTP_413_CONTENT_TOO_LARGE", 413),
+        ("HTTP_414_REQUEST_URI_TOO_LONG", "HTTP_414_URI_TOO_LONG", 414),
+        ("HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE", "HTTP_416_RANGE_NOT_SATISFIABLE", 416),
+        ("HTTP_422_UNPROCESSABLE_ENTITY", "HTTP_422_UNPROCESSABLE_CONTENT", 422),
+    ):
+        with pytest.warns(TrioAPIDeprecationWarning, match=f"'{old}' is deprecated. Use '{new}'"):
+            assert getattr(status, old) == getattr(status, new) == code
+        assert old in dir(status)
+    with pytest.raises(AttributeError, match="has no attribute 'HTTP_999_NOPE'"):
+        status.HTTP_999_NOPE  # noqa: B018
+
+
+def test_other_statuses():
     assert status.HTTP_418_IM_A_TEAPOT == 418
     assert status.HTTP_421_MISDIRECTED_REQUEST == 421
     assert status.HTTP_425_TOO_EARLY == 425
@@ -42,8 +52,23 @@ def test_renamed_statuses_keep_both_names():
 
 def test_websocket_close_codes():
     codes = sorted(getattr(status, name) for name in status.__all__ if name.startswith("WS_"))
-    assert codes == [1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012,
-                     1013, 1014, 1015]
+    assert codes == [
+        1000,
+        1001,
+        1002,
+        1003,
+        1005,
+        1006,
+        1007,
+        1008,
+        1009,
+        1010,
+        1011,
+        1012,
+        1013,
+        1014,
+        1015,
+    ]
     assert status.WS_1000_NORMAL_CLOSURE == 1000
     assert status.WS_1008_POLICY_VIOLATION == 1008
     assert status.WS_1015_TLS_HANDSHAKE == 1015

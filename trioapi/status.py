@@ -2,10 +2,15 @@
 
 The names match Starlette's and FastAPI's ``status`` modules, so
 ``from trioapi import status`` is a drop-in replacement. Where RFC 9110 renamed
-a status (413, 414, 416, 422) both the old and the new name are provided.
+a status (413, 414, 416, 422) the old name still works but warns, as in
+Starlette 1.x.
 """
 
 from __future__ import annotations
+
+import warnings
+
+from trioapi.exceptions import TrioAPIDeprecationWarning
 
 __all__ = [
     "HTTP_100_CONTINUE",
@@ -45,17 +50,13 @@ __all__ = [
     "HTTP_411_LENGTH_REQUIRED",
     "HTTP_412_PRECONDITION_FAILED",
     "HTTP_413_CONTENT_TOO_LARGE",
-    "HTTP_413_REQUEST_ENTITY_TOO_LARGE",
     "HTTP_414_URI_TOO_LONG",
-    "HTTP_414_REQUEST_URI_TOO_LONG",
     "HTTP_415_UNSUPPORTED_MEDIA_TYPE",
     "HTTP_416_RANGE_NOT_SATISFIABLE",
-    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE",
     "HTTP_417_EXPECTATION_FAILED",
     "HTTP_418_IM_A_TEAPOT",
     "HTTP_421_MISDIRECTED_REQUEST",
     "HTTP_422_UNPROCESSABLE_CONTENT",
-    "HTTP_422_UNPROCESSABLE_ENTITY",
     "HTTP_423_LOCKED",
     "HTTP_424_FAILED_DEPENDENCY",
     "HTTP_425_TOO_EARLY",
@@ -129,17 +130,13 @@ HTTP_410_GONE = 410
 HTTP_411_LENGTH_REQUIRED = 411
 HTTP_412_PRECONDITION_FAILED = 412
 HTTP_413_CONTENT_TOO_LARGE = 413
-HTTP_413_REQUEST_ENTITY_TOO_LARGE = 413
 HTTP_414_URI_TOO_LONG = 414
-HTTP_414_REQUEST_URI_TOO_LONG = 414
 HTTP_415_UNSUPPORTED_MEDIA_TYPE = 415
 HTTP_416_RANGE_NOT_SATISFIABLE = 416
-HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE = 416
 HTTP_417_EXPECTATION_FAILED = 417
 HTTP_418_IM_A_TEAPOT = 418
 HTTP_421_MISDIRECTED_REQUEST = 421
 HTTP_422_UNPROCESSABLE_CONTENT = 422
-HTTP_422_UNPROCESSABLE_ENTITY = 422
 HTTP_423_LOCKED = 423
 HTTP_424_FAILED_DEPENDENCY = 424
 HTTP_425_TOO_EARLY = 425
@@ -176,3 +173,28 @@ WS_1012_SERVICE_RESTART = 1012
 WS_1013_TRY_AGAIN_LATER = 1013
 WS_1014_BAD_GATEWAY = 1014
 WS_1015_TLS_HANDSHAKE = 1015
+
+# The names RFC 9110 replaced: still answered, with a deprecation warning.
+_RENAMED = {
+    "HTTP_413_REQUEST_ENTITY_TOO_LARGE": "HTTP_413_CONTENT_TOO_LARGE",
+    "HTTP_414_REQUEST_URI_TOO_LONG": "HTTP_414_URI_TOO_LONG",
+    "HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE": "HTTP_416_RANGE_NOT_SATISFIABLE",
+    "HTTP_422_UNPROCESSABLE_ENTITY": "HTTP_422_UNPROCESSABLE_CONTENT",
+}
+
+
+def __getattr__(name: str) -> int:
+    new_name = _RENAMED.get(name)
+    if new_name is None:
+        raise AttributeError(f"module 'trioapi.status' has no attribute '{name}'")
+    warnings.warn(
+        f"'{name}' is deprecated. Use '{new_name}' instead.",
+        TrioAPIDeprecationWarning,
+        stacklevel=2,
+    )
+    value: int = globals()[new_name]
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, *_RENAMED])
