@@ -287,3 +287,9 @@ async def test_poisoned_hosts_through_hypercorn_never_reach_urls_or_redirects():
     )
     absolute_head, _ = answers[5]
     assert absolute_head.startswith(b"HTTP/1.1 404")
+
+
+def test_url_replace_brackets_an_ipv6_hostname_but_keeps_a_host_with_port():
+    url = URL("https://[fe::2]:12345/p")
+    assert str(url.replace(hostname="fe::2")) == "https://[fe::2]:12345/p"
+    assert str(url.replace(hostname="example.org:8080", port=None)) == "https://example.org:8080/p"

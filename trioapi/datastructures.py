@@ -159,8 +159,9 @@ class URL:
             # Keep an IPv6 literal such as "[::1]" whole when dropping the port.
             if not hostname.endswith("]"):
                 hostname = hostname.rsplit(":", 1)[0]
-        if ":" in hostname and not hostname.startswith("["):
-            hostname = f"[{hostname}]"  # an IPv6 address, as .hostname gives it
+        if hostname.count(":") > 1 and not hostname.startswith("["):
+            # An IPv6 address, as .hostname gives it; one colon is a "host:port".
+            hostname = f"[{hostname}]"
         netloc = hostname if port is None else f"{hostname}:{port}"
         if username is not None:
             userinfo = username if password is None else f"{username}:{password}"
