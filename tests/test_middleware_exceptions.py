@@ -274,3 +274,12 @@ async def test_websocket_exception_closes_the_socket_with_its_code_and_reason():
 async def test_lifespan_passes_through():
     with pytest.raises(ValueError, match="lifespan"):
         await ExceptionMiddleware(raising(ValueError("lifespan")))({"type": "lifespan"}, None, None)
+
+
+async def test_http_exception_with_a_non_standard_status_has_an_empty_detail():
+    error = HTTPException(499)
+
+    sent = await call(ExceptionMiddleware(raising(error)))
+
+    assert error.detail == ""
+    assert (sent.status, sent.body) == (499, b"")

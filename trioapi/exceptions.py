@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import http.client
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
@@ -61,7 +62,8 @@ class HTTPException(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if detail is None:
-            detail = http.HTTPStatus(status_code).phrase
+            # A status without a standard phrase (499, 599) gets an empty detail.
+            detail = http.client.responses.get(status_code, "")
         self.status_code = status_code
         self.detail = detail
         self.headers = dict(headers) if headers is not None else None
