@@ -385,7 +385,9 @@ class Computed(BaseModel):
     ("separate", "names"),
     [
         (True, ["Computed-Input", "Computed-Output", "HTTPValidationError", "ValidationError"]),
-        (False, ["Computed", "HTTPValidationError", "ValidationError"]),
+        # FastAPI 0.163: a model with computed fields is still documented as it
+        # is sent (its computed fields are read-only outputs), so it splits too.
+        (False, ["Computed-Input", "Computed-Output", "HTTPValidationError", "ValidationError"]),
     ],
 )
 def test_separate_input_output_schemas(separate: bool, names: list[str]) -> None:
@@ -547,3 +549,4 @@ def test_form_models_in_an_embedded_form_body_are_all_of_their_schemas() -> None
         "required": ["token"],
         "allOf": [{"$ref": f"{REF}Profile"}],
     }
+

@@ -128,6 +128,17 @@ def _without_aliases(info: FieldInfo) -> FieldInfo:
     return bare
 
 
+def _has_computed_fields(schema: Any) -> bool:
+    """Whether a model with ``@computed_field`` appears anywhere in a core schema."""
+    if isinstance(schema, dict):
+        if schema.get("computed_fields"):
+            return True
+        return any(_has_computed_fields(value) for value in schema.values())
+    if isinstance(schema, list | tuple):
+        return any(_has_computed_fields(item) for item in schema)
+    return False
+
+
 def _param_core_schema(param: ParamField) -> CoreSchema:
     if param.adapter is not None:
         return param.adapter.core_schema
@@ -182,10 +193,18 @@ class SchemaRegistry:
             f"response:{name}",
             lambda: SchemaField(
                 adapter.core_schema,
-                self._mode("serialization"),
+                self._response_mode(adapter.core_schema),
                 name.title().replace("_", " "),
             ),
         )
+
+    def _response_mode(self, schema: CoreSchema) -> JsonSchemaMode:
+        # As FastAPI: even without separate input/output schemas, a response
+        # whose models have computed fields is documented as it is sent (the
+        # computed fields are read-only outputs, absent from the input).
+        if self.separate_input_output_schemas or _has_computed_fields(schema):
+            return "serialization"
+        return "validation"
 
     def generate(self) -> None:
         """Generate every registered schema and the shared definitions, in one pass."""
