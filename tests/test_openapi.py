@@ -550,3 +550,20 @@ def test_form_models_in_an_embedded_form_body_are_all_of_their_schemas() -> None
         "allOf": [{"$ref": f"{REF}Profile"}],
     }
 
+
+
+def test_a_model_docstring_is_documented_up_to_its_form_feed() -> None:
+    class Secretive(BaseModel):
+        """Public text.
+        \f
+        Internal notes.
+        """
+
+    app = TrioAPI()
+
+    @app.post("/")
+    def create(item: Secretive) -> None:
+        return None
+
+    description = app.openapi()["components"]["schemas"]["Secretive"]["description"]
+    assert description == "Public text.\n"

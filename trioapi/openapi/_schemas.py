@@ -216,6 +216,11 @@ class SchemaRegistry:
         mapping, definitions = generator.generate_definitions(inputs=inputs)
         self._mapping = mapping
         self.definitions = {str(name): value for name, value in definitions.items()}
+        for definition in self.definitions.values():
+            description = definition.get("description")
+            if isinstance(description, str) and "\f" in description:
+                # As FastAPI: a form feed ends the part of a docstring meant for the docs.
+                definition["description"] = description.split("\f")[0]
 
     def schema(self, schema_field: SchemaField) -> dict[str, Any]:
         """The JSON Schema of a registered field (after :meth:`generate`), titled unless a ref."""
