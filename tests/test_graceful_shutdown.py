@@ -4,6 +4,7 @@ The app (examples/trio_features/graceful_shutdown.py) writes each step to an
 event log file, which this test reads from the outside.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,3 +70,53 @@ async def test_sigterm_lets_the_request_finish_then_stops_app_tasks_then_runs_ho
         "refresher cleaned up",
         "shutdown hook",
     ]
+
+
+async def test_a_yield_dependency_in_flight_at_the_hard_cancel_is_torn_down_once(tmp_path):
+    # hypercorn's graceful timeout ends with the requests still running: one
+    # awaiting, one in a worker thread (teardown waits for the thread).
+    events = tmp_path / "events.log"
+    server_log = tmp_path / "server.log"
+    command = [
+        sys.executable, "-m", "hypercorn", "--worker-class", "trio", "--graceful-timeout", "1",
+        "--bind", "127.0.0.1:0", "--error-logfile", str(server_log), "--log-level", "INFO",
+        "tests.hard_cancel_app:app",
+    ]  # fmt: skip
+    env = {**os.environ, "TRIOAPI_EVENT_LOG": str(events)}
+    process = await trio.lowlevel.open_process(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        with trio.fail_after(30):
+            running = await wait_for_line(server_log, "Running on ")
+            url = running.split("Running on ")[1].split()[0]
+            async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+
+                async def fetch(path: str) -> None:
+                    with contextlib.suppress(httpx.HTTPError):
+                        await client.get(path)  # cut by the shutdown
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(fetch, "/held")
+                    nursery.start_soon(fetch, "/held-in-thread")
+                    # Both requests are in (each opened its dependency).
+                    await wait_for_line(events, "opened")
+                    while events.read_text().count("opened") < 2:
+                        await trio.sleep(0.01)
+                    process.send_signal(signal.SIGTERM)
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert returncode == 0
+    lines = events.read_text().splitlines()
+    assert sorted(lines) == [
+        "held-in-thread thread returned",
+        "resource closed",
+        "resource closed",
+        "resource opened",
+        "resource opened",
+    ]
+    # The thread's dependency was torn down only after the thread returned.
+    assert lines.index("held-in-thread thread returned") < len(lines) - 1
