@@ -216,3 +216,26 @@ def test_websocket_endpoint_refuses_an_http_scope() -> None:
     server = FakeServer()
     with pytest.raises(ValueError, match="type 'websocket', got 'http'"):
         WebSocketEndpoint(http_scope("GET"), server.receive, server.send)
+
+
+def test_query_method_dispatches_and_only_verbs_dispatch():
+    from trioapi.endpoints import HTTPEndpoint
+    from trioapi.responses import PlainTextResponse
+    from trioapi.routing import Route, Router
+    from trioapi.testclient import TestClient
+
+    class Endpoint(HTTPEndpoint):
+        async def get(self, request):
+            return PlainTextResponse("got")
+
+        async def query(self, request):
+            return PlainTextResponse("queried")
+
+        async def _helper(self, request):
+            return PlainTextResponse("private")  # pragma: no cover
+
+    client = TestClient(Router(routes=[Route("/", Endpoint)]))
+
+    assert client.request("QUERY", "/").text == "queried"
+    refused = client.request("_HELPER", "/")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, QUERY")

@@ -16,7 +16,7 @@ from trioapi.websockets import WebSocket
 
 __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
 
 
 class HTTPEndpoint:
@@ -62,12 +62,14 @@ class HTTPEndpoint:
         A checkpoint. Cancellation stops the handler (a sync handler's thread
         finishes first) and the response is not sent.
         """
-        request = Request(self.scope, receive=self.receive)
+        request = Request(self.scope, receive=self.receive, send=self.send)
         method = str(self.scope["method"]).upper()
         name = method.lower()
         if method == "HEAD" and getattr(self, "head", None) is None:
             name = "get"
-        handler: Callable[[Request], Any] = getattr(self, name, None) or self.method_not_allowed
+        # Only HTTP verbs dispatch: a method named "_DO_DELETE" must not reach a helper.
+        found = getattr(self, name, None) if method in _METHODS else None
+        handler: Callable[[Request], Any] = found or self.method_not_allowed
         if is_async_callable(handler):
             response: Response = await handler(request)
         else:
