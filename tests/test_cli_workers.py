@@ -38,6 +38,7 @@ async def boom():
 
 @app.get("/slow")
 async def slow():
+    logging.getLogger("app").info("slow started")
     await trio.sleep(1)
     return "slow done"
 """
@@ -119,7 +120,8 @@ async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: 
                 slow.append(await client.get("/slow"))
 
             nursery.start_soon(ask_slow)
-            await trio.sleep(0.3)  # the request reaches a worker; it takes a second to answer
+            # SIGTERM once the request runs in a worker (it takes a second to answer).
+            await wait_for_log(log, "slow started")
             process.send_signal(signal.SIGTERM)
         with trio.fail_after(15):
             await process.wait()
