@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/hypercorn --worker-class trio --bind 127.0.0.1:8000 examples.app:app
 
 lint: $(STAMP)
-	$(BIN)/ruff check trioapi tests examples bench
+	$(BIN)/ruff check trioapi tests examples bench docs_src scripts/mkdocs_hooks.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,7 +39,16 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/inprocess.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV)
+	rm -rf $(VENV) $(BENCH_VENV) site
+
+# The documentation site (mkdocs.yml, docs/, docs_src/). Strict: a broken link,
+# a missing page or a missing included file fails the build.
+.PHONY: docs docs-serve
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
 
 # schemathesis fuzzes the served example app; it lives in its own venv.
 ST_VENV := .venv-schemathesis

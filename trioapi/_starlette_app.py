@@ -169,6 +169,9 @@ class Starlette:
         # Once per server, before it accepts connections: fix hypercorn's
         # trio-worker send race when that worker serves us (trioapi._server).
         patch_hypercorn_if_loaded()
+        # A new server run (or test client) starts with no shutdown begun,
+        # even if an earlier one, on this same app object, shut down.
+        self._shutdown = ServerShutdown()
         lifespan = self.router.lifespan_context
         if self._bridge_wraps_lifespan and self.asyncio_bridge is not None:
             lifespan = self.asyncio_bridge.wrap_lifespan(lifespan)

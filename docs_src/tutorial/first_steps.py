@@ -1,0 +1,8 @@
+from trioapi import TrioAPI
+
+app = TrioAPI()
+
+
+@app.get("/")
+async def root():
+    return {"message": "Hello World"}

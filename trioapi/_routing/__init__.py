@@ -1,0 +1,1 @@
+"""The routing layer behind the public façade ``trioapi.routing``."""
