@@ -74,13 +74,6 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.get("/ready", include_in_schema=False)
-async def ready(request: Request) -> dict[str, str]:
-    """Readiness: the lifespan has started, so the store is there."""
-    get_store(request)
-    return {"status": "ready"}
-
-
 @app.get("/notes", response_model=list[Note])
 async def list_notes(request: Request) -> list[Note]:
     return get_store(request).all()
