@@ -20,15 +20,9 @@ DOCS = ROOT / "docs"
 DOCS_SRC = ROOT / "docs_src"
 TESTS = ROOT / "tests"
 
-<<<<<<< HEAD
 # Pages written by other work this session, kept at their paths and linked
 # from the nav as they are; their few inline blocks predate the rule
 # (guides/databases.md checks its own: tests/test_docs_databases.py).
-=======
-# Edited by other work this session; they keep their paths and are linked
-# from the site's nav as they are. Their few inline blocks predate the rule.
-# running.md is new this session, from the work on `trioapi run`.
->>>>>>> 4347806 (docs: running.md in the nav; deployment follows the new trioapi run (proxy headers, --health-path, supervised workers) and uses trioapi's ProxyHeadersMiddleware; databases: the asyncio bridge section with examples/asyncio_db.py and sync_db.py, the sqlite session commits before the response (scope=function))
 # The bug report is addressed to hypercorn's maintainers and must stay
 # self-contained (its reproduction is pasted upstream as it is).
 INLINE_CODE_ALLOWED = {
@@ -36,10 +30,7 @@ INLINE_CODE_ALLOWED = {
     "security.md",
     "guide-scopes.md",
     "running.md",
-<<<<<<< HEAD
     "guides/databases.md",
-=======
->>>>>>> 4347806 (docs: running.md in the nav; deployment follows the new trioapi run (proxy headers, --health-path, supervised workers) and uses trioapi's ProxyHeadersMiddleware; databases: the asyncio bridge section with examples/asyncio_db.py and sync_db.py, the sqlite session commits before the response (scope=function))
     "hypercorn-bug-report.md",
 }
 FENCE = re.compile(
