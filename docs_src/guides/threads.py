@@ -1,5 +1,7 @@
 import hashlib
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import trio
@@ -7,8 +9,16 @@ import trio
 from trioapi import Depends, TrioAPI
 from trioapi.concurrency import set_thread_limit
 
-app = TrioAPI()
-set_thread_limit(20)  # every worker thread trioapi starts: sync endpoints, dependencies, files
+
+@asynccontextmanager
+async def lifespan(app: TrioAPI) -> AsyncIterator[None]:
+    # Every worker thread trioapi starts (sync endpoints, dependencies,
+    # files) shares one limiter for the process: at most 20 threads at once.
+    set_thread_limit(20)
+    yield
+
+
+app = TrioAPI(lifespan=lifespan)
 
 # A resource of its own gets a limiter of its own: at most 2 reports at once.
 report_slots = trio.CapacityLimiter(2)

@@ -1,10 +1,23 @@
 """docs/guides/threads.md."""
 
+import pytest
 import trio
 
 from docs_src.guides import threads
+from trioapi.concurrency import thread_limiter
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
+
+
+@pytest.fixture(autouse=True)
+def restore_thread_limit():
+    yield
+    thread_limiter().total_tokens = 40  # the process-wide default, for the tests after
+
+
+def test_the_lifespan_sets_the_process_wide_thread_limit():
+    with TestClient(threads.app):
+        assert thread_limiter().total_tokens == 20
 
 
 def test_sync_endpoints_and_dependencies_run_in_worker_threads():
