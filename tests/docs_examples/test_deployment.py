@@ -45,7 +45,10 @@ def test_the_dockerfile_runs_a_valid_trioapi_command_on_files_it_copies():
     assert command[0] == "trioapi"
     args = build_parser().parse_args(command[1:])
     assert (args.command, args.app, args.port) == ("run", "examples.app:app", 8000)
+    app_source = (ROOT / "examples/app.py").read_text()
     for line in lines:
+        if line.startswith("ENV NOTES_"):
+            assert line.split()[1].split("=")[0] in app_source  # a setting the app reads
         if line.startswith("COPY"):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source
