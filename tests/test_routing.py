@@ -302,3 +302,21 @@ def test_mount_and_host_reprs_and_router_equality():
     assert Router(routes=[Route("/other", home)]) != inner
     assert Mount("/app", routes=[Route("/", home)]) == Mount("/app", routes=[Route("/", home)])
     assert len({inner, Router(routes=[Route("/", home)])}) == 2  # hashed by identity
+
+
+def test_uuid_convertor_accepts_the_forms_without_dashes():
+    import uuid
+
+    from trioapi.responses import PlainTextResponse
+    from trioapi.routing import Route, Router
+    from trioapi.testclient import TestClient
+
+    def show(request):
+        assert isinstance(request.path_params["id"], uuid.UUID)
+        return PlainTextResponse(str(request.path_params["id"]))
+
+    client = TestClient(Router(routes=[Route("/{id:uuid}", show)]))
+
+    for form in ("00000000-aaaa-ffff-9999-000000000000", "00000000AAAAFFFF9999000000000000"):
+        assert client.get(f"/{form}").text == "00000000-aaaa-ffff-9999-000000000000"
+    assert client.get("/not-a-uuid").status_code == 404
