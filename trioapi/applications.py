@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -42,11 +42,18 @@ from trioapi.middleware import Middleware
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.routing import BaseRoute
-from trioapi.types import Lifespan
+from trioapi.types import ASGIApp, Lifespan
 
 DecoratedCallable = TypeVar("DecoratedCallable", bound=Callable[..., Any])
 Decorator = Callable[[DecoratedCallable], DecoratedCallable]
 ExceptionHandlerFn = Callable[[Any, Any], Any]
+
+
+def _telemetry_settings(config: Mapping[str, Any]) -> Any:
+    # Imported only when asked for: OpenTelemetry is the optional telemetry extra.
+    from trioapi.telemetry import TelemetrySettings
+
+    return TelemetrySettings(config)
 
 
 class TrioAPI(Starlette):
@@ -79,7 +86,9 @@ class TrioAPI(Starlette):
     be replaced per router and per route (``None``: no limit). See
     docs/security.md. ``asyncio_bridge=True`` runs an asyncio loop as long as
     the lifespan, for asyncio-only libraries (``trioapi.asyncio_bridge``,
-    docs/guides/databases.md).
+    docs/guides/databases.md). ``telemetry={...}`` records OpenTelemetry
+    spans and metrics for each request, as FastAPI 0.163 does (the
+    ``telemetry`` extra; ``trioapi.telemetry``, docs/guides/telemetry.md).
     """
 
     def __init__(
@@ -136,6 +145,7 @@ class TrioAPI(Starlette):
         max_form_header_count: int | None = DEFAULT_MAX_FORM_HEADER_COUNT,
         max_form_header_size: int | None = DEFAULT_MAX_FORM_HEADER_SIZE,
         asyncio_bridge: bool = False,
+        telemetry: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         self.title = title
@@ -167,6 +177,7 @@ class TrioAPI(Starlette):
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.webhooks = webhooks or APIRouter()
         self.concurrent_dependencies = concurrent_dependencies
+        self.telemetry = None if telemetry is None else _telemetry_settings(telemetry)
         # Read per request by the body reader (trioapi.dependencies.body).
         self.strict_content_type = strict_content_type
         self.max_json_depth = max_json_depth
@@ -324,6 +335,15 @@ class TrioAPI(Starlette):
         return self.router.websocket_route(path, name=name)
 
     # -- OpenAPI and docs --------------------------------------------------
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack, inside the server span when ``telemetry=`` is given."""
+        stack = super().build_middleware_stack()
+        if self.telemetry is None:
+            return stack
+        from trioapi.telemetry._server import TelemetryMiddleware
+
+        return TelemetryMiddleware(stack, self.telemetry)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document, generated on first use and cached."""

@@ -116,6 +116,23 @@ async def _serve(
     the function-scoped ones have closed. With ``send=None`` it is appended
     to ``kept`` instead (``get_route_handler`` returns it).
     """
+    # Set by TrioAPI(telemetry=...) only: without it a request pays this one look-up.
+    telemetry = request.scope.get("trioapi.telemetry")
+    if telemetry is None:
+        await _serve_plain(route, request, send, kept, route._endpoint_caller, None)
+    else:
+        path = _mount_prefix(request.scope) + route.path
+        await telemetry.serve_route(route, path, partial(_serve_plain, route, request, send, kept))
+
+
+async def _serve_plain(
+    route: APIRoute,
+    request: Request,
+    send: Send | None,
+    kept: list[Response] | None,
+    call_endpoint: Callable[[dict[str, Any]], Awaitable[Any]],
+    telemetry: Any,
+) -> None:
     plan = route.plans.for_scope(request.scope)
     body_plan = route.body_plan
     if body_plan is None:
@@ -124,7 +141,11 @@ async def _serve(
         state = RequestSolution(request, plan, await read_body(request, body_plan), body_plan.embed)
 
     async def build_and_respond(result: Any) -> None:
-        response = await route.response_builder.build(result, state)
+        if telemetry is None:
+            response = await route.response_builder.build(result, state)
+        else:
+            with telemetry.operation("trioapi.serialization", route.endpoint):
+                response = await route.response_builder.build(result, state)
         if send is None:
             if kept is not None:
                 kept.append(response)
@@ -135,7 +156,7 @@ async def _serve(
         await solve_and_run(
             plan,
             state,
-            call_endpoint=route._endpoint_caller,
+            call_endpoint=call_endpoint,
             respond=build_and_respond,
             error_class=_request_error,
         )
@@ -462,13 +483,13 @@ class APIRoute(Route):
                 raise TrioAPIError(f"{self.label}: responses[{code!r}]: {message}") from None
         return fields
 
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """As the toolkit route's, with ``scope["route"]`` set to this route (as FastAPI does)."""
         match, child_scope = super().matches(scope)
         if match is not Match.NONE:
             child_scope["route"] = self
         return match, child_scope
+
 
 class _WebSocketHandler:
     """The ASGI app of one ``APIWebSocketRoute``."""
