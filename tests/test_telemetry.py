@@ -255,3 +255,43 @@ def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ImportError, match=r"pip install 'trioapi\[telemetry\]'"):
         TrioAPI(telemetry={})
+
+
+def test_a_request_past_its_deadline_records_why_it_stopped(telemetry: Any) -> None:
+    config, exporter, _ = telemetry
+    app = TrioAPI(telemetry=config, timeout=0.05)
+
+    @app.get("/slow")
+    async def slow() -> None:
+        await trio.sleep(30)
+
+    assert TestClient(app).get("/slow").status_code == 504
+    span = server_span(exporter)
+    attributes = span.attributes or {}
+    assert attributes["trioapi.request.cancelled"] == "deadline"
+    assert "error.type" not in attributes
+    assert span.status.status_code == StatusCode.UNSET
+
+
+async def test_a_client_that_leaves_is_recorded_through_hypercorn(telemetry: Any) -> None:
+    config, exporter, _ = telemetry
+    app = TrioAPI(telemetry=config)
+    started = trio.Event()
+
+    @app.get("/wait")
+    async def wait() -> None:
+        started.set()
+        await trio.sleep(30)
+
+    async with run_hypercorn(app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        await stream.send_all(b"GET /wait HTTP/1.1\r\nhost: test\r\n\r\n")
+        await started.wait()
+        await stream.aclose()
+        with trio.fail_after(5):
+            while not exporter.get_finished_spans():
+                await trio.sleep(0.01)
+    span = server_span(exporter)
+    assert (span.attributes or {})["trioapi.request.cancelled"] == "client_disconnected"
+    assert span.name == "GET /wait"

@@ -10,6 +10,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from trioapi.exceptions import HTTPException
 from trioapi.telemetry._attributes import HEADER_GETTER, request_attributes
+from trioapi.telemetry._cancel import cancel_reason, is_cancellation
 from trioapi.telemetry._request import SCOPE_KEY, RequestTelemetry
 from trioapi.telemetry._settings import TelemetrySettings
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,6 +105,8 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_status)
         except BaseException as exc:
             error = exc
+            if is_cancellation(exc):
+                request.cancelled = cancel_reason(scope)
             raise
         finally:
             context.detach(token)
@@ -122,7 +125,7 @@ def _finish(
     error: BaseException | None,
 ) -> dict[str, Any]:
     """Record the outcome on the span; the metric attributes."""
-    code = status[0] if status else (500 if error is not None else None)
+    code = status[0] if status else (500 if error is not None and not request.cancelled else None)
     final = {key: attributes[key] for key in _METRIC_KEYS if key in attributes}
     if request.route is not None:
         final["http.route"] = request.route
@@ -132,6 +135,10 @@ def _finish(
         final["http.response.status_code"] = code
         span.set_attribute("http.response.status_code", code)
     error_type = request.error_type
+    if request.cancelled is not None:
+        # Stopped from outside, not failed: the reason is the attribute.
+        span.set_attribute("trioapi.request.cancelled", request.cancelled)
+        error = None
     if error is not None and not isinstance(error, HTTPException):
         error_type = type(error).__qualname__
     if error_type is None and code is not None and code >= 500:
@@ -140,6 +147,4 @@ def _finish(
         final["error.type"] = error_type
         span.set_attribute("error.type", error_type)
         span.set_status(Status(StatusCode.ERROR))
-    if request.cancelled is not None:
-        span.set_attribute("trioapi.request.cancelled", request.cancelled)
     return final
