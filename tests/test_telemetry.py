@@ -18,6 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from tests.serving import run_hypercorn
 from trioapi import Depends, HTTPException, TrioAPI
 from trioapi.telemetry import TelemetryConfigError
+from trioapi.telemetry._attributes import redact_query
 from trioapi.testclient import TestClient
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
@@ -295,3 +296,18 @@ async def test_a_client_that_leaves_is_recorded_through_hypercorn(telemetry: Any
     span = server_span(exporter)
     assert (span.attributes or {})["trioapi.request.cancelled"] == "client_disconnected"
     assert span.name == "GET /wait"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("%73ig=secret&q=hello%26world", "sig=REDACTED&q=hello%26world"),
+        (
+            "X-Amz-Signature=s&X-Amz-Credential=c&SIG=keep",
+            "X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&SIG=keep",
+        ),
+        ("tag=one&flag&q=a%20b", "tag=one&flag=&q=a+b"),
+    ],
+)
+def test_url_query_is_normalized_and_redacted(query: str, expected: str) -> None:
+    assert redact_query(query) == expected

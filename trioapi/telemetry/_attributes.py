@@ -11,17 +11,27 @@ from opentelemetry.propagators.textmap import Getter
 from trioapi.types import Scope
 
 # Query keys whose values carry credentials (the semantic conventions' list).
-_SECRET_QUERY_KEYS = frozenset({"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"})
+_SECRET_QUERY_KEYS = frozenset(
+    {
+        "AWSAccessKeyId",
+        "Signature",
+        "sig",
+        "X-Goog-Signature",
+        "X-Amz-Signature",
+        "X-Amz-Credential",
+        "X-Amz-Security-Token",
+    }
+)
 
 
 def redact_query(query: str) -> str:
-    """``query`` with the values of credential-carrying keys replaced by ``REDACTED``."""
-    if not any(key in query for key in _SECRET_QUERY_KEYS):
-        return query
+    """``query`` normalized (decoded, then form-encoded), credential values as ``REDACTED``.
+
+    Normalizing means an escaped key (``%73ig``) is redacted too.
+    """
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode(
         [(key, "REDACTED" if key in _SECRET_QUERY_KEYS else value) for key, value in pairs],
-        safe="/:,",
     )
 
 
