@@ -17,6 +17,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check trioapi tests examples bench docs_src scripts/mkdocs_hooks.py
+	$(BIN)/ruff format --check trioapi tests examples bench docs_src scripts/mkdocs_hooks.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -4,7 +4,6 @@ The trioapi and FastAPI apps are one source with the framework names swapped.
 Each scenario of ``SCENARIOS`` is one request the three apps answer alike.
 """
 
-
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -95,8 +94,10 @@ def _bare_response(scope: dict[str, Any], body: bytes) -> tuple[int, bytes, byte
         return 200, json.dumps(result, separators=(",", ":")).encode(), b"application/json"
     if path == "/orders":
         order = Order.model_validate_json(body)
-        return 200, OrderOut.model_validate(order.model_dump()).model_dump_json().encode(), (
-            b"application/json"
+        return (
+            200,
+            OrderOut.model_validate(order.model_dump()).model_dump_json().encode(),
+            (b"application/json"),
         )
     if path == "/deps":
         return 200, b'{"service":"service(repo(db))"}', b"application/json"

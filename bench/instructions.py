@@ -41,8 +41,15 @@ async def run_requests(mode: str, scenario: str, count: int) -> None:
 
 def instructions(mode: str, scenario: str, count: int) -> int:
     command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, __file__, "--run", mode, scenario, str(count),
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--run",
+        mode,
+        scenario,
+        str(count),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
     collected = re.search(r"Collected : (\d+)", output)

@@ -120,9 +120,7 @@ async def run_load(
         "requests": requests,
         "concurrency": concurrency,
         "http": "2" if http2 else "1.1",
-        "keep_alive_max_requests": (
-            "none" if request_limit == NO_REQUEST_LIMIT else request_limit
-        ),
+        "keep_alive_max_requests": ("none" if request_limit == NO_REQUEST_LIMIT else request_limit),
         "errors": len(errors),
         "first_failed_request": min(failed) if failed else None,
         "error_kinds": dict(kinds),
@@ -141,7 +139,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--http2", action="store_true", help="HTTP/2 (prior knowledge) instead of 1.1")
+    parser.add_argument(
+        "--http2", action="store_true", help="HTTP/2 (prior knowledge) instead of 1.1"
+    )
     parser.add_argument(
         "--keep-alive-max-requests",
         type=int,
@@ -149,7 +149,9 @@ def main() -> None:
         help="hypercorn's per-connection request limit (0, trioapi run's default: none; "
         "hypercorn's own default is 1000)",
     )
-    parser.add_argument("--rounds", type=int, default=1, help="repeat to see whether RSS stays flat")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat to see whether RSS stays flat"
+    )
     args = parser.parse_args()
     for _ in range(args.rounds):
         settings: dict[str, object] = {

@@ -83,17 +83,33 @@ def serving(target: str, worker: str) -> Iterator[tuple[str, int]]:
     port = free_port()
     if worker == "uvicorn":
         command = [
-            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", target,
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            target,
         ]
     else:
         command = [
-            sys.executable, "-m", "hypercorn", "--worker-class", worker,
-            "--bind", f"127.0.0.1:{port}", target,
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--worker-class",
+            worker,
+            "--bind",
+            f"127.0.0.1:{port}",
+            target,
         ]
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -121,14 +137,23 @@ def h2load(url: str, scenario: str, requests: int, clients: int, *, http1: bool)
     method, path, query, headers, body = SCENARIOS[scenario]
     target = url + path + (f"?{query.decode()}" if query else "")
     return run_h2load(
-        target, requests, clients, http1=http1, headers=headers,
+        target,
+        requests,
+        clients,
+        http1=http1,
+        headers=headers,
         body=body if method == "POST" else None,
     )
 
 
 def run_h2load(
-    target: str, requests: int, clients: int, *, http1: bool,
-    headers: list[tuple[bytes, bytes]] | None = None, body: bytes | None = None,
+    target: str,
+    requests: int,
+    clients: int,
+    *,
+    http1: bool,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    body: bytes | None = None,
 ) -> float:
     """Requests per second h2load gets sending ``requests`` to ``target`` (a POST with ``body``)."""
     command = ["h2load", "-n", str(requests), "-c", str(clients), "-m", "1"]

@@ -77,7 +77,9 @@ async def run_inprocess(args: argparse.Namespace) -> float:
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(
-            lambda task_status: serve(app, config, shutdown_trigger=stop.wait, task_status=task_status)
+            lambda task_status: serve(
+                app, config, shutdown_trigger=stop.wait, task_status=task_status
+            )
         )
         url = binds[0].replace("http://", "ws://") + "/echo"
         rate = await measure(url, args.clients, args.seconds, "x" * args.size)

@@ -136,7 +136,9 @@ async def chat(
     async with rooms.join(room, name) as (chat_room, member), trio.open_nursery() as nursery:
         nursery.start_soon(_forward, member, websocket)
         async for text in websocket.iter_text():
-            await chat_room.inbox.send({"event": "message", "room": room, "name": name, "text": text})
+            await chat_room.inbox.send(
+                {"event": "message", "room": room, "name": name, "text": text}
+            )
         nursery.cancel_scope.cancel()
 
 

@@ -20,17 +20,45 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 _ROOT_NAMES = [
-    "APIRouter", "BackgroundTasks", "Body", "Cookie", "Depends", "File", "Form", "Header",
-    "HTTPException", "Path", "Query", "Request", "Response", "Security", "UploadFile",
+    "APIRouter",
+    "BackgroundTasks",
+    "Body",
+    "Cookie",
+    "Depends",
+    "File",
+    "Form",
+    "Header",
+    "HTTPException",
+    "Path",
+    "Query",
+    "Request",
+    "Response",
+    "Security",
+    "UploadFile",
 ]
 _RESPONSE_NAMES = [
-    "FileResponse", "HTMLResponse", "JSONResponse", "PlainTextResponse", "RedirectResponse",
+    "FileResponse",
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
     "StreamingResponse",
 ]
 _SECURITY_NAMES = [
-    "APIKeyCookie", "APIKeyHeader", "APIKeyQuery", "HTTPAuthorizationCredentials", "HTTPBasic",
-    "HTTPBasicCredentials", "HTTPBearer", "HTTPDigest", "OAuth2", "OAuth2AuthorizationCodeBearer",
-    "OAuth2PasswordBearer", "OAuth2PasswordRequestForm", "OpenIdConnect", "SecurityScopes",
+    "APIKeyCookie",
+    "APIKeyHeader",
+    "APIKeyQuery",
+    "HTTPAuthorizationCredentials",
+    "HTTPBasic",
+    "HTTPBasicCredentials",
+    "HTTPBearer",
+    "HTTPDigest",
+    "OAuth2",
+    "OAuth2AuthorizationCodeBearer",
+    "OAuth2PasswordBearer",
+    "OAuth2PasswordRequestForm",
+    "OpenIdConnect",
+    "SecurityScopes",
 ]
 
 
@@ -186,9 +214,7 @@ class Measurement(BaseModel):
 
 
 class ExampleItem(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Foo", "price": 35.4}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Foo", "price": 35.4}]})
     name: str
     price: float
 
@@ -293,8 +319,13 @@ def build_query_validation(fw):
     @app.get("/items/")
     async def read_items(
         q: str | None = fw.Query(
-            None, alias="item-query", title="Query string", description="Search text",
-            min_length=3, max_length=50, pattern="^fixedquery$",
+            None,
+            alias="item-query",
+            title="Query string",
+            description="Search text",
+            min_length=3,
+            max_length=50,
+            pattern="^fixedquery$",
         ),
         size: int = fw.Query(10, ge=1, le=100),
         weight: float = fw.Query(..., gt=0, lt=10.5, multiple_of=0.5),
@@ -464,7 +495,10 @@ def build_body_examples(fw):
             Item,
             fw.Body(
                 openapi_examples={
-                    "normal": {"summary": "A normal example", "value": {"name": "Foo", "price": 35.4}},
+                    "normal": {
+                        "summary": "A normal example",
+                        "value": {"name": "Foo", "price": 35.4},
+                    },
                     "invalid": {"summary": "Invalid", "value": {"name": "Baz", "price": "thirty"}},
                 }
             ),
@@ -620,8 +654,13 @@ def build_response_model_exclude(fw):
     async def unset(item_id: str):
         return {}
 
-    @app.get("/defaults", response_model=Item, response_model_exclude_none=True,
-             response_model_exclude_defaults=True, response_model_by_alias=False)
+    @app.get(
+        "/defaults",
+        response_model=Item,
+        response_model_exclude_none=True,
+        response_model_exclude_defaults=True,
+        response_model_by_alias=False,
+    )
     async def defaults():
         return {}
 
@@ -676,8 +715,14 @@ def build_extra_responses(fw):
     async def read_item(item_id: str):
         return {}
 
-    @app.post("/things/", status_code=201, responses={409: {"model": Message}, 201: {"headers": {
-        "X-Thing": {"description": "Id", "schema": {"type": "string"}}}}})
+    @app.post(
+        "/things/",
+        status_code=201,
+        responses={
+            409: {"model": Message},
+            201: {"headers": {"X-Thing": {"description": "Id", "schema": {"type": "string"}}}},
+        },
+    )
     async def create_thing() -> Message:
         return Message(message="ok")
 
@@ -778,8 +823,10 @@ def build_app_metadata(fw):
 
 
 def build_license_url(fw):
-    app = fw.App(license_info={"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
-                 openapi_url="/api/v1/openapi.json")
+    app = fw.App(
+        license_info={"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
+        openapi_url="/api/v1/openapi.json",
+    )
 
     @app.get("/")
     async def root():
@@ -856,8 +903,13 @@ def build_root_path_with_servers(fw):
 def build_operation_details(fw):
     app = fw.App()
 
-    @app.post("/items/", summary="Create an item", description="Create with all the info",
-              operation_id="make_item", tags=["items"])
+    @app.post(
+        "/items/",
+        summary="Create an item",
+        description="Create with all the info",
+        operation_id="make_item",
+        tags=["items"],
+    )
     async def create_item(item: Item) -> Item:
         return item
 
@@ -948,7 +1000,9 @@ def build_callbacks(fw):
     app = fw.App()
     callback_router = fw.APIRouter()
 
-    @callback_router.post("{$callback_url}/invoices/{$request.body.id}", response_model=InvoiceEventReceived)
+    @callback_router.post(
+        "{$callback_url}/invoices/{$request.body.id}", response_model=InvoiceEventReceived
+    )
     def invoice_notification(body: InvoiceEvent):
         pass
 
@@ -1085,7 +1139,9 @@ def build_security_http(fw):
         return {}
 
     @app.get("/bearer")
-    def with_bearer(credentials: Annotated[fw.HTTPAuthorizationCredentials | None, fw.Depends(bearer)]):
+    def with_bearer(
+        credentials: Annotated[fw.HTTPAuthorizationCredentials | None, fw.Depends(bearer)],
+    ):
         return {}
 
     @app.get("/digest", dependencies=[fw.Depends(digest)])
@@ -1178,7 +1234,10 @@ def build_nested_routers(fw):
 
     app.include_router(items)
     app.include_router(
-        admin, prefix="/admin", tags=["admin"], dependencies=[fw.Depends(get_token_header)],
+        admin,
+        prefix="/admin",
+        tags=["admin"],
+        dependencies=[fw.Depends(get_token_header)],
         responses={418: {"description": "I'm a teapot"}},
     )
     return app
@@ -1194,7 +1253,9 @@ def build_dependency_params(fw):
     def query_extractor(q: str | None = None):
         return q
 
-    def query_or_cookie(q: Annotated[str, fw.Depends(query_extractor)], last: str | None = fw.Cookie(None)):
+    def query_or_cookie(
+        q: Annotated[str, fw.Depends(query_extractor)], last: str | None = fw.Cookie(None)
+    ):
         return q or last
 
     @app.get("/items/")
@@ -1202,7 +1263,10 @@ def build_dependency_params(fw):
         return {}
 
     @app.get("/chain/")
-    async def chain(value: Annotated[str, fw.Depends(query_or_cookie)], shared: Annotated[str | None, fw.Depends(query_extractor)]):
+    async def chain(
+        value: Annotated[str, fw.Depends(query_or_cookie)],
+        shared: Annotated[str | None, fw.Depends(query_extractor)],
+    ):
         return {}
 
     @app.get("/body-dep/")
@@ -1216,8 +1280,13 @@ def build_special_parameters(fw):
     app = fw.App()
 
     @app.post("/special/{item_id}")
-    async def special(item_id: int, request: fw.Request, response: fw.Response,
-                      background: fw.BackgroundTasks, q: int = 0):
+    async def special(
+        item_id: int,
+        request: fw.Request,
+        response: fw.Response,
+        background: fw.BackgroundTasks,
+        q: int = 0,
+    ):
         return {}
 
     return app

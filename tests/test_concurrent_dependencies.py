@@ -113,7 +113,13 @@ async def test_yield_and_sync_dependencies_keep_their_order_and_task(autojump_cl
 
     exchange = await call(app, "/")
     assert exchange.json() == ["a:r-1", "second", "b:r-1"]
-    assert [name for name, _ in log] == ["resource", "first", "second", "endpoint", "resource closed"]
+    assert [name for name, _ in log] == [
+        "resource",
+        "first",
+        "second",
+        "endpoint",
+        "resource closed",
+    ]
     tasks = {task for name, task in log if task is not None}
     assert len(tasks) == 1  # yield dependency and endpoint share the request's task
 
@@ -224,4 +230,7 @@ async def test_validation_errors_of_concurrent_dependencies_are_reported_in_orde
 
     exchange = await call(app, "/")
     assert exchange.status == 422
-    assert [error["loc"] for error in exchange.json()["detail"]] == [["query", "page"], ["query", "size"]]
+    assert [error["loc"] for error in exchange.json()["detail"]] == [
+        ["query", "page"],
+        ["query", "size"],
+    ]

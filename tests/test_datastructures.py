@@ -293,8 +293,9 @@ def test_query_params_round_trip_through_str(pairs):
 
 
 def test_headers_are_case_insensitive_and_multi_valued():
-    h = Headers(raw=[(b"set-cookie", b"a=1"), (b"content-type", b"text/plain"),
-                     (b"set-cookie", b"b=2")])
+    h = Headers(
+        raw=[(b"set-cookie", b"a=1"), (b"content-type", b"text/plain"), (b"set-cookie", b"b=2")]
+    )
     assert h["Set-Cookie"] == "a=1"
     assert h.getlist("SET-COOKIE") == ["a=1", "b=2"]
     assert "Content-Type" in h
@@ -340,14 +341,21 @@ def test_headers_refuse_cr_lf_and_nul():
 
 
 def test_mutable_headers_edit_a_message_in_place():
-    message = {"type": "http.response.start", "status": 200,
-               "headers": [(b"content-type", b"text/plain"), (b"x-a", b"1"), (b"x-a", b"2")]}
+    message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/plain"), (b"x-a", b"1"), (b"x-a", b"2")],
+    }
     headers = MutableHeaders(scope=message)
     headers["X-A"] = "3"
     headers["X-New"] = "n"
     headers.append("set-cookie", "s=1")
-    assert message["headers"] == [(b"content-type", b"text/plain"), (b"x-a", b"3"),
-                                  (b"x-new", b"n"), (b"set-cookie", b"s=1")]
+    assert message["headers"] == [
+        (b"content-type", b"text/plain"),
+        (b"x-a", b"3"),
+        (b"x-new", b"n"),
+        (b"set-cookie", b"s=1"),
+    ]
     del headers["content-type"]
     del headers["never-there"]
     assert message["headers"][0] == (b"x-a", b"3")
@@ -407,8 +415,9 @@ def test_headers_from_arbitrary_latin1_pairs_never_crash(raw, key):
 
 async def test_upload_file_in_memory_read_write_seek_close():
     spooled = tempfile.SpooledTemporaryFile(max_size=1024)
-    upload = UploadFile(spooled, size=0, filename="a.txt",
-                        headers=Headers({"content-type": "text/plain"}))
+    upload = UploadFile(
+        spooled, size=0, filename="a.txt", headers=Headers({"content-type": "text/plain"})
+    )
     assert upload.content_type == "text/plain"
     await upload.write(b"hello ")
     await upload.write(b"world")

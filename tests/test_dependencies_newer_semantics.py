@@ -195,7 +195,9 @@ def test_max_concurrency_must_be_a_positive_int(limit):
     async def database() -> str:
         return "db"
 
-    with pytest.raises(TrioAPIError, match=r"max_concurrency=.*must be a whole number of at least 1"):
+    with pytest.raises(
+        TrioAPIError, match=r"max_concurrency=.*must be a whole number of at least 1"
+    ):
         Depends(database, max_concurrency=limit)
 
 
@@ -231,7 +233,12 @@ def test_a_required_header_sent_with_underscores_is_reported_missing_at_its_dash
     assert response.status_code == 422
     assert response.json() == {
         "detail": [
-            {"type": "missing", "loc": ["header", "x-token"], "msg": "Field required", "input": None}
+            {
+                "type": "missing",
+                "loc": ["header", "x-token"],
+                "msg": "Field required",
+                "input": None,
+            }
         ]
     }
 

@@ -432,7 +432,9 @@ def test_app_metadata_servers_tags_and_external_docs() -> None:
     assert app.openapi() is app.openapi()  # cached in app.openapi_schema
 
 
-@pytest.mark.filterwarnings("ignore:TrioAPI.root_path=:trioapi.exceptions.TrioAPIDeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:TrioAPI.root_path=:trioapi.exceptions.TrioAPIDeprecationWarning"
+)
 def test_root_path_is_the_server_when_none_is_declared() -> None:
     assert TrioAPI(root_path="/api").openapi()["servers"] == [{"url": "/api"}]
     assert "servers" not in TrioAPI(root_path="/api", root_path_in_servers=False).openapi()
@@ -549,7 +551,6 @@ def test_form_models_in_an_embedded_form_body_are_all_of_their_schemas() -> None
         "required": ["token"],
         "allOf": [{"$ref": f"{REF}Profile"}],
     }
-
 
 
 def test_a_model_docstring_is_documented_up_to_its_form_feed() -> None:

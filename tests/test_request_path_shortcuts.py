@@ -98,7 +98,9 @@ def test_a_yield_dependency_that_never_yields_is_named_in_the_error():
     async def endpoint(value: Annotated[str, Depends(empty)]):
         return value
 
-    with pytest.raises(RuntimeError, match=r"The yield dependency .*empty\(\) returned without yielding"):
+    with pytest.raises(
+        RuntimeError, match=r"The yield dependency .*empty\(\) returned without yielding"
+    ):
         TestClient(app).get("/")
 
 

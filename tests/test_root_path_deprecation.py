@@ -8,7 +8,9 @@ from trioapi.testclient import TestClient
 
 
 def test_root_path_argument_warns_and_still_sets_the_scope_root_path() -> None:
-    with pytest.warns(TrioAPIDeprecationWarning, match=r"trioapi run --root-path /api/v1") as record:
+    with pytest.warns(
+        TrioAPIDeprecationWarning, match=r"trioapi run --root-path /api/v1"
+    ) as record:
         app = TrioAPI(root_path="/api/v1")
     # The warning points at the line that built the app, not into trioapi.
     assert record[0].filename == __file__

@@ -120,7 +120,10 @@ async def test_a_handler_for_request_timeout_replaces_the_504(autojump_clock):
         )
 
     exchange = await call(app, "/route-timeout")
-    assert (exchange.status, exchange.json()) == (504, {"error": "too slow", "path": "/route-timeout"})
+    assert (exchange.status, exchange.json()) == (
+        504,
+        {"error": "too slow", "path": "/route-timeout"},
+    )
 
 
 async def test_a_handler_for_status_504_or_http_exception_answers_timeouts(autojump_clock):

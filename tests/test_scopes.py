@@ -111,9 +111,7 @@ async def test_declared_content_length_over_the_limit_is_refused_before_reading(
 
 
 @pytest.mark.parametrize(("http_version", "closes"), [("1.1", True), ("2", False)])
-async def test_a_refused_body_closes_an_http1_connection(
-    http_version, closes
-):
+async def test_a_refused_body_closes_an_http1_connection(http_version, closes):
     server = FakeServer([b"x" * 60, b"x" * 60, b"x" * 60])
 
     async def app(scope, receive, send):

@@ -128,7 +128,9 @@ class H2Client:
             assert data, "server closed the connection"
             for event in self.conn.receive_data(data):
                 if isinstance(event, h2.events.DataReceived):
-                    self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    self.conn.acknowledge_received_data(
+                        event.flow_controlled_length, event.stream_id
+                    )
                 events.append(event)
             await self.stream.send_all(self.conn.data_to_send())
         return events

@@ -167,7 +167,10 @@ async def test_json_messages_round_trip(served):
     url, _ = served
     async with open_ws(url, "/json") as ws:
         await ws.send_message(json.dumps({"b": 1, "a": [1, 2]}))
-        assert json.loads(await ws.get_message()) == {"got": {"b": 1, "a": [1, 2]}, "keys": ["a", "b"]}
+        assert json.loads(await ws.get_message()) == {
+            "got": {"b": 1, "a": [1, 2]},
+            "keys": ["a", "b"],
+        }
         await ws.send_message('{"x":null}')
         assert await ws.get_message() == '{"got":{"x":null},"keys":["x"]}'
 
@@ -302,7 +305,9 @@ async def test_shutdown_closes_sockets_with_1001_and_ends_streams_before_the_har
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(
                 lambda task_status: serve(
-                    app, config, shutdown_trigger=app.shutdown_trigger(stop.wait),
+                    app,
+                    config,
+                    shutdown_trigger=app.shutdown_trigger(stop.wait),
                     task_status=task_status,
                 )
             )

@@ -181,8 +181,15 @@ async def test_a_client_that_stops_reading_is_given_up_after_send_timeout(autoju
     probe = Probe()
     app = build_app(probe)
     client = StalledClient()
-    scope = {"type": "http", "method": "GET", "path": "/stream", "raw_path": b"/stream",
-             "query_string": b"", "headers": [], "app": app}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/stream",
+        "raw_path": b"/stream",
+        "query_string": b"",
+        "headers": [],
+        "app": app,
+    }
     start = trio.current_time()
     with trio.fail_after(100):
         await serve_request(

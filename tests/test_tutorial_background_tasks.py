@@ -47,7 +47,9 @@ def test_tasks_from_a_dependency_and_the_endpoint_share_one_queue_in_order():
         return {"message": "Message sent"}
 
     client = TestClient(app)
-    assert client.post("/send-notification/a@b.c?q=some-query").json() == {"message": "Message sent"}
+    assert client.post("/send-notification/a@b.c?q=some-query").json() == {
+        "message": "Message sent"
+    }
     assert log == ["found query: some-query", "message to a@b.c"]
     client.post("/send-notification/x@y.z")
     assert log[2:] == ["message to x@y.z"]

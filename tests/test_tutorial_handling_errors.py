@@ -53,7 +53,9 @@ def test_a_custom_exception_has_its_own_handler():
 
     @app.exception_handler(UnicornException)
     async def unicorn_handler(request: Request, exc: UnicornException):
-        return JSONResponse(status_code=418, content={"message": f"Oops! {exc.name} did a rainbow."})
+        return JSONResponse(
+            status_code=418, content={"message": f"Oops! {exc.name} did a rainbow."}
+        )
 
     @app.get("/unicorns/{name}")
     async def read_unicorn(name: str):

@@ -100,7 +100,9 @@ def test_a_value_not_matching_the_pattern_is_reported_with_the_pattern(client):
 def test_a_required_parameter_without_default_is_missing(client):
     assert client.get("/required?q=ok").json() == {"q": "ok"}
     assert client.get("/required").json() == {
-        "detail": [{"type": "missing", "loc": ["query", "q"], "msg": "Field required", "input": None}]
+        "detail": [
+            {"type": "missing", "loc": ["query", "q"], "msg": "Field required", "input": None}
+        ]
     }
 
 

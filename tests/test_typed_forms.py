@@ -91,8 +91,18 @@ def test_missing_and_empty_form_fields_are_reported_at_body_and_name(client):
     assert response.status_code == 422
     assert response.json() == {
         "detail": [
-            {"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": None},
-            {"type": "missing", "loc": ["body", "password"], "msg": "Field required", "input": None},
+            {
+                "type": "missing",
+                "loc": ["body", "username"],
+                "msg": "Field required",
+                "input": None,
+            },
+            {
+                "type": "missing",
+                "loc": ["body", "password"],
+                "msg": "Field required",
+                "input": None,
+            },
         ]
     }
 
@@ -162,7 +172,9 @@ def test_files_as_bytes_and_as_upload_file_with_a_form_field(client):
 def test_missing_file_is_reported(client):
     response = client.post("/files", files={"raw": ("a.txt", b"x")})
     assert response.json() == {
-        "detail": [{"type": "missing", "loc": ["body", "upload"], "msg": "Field required", "input": None}]
+        "detail": [
+            {"type": "missing", "loc": ["body", "upload"], "msg": "Field required", "input": None}
+        ]
     }
 
 

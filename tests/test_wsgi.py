@@ -19,8 +19,18 @@ StartResponse = Callable[..., Any]
 
 def echo_environ(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
     body = environ["wsgi.input"].read()
-    start_response("201 Created", [("Content-Type", "text/plain"), ("X-Thread", threading.current_thread().name)])
-    keys = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "HTTP_X_TOKEN")
+    start_response(
+        "201 Created",
+        [("Content-Type", "text/plain"), ("X-Thread", threading.current_thread().name)],
+    )
+    keys = (
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "CONTENT_TYPE",
+        "HTTP_X_TOKEN",
+    )
     lines = [f"{key}={environ.get(key)}" for key in keys]
     return ["\n".join(lines).encode(), b"\nbody=", body]
 
@@ -39,7 +49,9 @@ def mounted(wsgi_app: Callable[..., Any]) -> TestClient:
 def test_mounted_wsgi_app_sees_the_request_and_its_response_is_sent() -> None:
     client = mounted(echo_environ)
     response = client.post(
-        "/v1/some/path?name=caf%C3%A9", content=b"hello", headers={"content-type": "text/plain", "x-token": "abc"}
+        "/v1/some/path?name=caf%C3%A9",
+        content=b"hello",
+        headers={"content-type": "text/plain", "x-token": "abc"},
     )
     assert response.status_code == 201
     assert response.headers["content-type"] == "text/plain"
@@ -137,7 +149,11 @@ async def test_failed_send_stops_the_wsgi_app_and_closes_its_iterable() -> None:
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
     with pytest.raises(OSError, match="client went away"):
         await WSGIMiddleware(endless)(scope, receive, send)
-    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body", "http.response.body"]
+    assert [m["type"] for m in sent] == [
+        "http.response.start",
+        "http.response.body",
+        "http.response.body",
+    ]
     assert events == ["closed"]
 
 

@@ -127,7 +127,9 @@ class SocketGuard:
             elif self.going_away and self.closed:
                 if kind == "websocket.close":
                     return
-                raise ServerGoingAway("The server closed this WebSocket because it is shutting down.")
+                raise ServerGoingAway(
+                    "The server closed this WebSocket because it is shutting down."
+                )
             if kind == "websocket.accept":
                 self.accepted = True
             elif kind in ("websocket.close", "websocket.http.response.start"):
@@ -144,7 +146,11 @@ class SocketGuard:
             if self.accepted and not self.closed:
                 self.closed = True
                 await self._send(
-                    {"type": "websocket.close", "code": GOING_AWAY, "reason": "Server shutting down"}
+                    {
+                        "type": "websocket.close",
+                        "code": GOING_AWAY,
+                        "reason": "Server shutting down",
+                    }
                 )
 
 

@@ -22,6 +22,7 @@ __all__ = ["UploadFile"]
 
 T = TypeVar("T")
 
+
 class UploadFile:
     """An uploaded file whose async methods keep disk I/O off the event loop.
 
@@ -30,7 +31,11 @@ class UploadFile:
     """
 
     def __init__(
-        self, file: BinaryIO, *, size: int | None = None, filename: str | None = None,
+        self,
+        file: BinaryIO,
+        *,
+        size: int | None = None,
+        filename: str | None = None,
         headers: Headers | None = None,
     ) -> None:
         self.file = file

@@ -57,4 +57,3 @@ class BackgroundTasks(BackgroundTask):
 
     def __repr__(self) -> str:
         return f"BackgroundTasks({self.tasks!r})"
-

@@ -113,6 +113,7 @@ async def _get_app_nursery(connection: HTTPConnection) -> trio.Nursery:
 for _provider in (_get_request_scope, _get_request_nursery, _get_app_nursery):
     setattr(_provider, "__trioapi_instant__", True)  # noqa: B010  # a marker read by the planner
 
+
 def needs_request_nursery(dependant: Dependant) -> bool:
     """Whether a route's dependencies inject the request nursery (or the scope that gives it).
 

@@ -498,9 +498,7 @@ class Request(HTTPConnection):
                 raw_headers.append((name.encode("latin-1"), value.encode("latin-1")))
         await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
 
-    async def send_early_hints(
-        self, link: str | Iterable[str], /, *additional_links: str
-    ) -> bool:
+    async def send_early_hints(self, link: str | Iterable[str], /, *additional_links: str) -> bool:
         """Send a ``103 Early Hints`` response with these ``Link`` header values.
 
         Starlette's spelling, ``send_early_hints(link, *more)``, and a list of

@@ -241,5 +241,3 @@ def _is_contained(path: str) -> bool:
     if "\x00" in path or "\\" in path or os.path.isabs(path):
         return False
     return path != os.pardir and not path.startswith(os.pardir + os.sep)
-
-

@@ -26,7 +26,11 @@ class LifespanDriver:
         self._done = trio.Event()
 
     async def _run(self) -> None:
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
         try:
             await self.app(scope, self._app_inbox.receive, self._to_client.send)
         except Exception as exc:  # re-raised by startup()/shutdown() in the client

@@ -101,7 +101,9 @@ async def run_inside_generator(
             try:
                 value = await agen.__anext__()
             except StopAsyncIteration:
-                raise RuntimeError(f"The yield dependency {name} returned without yielding") from None
+                raise RuntimeError(
+                    f"The yield dependency {name} returned without yielding"
+                ) from None
         else:
             gen = call(**kwargs)
             value = await run_in_threadpool(_start_sync, gen, name)

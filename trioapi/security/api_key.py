@@ -32,7 +32,9 @@ class APIKeyBase(SecurityBase):
         auto_error: bool,
     ) -> None:
         # "in" is a keyword, so the model is built from its aliases.
-        self.model = APIKey.model_validate({"in": location, "name": name, "description": description})
+        self.model = APIKey.model_validate(
+            {"in": location, "name": name, "description": description}
+        )
         self.scheme_name = scheme_name or type(self).__name__
         self.auto_error = auto_error
 
