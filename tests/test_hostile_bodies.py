@@ -310,28 +310,35 @@ def flood_app() -> TrioAPI:
     return app
 
 
+async def post_flood(client: httpx.AsyncClient, body: bytes, content_type: str) -> object:
+    """The answer to a flood: its (status, body), or "closed".
+
+    The server answers 400 while the client is still sending, then closes the
+    connection; a client still writing may see the connection reset before it
+    reads the answer (the kernel drops unread data on close), which the issue
+    allows as "a closed connection".
+    """
+    try:
+        response = await client.post("/form", content=body, headers={"content-type": content_type})
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+        return "closed"
+    return response.status_code, response.json()
+
+
 async def test_form_floods_through_hypercorn_are_400_and_the_server_keeps_serving():
     urlencoded = b"".join(urlencoded_chunks(100_000))
     multipart = b"".join(multipart_chunks(100_000))
     async with run_hypercorn(flood_app()) as url, httpx.AsyncClient(base_url=url) as client:
-        fields = await client.post(
-            "/form",
-            content=urlencoded,
-            headers={"content-type": "application/x-www-form-urlencoded"},
-        )
-        files = await client.post(
-            "/form",
-            content=multipart,
-            headers={"content-type": "multipart/form-data; boundary=B"},
-        )
+        fields = await post_flood(client, urlencoded, "application/x-www-form-urlencoded")
+        files = await post_flood(client, multipart, "multipart/form-data; boundary=B")
         fine = await client.post("/form", data={"a": "1", "b": "2"})
-    assert (fields.status_code, fields.json()) == (
-        400,
-        {"detail": "Too many fields. Maximum number of fields is 1000."},
+    assert fields in (
+        (400, {"detail": "Too many fields. Maximum number of fields is 1000."}),
+        "closed",
     )
-    assert (files.status_code, files.json()) == (
-        400,
-        {"detail": "Too many files. Maximum number of files is 1000."},
+    assert files in (
+        (400, {"detail": "Too many files. Maximum number of files is 1000."}),
+        "closed",
     )
     assert (fine.status_code, fine.json()) == (200, {"items": 2})
 
