@@ -9,6 +9,10 @@ from trioapi.types import Receive, Scope, Send
 
 ORIGIN = "https://example.org"
 SAFELISTED = "Accept, Accept-Language, Content-Language, Content-Type"
+PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+    "Access-Control-Request-Private-Network"
+)
 
 
 async def homepage(scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,6 +43,7 @@ async def test_allow_all_preflight_answers_star_and_echoes_requested_headers():
     assert sent.status == 200
     assert sent.body == b"OK"
     assert sent.raw_headers == [
+        ("vary", PREFLIGHT_VARY),
         ("access-control-allow-origin", "*"),
         ("access-control-allow-methods", ", ".join(ALL_METHODS)),
         ("access-control-max-age", "300"),
@@ -56,7 +61,7 @@ async def test_allow_all_with_credentials_echoes_the_origin_in_preflight():
     assert sent.status == 200
     assert sent.headers["access-control-allow-origin"] == ORIGIN
     assert sent.headers["access-control-allow-credentials"] == "true"
-    assert sent.headers["vary"] == "Origin"
+    assert sent.headers["vary"] == PREFLIGHT_VARY
 
 
 async def test_allow_all_simple_request_gets_star_and_exposed_headers():
@@ -69,14 +74,15 @@ async def test_allow_all_simple_request_gets_star_and_exposed_headers():
     assert sent.headers["access-control-allow-origin"] == "*"
     assert sent.headers["access-control-expose-headers"] == "X-Status, X-Custom"
     assert sent.headers["x-custom"] == "yes"
-    assert "vary" not in sent.headers
+    assert sent.headers["vary"] == "Origin"
     assert "access-control-allow-credentials" not in sent.headers
 
 
-async def test_allow_all_simple_request_with_cookie_gets_its_origin_back():
+@pytest.mark.parametrize("cookie", [[], [("cookie", "a=b")]])
+async def test_allow_all_with_credentials_simple_request_gets_its_origin_back(cookie):
     app = CORSMiddleware(homepage, allow_origins=["*"], allow_credentials=True)
 
-    sent = await call(app, headers=[("origin", ORIGIN), ("cookie", "a=b")])
+    sent = await call(app, headers=[("origin", ORIGIN), *cookie])
 
     assert sent.headers["access-control-allow-origin"] == ORIGIN
     assert sent.headers["access-control-allow-credentials"] == "true"
@@ -92,7 +98,7 @@ async def test_specific_origin_preflight_lists_safelisted_and_allowed_headers():
 
     assert sent.status == 200
     assert sent.raw_headers == [
-        ("vary", "Origin"),
+        ("vary", PREFLIGHT_VARY),
         ("access-control-allow-methods", "GET, POST"),
         ("access-control-max-age", "600"),
         ("access-control-allow-headers", f"{SAFELISTED}, X-Example"),
@@ -109,6 +115,7 @@ async def test_preflight_names_every_refused_part():
 
     assert sent.status == 400
     assert sent.body == b"Disallowed CORS origin, method, headers"
+    assert sent.headers["vary"] == PREFLIGHT_VARY
     assert "access-control-allow-origin" not in sent.headers
 
 
@@ -164,16 +171,27 @@ async def test_specific_origin_simple_request_echoes_allowed_origin_only():
     assert refused.status == 200
     assert refused.body == b"Homepage"
     assert "access-control-allow-origin" not in refused.headers
-    assert "vary" not in refused.headers
+    # The answer still depends on the origin, so caches must key on it.
+    assert refused.headers["vary"] == "Origin"
 
 
-async def test_vary_origin_is_added_to_the_apps_vary():
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"allow_origins": [ORIGIN]},
+        {"allow_origins": ["*"]},
+        {"allow_origins": ["*"], "allow_credentials": True},
+    ],
+)
+async def test_vary_origin_is_added_after_all_of_the_apps_vary_lines(options):
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await PlainTextResponse("x", headers={"Vary": "Accept-Encoding"})(scope, receive, send)
+        response = PlainTextResponse("x", headers={"Vary": "Accept-Encoding"})
+        response.headers.append("Vary", "Accept-Language")
+        await response(scope, receive, send)
 
-    sent = await call(CORSMiddleware(app, allow_origins=[ORIGIN]), headers=[("origin", ORIGIN)])
+    sent = await call(CORSMiddleware(app, **options), headers=[("origin", ORIGIN)])
 
-    assert sent.headers["vary"] == "Accept-Encoding, Origin"
+    assert sent.headers["vary"] == "Accept-Encoding, Accept-Language, Origin"
 
 
 async def test_private_network_preflight_is_answered_only_when_allowed():
@@ -193,13 +211,14 @@ async def test_private_network_preflight_is_answered_only_when_allowed():
     assert "access-control-allow-private-network" not in refused.headers
 
 
-async def test_request_without_origin_is_untouched():
-    sent = await call(CORSMiddleware(homepage, allow_origins=["*"]))
+async def test_request_without_origin_gets_only_vary_origin():
+    sent = await call(CORSMiddleware(homepage, allow_origins=["*"], allow_credentials=True))
 
     assert sent.raw_headers == [
         ("x-custom", "yes"),
         ("content-length", "8"),
         ("content-type", "text/plain; charset=utf-8"),
+        ("vary", "Origin"),
     ]
 
 
@@ -212,6 +231,30 @@ async def test_options_without_request_method_goes_to_the_app():
 
     assert sent.body == b"Homepage"
     assert sent.headers["access-control-allow-origin"] == "*"
+
+
+async def test_options_with_request_method_but_no_origin_goes_to_the_app():
+    sent = await call(
+        CORSMiddleware(homepage, allow_origins=["*"], allow_methods=["*"]),
+        method="OPTIONS",
+        headers=[("access-control-request-method", "GET")],
+    )
+
+    assert sent.body == b"Homepage"
+    assert sent.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in sent.headers
+
+
+async def test_wildcard_methods_allow_query_but_not_custom_methods():
+    app = CORSMiddleware(homepage, allow_origins=["*"], allow_methods=["*"])
+
+    query = await preflight(app, method="QUERY")
+    custom = await preflight(app, method="CUSTOM")
+
+    assert query.status == 200
+    assert "QUERY" in query.headers["access-control-allow-methods"].split(", ")
+    assert (custom.status, custom.body) == (400, b"Disallowed CORS method")
+    assert custom.headers["vary"] == PREFLIGHT_VARY
 
 
 async def test_default_methods_are_get_only():

@@ -73,8 +73,13 @@ async def test_cors_preflight_is_answered_by_the_served_app():
     assert "X-Token" in allowed.headers["access-control-allow-headers"]
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert allowed.headers["access-control-max-age"] == "60"
-    assert allowed.headers["vary"] == "Origin"
+    preflight_vary = (
+        "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+        "Access-Control-Request-Private-Network"
+    )
+    assert allowed.headers["vary"] == preflight_vary
     assert (refused.status_code, refused.text) == (400, "Disallowed CORS origin")
+    assert refused.headers["vary"] == preflight_vary
     assert "access-control-allow-origin" not in refused.headers
 
 
@@ -82,6 +87,7 @@ async def test_cors_simple_request_and_gzip_combine_on_the_wire():
     async with run_hypercorn(build_app()) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/big", headers={"Origin": ORIGIN, "Accept-Encoding": "gzip"})
         foreign = await client.get("/small", headers={"Origin": "https://evil.example"})
+        same_origin = await client.get("/small")
 
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
@@ -93,6 +99,9 @@ async def test_cors_simple_request_and_gzip_combine_on_the_wire():
     assert int(response.headers["content-length"]) < len(BIG) // 10
     assert foreign.status_code == 200
     assert "access-control-allow-origin" not in foreign.headers
+    assert foreign.headers["vary"] == "Origin"
+    assert same_origin.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in same_origin.headers
 
 
 async def test_gzip_skips_small_bodies_and_clients_that_do_not_accept_it():

@@ -11,19 +11,27 @@ from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
-ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
 # Request headers a browser may always send cross-origin without asking.
 SAFELISTED_HEADERS = {"Accept", "Accept-Language", "Content-Language", "Content-Type"}
+# A preflight answer depends on all of these request headers, so a cache must
+# key on every one of them, whatever this middleware allows.
+PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+    "Access-Control-Request-Private-Network"
+)
 
 
 class CORSMiddleware:
     """Answer CORS preflight requests and add CORS headers to other responses.
 
-    A request without an ``Origin`` header is passed through untouched. An
-    ``OPTIONS`` request with ``Access-Control-Request-Method`` is a preflight
-    and is answered here: 200 ``OK``, or 400 ``Disallowed CORS ...`` naming
-    what was refused. Any other cross-origin request goes to the app, and its
-    response gets the CORS headers.
+    An ``OPTIONS`` request with ``Origin`` and ``Access-Control-Request-Method``
+    is a preflight and is answered here: 200 ``OK``, or 400 ``Disallowed CORS
+    ...`` naming what was refused, with ``Vary`` naming every request header
+    the answer depends on. Any other request goes to the app; a cross-origin
+    one gets the CORS headers on its response, and every response gets
+    ``Origin`` added to its ``Vary`` (the answer differs by origin, so a cache
+    must not serve one origin's response to another).
 
     Args:
         app: the ASGI app to wrap.
@@ -55,6 +63,7 @@ class CORSMiddleware:
         self.app = app
         self.allow_origins = allow_origins
         self.allow_methods = allow_methods
+        self.allow_credentials = allow_credentials
         self.allow_all_origins = "*" in allow_origins
         self.allow_all_headers = "*" in allow_headers
         self.allow_origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
@@ -73,11 +82,9 @@ class CORSMiddleware:
     def _build_preflight_headers(
         self, header_names: list[str], allow_credentials: bool, max_age: int
     ) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if self.preflight_explicit_allow_origin:
-            # The allowed origin itself is added per request.
-            headers["Vary"] = "Origin"
-        else:
+        headers = {"Vary": PREFLIGHT_VARY}
+        if not self.preflight_explicit_allow_origin:
+            # Otherwise the allowed origin itself is added per request.
             headers["Access-Control-Allow-Origin"] = "*"
         headers["Access-Control-Allow-Methods"] = ", ".join(self.allow_methods)
         headers["Access-Control-Max-Age"] = str(max_age)
@@ -93,11 +100,11 @@ class CORSMiddleware:
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)
-        origin = request_headers.get("origin")
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in request_headers:
+        if (
+            scope["method"] == "OPTIONS"
+            and "origin" in request_headers
+            and "access-control-request-method" in request_headers
+        ):
             response = self.preflight_response(request_headers=request_headers)
             await response(scope, receive, send)
             return
@@ -145,21 +152,26 @@ class CORSMiddleware:
     async def simple_response(
         self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
     ) -> None:
-        """Run the app, adding the CORS headers to its ``http.response.start``."""
-        origin = request_headers["origin"]
-        # A request with cookies must get its own origin back, never "*".
-        echo_origin = (self.allow_all_origins and "cookie" in request_headers) or (
-            not self.allow_all_origins and self.is_allowed_origin(origin)
-        )
+        """Run the app, adding the CORS headers and ``Vary: Origin`` to its response."""
+        origin = request_headers.get("origin")
+        # With credentials a browser rejects "*", so the origin is echoed; a
+        # listed (or regex-matched) origin is echoed as the only one allowed.
+        echo_origin = None
+        if origin is not None and (
+            (self.allow_all_origins and self.allow_credentials)
+            or (not self.allow_all_origins and self.is_allowed_origin(origin))
+        ):
+            echo_origin = origin
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
-                headers.update(self.simple_headers)
-                if echo_origin:
-                    headers["Access-Control-Allow-Origin"] = origin
-                    headers.add_vary_header("Origin")
+                if origin is not None:
+                    headers.update(self.simple_headers)
+                if echo_origin is not None:
+                    headers["Access-Control-Allow-Origin"] = echo_origin
+                headers.add_vary_header("Origin")
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
