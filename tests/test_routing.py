@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trioapi._routing.paths import DuplicatedParamsError
 from trioapi.convertors import Convertor, register_url_convertor
 from trioapi.exceptions import TrioAPIError
 from trioapi.requests import Request
@@ -162,6 +163,56 @@ def test_url_path_for_refuses_unknown_names_and_bad_params() -> None:
         router.url_path_for("users:user", user_id=-1)
 
 
+@pytest.mark.parametrize("value", ["tom/christie", ""])
+def test_url_path_for_refuses_str_values_that_are_not_one_segment(value: str) -> None:
+    router = Router([Route("/users/{name}", echo_params, name="user")])
+    # Starlette asserts here; the error is both a ValueError and an AssertionError.
+    with pytest.raises(AssertionError):
+        router.url_path_for("user", name=value)
+    with pytest.raises(ValueError, match="str path parameter"):
+        router.url_path_for("user", name=value)
+
+
+def test_url_path_for_escapes_a_leading_double_slash_and_backslashes() -> None:
+    router = Router([Route("/{path:path}", echo_params, name="catchall")])
+    # Unescaped, "//example.org/a" is a link to the host example.org.
+    assert router.url_path_for("catchall", path="/example.org/a") == "/%2Fexample.org/a"
+    assert router.url_path_for("catchall", path="\\example.org/a") == "/%5Cexample.org/a"
+    assert router.url_path_for("catchall", path="a/b") == "/a/b"
+
+
+def test_url_path_for_does_not_fill_placeholders_inside_values() -> None:
+    route = Route("/{category}/{id}", echo_params, name="route")
+    assert route.url_path_for("route", category="{id}", id="42") == "/{id}/42"
+
+
+def test_url_path_for_through_a_mount_keeps_its_missing_params() -> None:
+    mount = Mount("/{tenant}", routes=[Route("/users", echo_params, name="users")])
+    assert mount.url_path_for("users") == "/{tenant}/users"
+    assert mount.url_path_for("users", tenant="acme") == "/acme/users"
+
+
+def test_url_path_for_a_named_host_needs_exactly_its_params() -> None:
+    router = Router(
+        [
+            Host(
+                "api.example.org", Router([Route("/users", echo_params, name="users")]), name="api"
+            ),
+            Host("port.example.org:3600", Router([Route("/", echo_params, name="home")]), name="p"),
+        ]
+    )
+    api = router.url_path_for("api", path="/users")
+    assert (api, api.host) == ("/users", "api.example.org")
+    assert router.url_path_for("api:users").make_absolute_url("https://x") == (
+        "https://api.example.org/users"
+    )
+    assert router.url_path_for("p:home").make_absolute_url("https://x") == (
+        "https://port.example.org:3600/"
+    )
+    with pytest.raises(NoMatchFound):
+        router.url_path_for("api", path="whatever", foo="bar")
+
+
 def test_request_url_for_builds_absolute_url() -> None:
     async def link(request: Request) -> Response:
         return PlainTextResponse(str(request.url_for("item", item_id="5")))
@@ -192,8 +243,11 @@ def test_user_registered_convertor() -> None:
 def test_bad_paths_are_refused_at_registration() -> None:
     with pytest.raises(TrioAPIError, match="unknown convertor type 'nope'"):
         Route("/x/{a:nope}", echo_params)
-    with pytest.raises(TrioAPIError, match="uses the parameter name 'a' twice"):
+    with pytest.raises(DuplicatedParamsError, match="Duplicated param name a at path /x/{a}/{a}"):
         Route("/x/{a}/{a}", echo_params)
+    # Starlette's type for this mistake, and every name used twice, once.
+    with pytest.raises(ValueError, match="param names a, b at path /{a}/{b}/{a}/{b}/{a}"):
+        Route("/{a}/{b}/{a}/{b}/{a}", echo_params)
     with pytest.raises(TrioAPIError, match="must start with '/'"):
         Route("x", echo_params)
 

@@ -25,6 +25,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+class _PathValueError(ValueError, AssertionError):
+    """A value ``to_string`` cannot put in a path.
+
+    Also an ``AssertionError``, the type Starlette's convertors raise, so
+    either ``except`` catches it.
+    """
+
+
 class Convertor(Generic[T]):
     """Base class of path convertors; subclasses set ``regex`` and both methods."""
 
@@ -50,9 +58,9 @@ class StringConvertor(Convertor[str]):
     def to_string(self, value: str) -> str:
         text = str(value)
         if "/" in text:
-            raise ValueError(f"A str path parameter may not contain '/', got {text!r}.")
+            raise _PathValueError(f"A str path parameter may not contain '/', got {text!r}.")
         if not text:
-            raise ValueError("A str path parameter may not be empty.")
+            raise _PathValueError("A str path parameter may not be empty.")
         return text
 
 
@@ -79,7 +87,7 @@ class IntegerConvertor(Convertor[int]):
     def to_string(self, value: int) -> str:
         number = int(value)
         if number < 0:
-            raise ValueError(f"An int path parameter must not be negative, got {number}.")
+            raise _PathValueError(f"An int path parameter must not be negative, got {number}.")
         return str(number)
 
 
@@ -94,7 +102,7 @@ class FloatConvertor(Convertor[float]):
     def to_string(self, value: float) -> str:
         number = float(value)
         if number < 0 or math.isnan(number) or math.isinf(number):
-            raise ValueError(f"A float path parameter must be finite and >= 0, got {number}.")
+            raise _PathValueError(f"A float path parameter must be finite and >= 0, got {number}.")
         return f"{number:0.20f}".rstrip("0").rstrip(".")
 
 

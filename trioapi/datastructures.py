@@ -212,6 +212,11 @@ class URLPath(str):
     def __new__(cls, path: str, protocol: str = "", host: str = "") -> Self:
         if protocol not in ("http", "websocket", ""):
             raise ValueError(f"URLPath protocol must be 'http', 'websocket' or '': {protocol!r}")
+        # Browsers read a backslash as "/", and a leading "//" starts an authority: a
+        # path value of "//evil.example" must not become a link to another host.
+        path = path.replace("\\", "%5C")
+        if path.startswith("//"):
+            path = "/%2F" + path[2:]
         return str.__new__(cls, path)
 
     def __init__(self, path: str, protocol: str = "", host: str = "") -> None:

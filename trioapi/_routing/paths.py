@@ -14,6 +14,7 @@ from trioapi.types import Scope
 
 __all__ = [
     "CompiledPath",
+    "DuplicatedParamsError",
     "compile_path",
     "get_name",
     "get_route_path",
@@ -23,6 +24,15 @@ __all__ = [
 
 # ``{name}`` or ``{name:type}``; names are Python identifiers.
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?}")
+# A ``{name}`` placeholder of a compiled format; split() keeps the names.
+_PLACEHOLDER = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)}")
+
+
+class DuplicatedParamsError(TrioAPIError, ValueError):
+    """A path uses a parameter name twice.
+
+    Also a ``ValueError``, the type Starlette raises for this mistake.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,26 +66,27 @@ class CompiledPath:
         return iter((self.regex, self.format, self.convertors))
 
     def build(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Fill the parameters this path has; return the path and the params left over."""
-        remaining = dict(params)
-        path = self.format
-        for name, convertor in self.convertors.items():
-            value = remaining.pop(name)
-            path = path.replace("{" + name + "}", convertor.to_string(value))
-        return path, remaining
+        """Fill the parameters of this path that ``params`` has.
+
+        Returns the path, where a parameter without a value keeps its
+        ``{name}`` placeholder, and the params this path did not use.
+        """
+        return replace_params(self.format, self.convertors, params)
 
 
 def compile_path(path: str) -> CompiledPath:
     """Compile a route path, or a host pattern when it does not start with ``/``.
 
     Raises:
-        TrioAPIError: a parameter uses an unknown convertor, or a name twice.
+        TrioAPIError: a parameter uses an unknown convertor.
+        DuplicatedParamsError: a parameter name is used twice.
     """
     is_host = not path.startswith("/")
     regex = "^"
     path_format = ""
     convertors: dict[str, Convertor[Any]] = {}
     end = 0
+    duplicated: set[str] = set()
     for found in _PARAM.finditer(path):
         name, type_suffix = found.group(1), found.group(2)
         type_name = type_suffix[1:] if type_suffix else "str"
@@ -87,15 +98,18 @@ def compile_path(path: str) -> CompiledPath:
                 f"register_url_convertor()."
             )
         if name in convertors:
-            raise TrioAPIError(
-                f"Path {path!r} uses the parameter name {name!r} twice. Give each "
-                f"parameter its own name."
-            )
+            duplicated.add(name)
         literal = path[end : found.start()]
         regex += re.escape(literal) + f"(?P<{name}>{convertor.regex})"
         path_format += literal + "{" + name + "}"
         convertors[name] = convertor
         end = found.end()
+    if duplicated:
+        plural = "s" if len(duplicated) > 1 else ""
+        raise DuplicatedParamsError(
+            f"Duplicated param name{plural} {', '.join(sorted(duplicated))} at path {path}. "
+            f"Give each parameter its own name."
+        )
     tail = path[end:]
     if is_host:
         # A host pattern matches the host without its port; "[::1]" has no port.
@@ -114,18 +128,23 @@ def replace_params(
 ) -> tuple[str, dict[str, Any]]:
     """Fill ``{name}`` placeholders of ``path`` that ``path_params`` has a value for.
 
-    Each value goes through its convertor's ``to_string`` when there is one.
+    Each value goes through its convertor's ``to_string`` when there is one;
+    a placeholder without a value stays. A value is never searched for
+    placeholders itself, so ``"{id}"`` as a value stays as it is.
     Returns the path and the parameters that were not used.
     """
     remaining = dict(path_params)
-    for name, value in path_params.items():
-        placeholder = "{" + name + "}"
-        if placeholder in path:
-            convertor = param_convertors.get(name)
-            text = convertor.to_string(value) if convertor is not None else str(value)
-            path = path.replace(placeholder, text)
-            del remaining[name]
-    return path, remaining
+    # split() puts the placeholder names at the odd indexes.
+    parts = _PLACEHOLDER.split(path)
+    for index in range(1, len(parts), 2):
+        name = parts[index]
+        if name not in remaining:
+            parts[index] = "{" + name + "}"
+            continue
+        value = remaining.pop(name)
+        convertor = param_convertors.get(name)
+        parts[index] = convertor.to_string(value) if convertor is not None else str(value)
+    return "".join(parts), remaining
 
 
 def get_name(endpoint: Any) -> str:

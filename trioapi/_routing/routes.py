@@ -449,15 +449,14 @@ class Mount(BaseRoute):
                 return URLPath(path, protocol="http")
         elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
-            own = {key: path_params[key] for key in self.compiled.convertors if key in path_params}
-            if set(own) | {"path"} == set(self.compiled.convertors):
-                prefix, _ = self.compiled.build({**own, "path": ""})
-                child_params = {k: v for k, v in path_params.items() if k not in own}
-                if "path" in path_params:
-                    child_params["path"] = path_params["path"]
-                url = _url_path_in_children(self.routes, child_name, prefix, child_params)
-                if url is not None:
-                    return url
+            # The prefix's own parameters without a value keep their {name}
+            # placeholder; the rest go to the routes inside.
+            prefix, child_params = self.compiled.build({**path_params, "path": ""})
+            if "path" in path_params:
+                child_params["path"] = path_params["path"]
+            url = _url_path_in_children(self.routes, child_name, prefix, child_params)
+            if url is not None:
+                return url
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -501,16 +500,15 @@ class Host(BaseRoute):
         return Match.FULL, {"path_params": path_params, "endpoint": self.app}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        own = {key: path_params[key] for key in self.compiled.convertors if key in path_params}
         if self.name is not None and name == self.name and "path" in path_params:
-            host, _ = self.compiled.build(own)
-            return URLPath(str(path_params["path"]), host=host)
-        if (self.name is None or name.startswith(self.name + ":")) and len(own) == len(
-            self.compiled.convertors
-        ):
+            host_params = dict(path_params)
+            path = host_params.pop("path")
+            host, remaining = self.compiled.build(host_params)
+            if not remaining:
+                return URLPath(str(path), host=host)
+        elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
-            host, _ = self.compiled.build(own)
-            child_params = {k: v for k, v in path_params.items() if k not in own}
+            host, child_params = self.compiled.build(path_params)
             for route in self.routes:
                 try:
                     url = route.url_path_for(child_name, **child_params)
