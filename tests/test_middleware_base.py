@@ -35,7 +35,7 @@ async def text_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 # -- the basics -----------------------------------------------------------------------
 
 
-async def test_passthrough_dispatch_forwards_the_response_unchanged():
+async def test_passthrough_dispatch_forwards_the_response_in_starlettes_framing():
     sent = await call(BaseHTTPMiddleware(text_endpoint, dispatch=passthrough))
 
     assert sent.messages == [
@@ -44,7 +44,8 @@ async def test_passthrough_dispatch_forwards_the_response_unchanged():
             "status": 200,
             "headers": [(b"content-length", b"5"), (b"content-type", b"text/plain; charset=utf-8")],
         },
-        {"type": "http.response.body", "body": b"Hello"},
+        {"type": "http.response.body", "body": b"Hello", "more_body": True},
+        {"type": "http.response.body", "body": b"", "more_body": False},
     ]
 
 
@@ -596,6 +597,7 @@ async def test_early_hints_and_debug_info_pass_through_base_http_middleware():
         "http.response.early_hint",
         "http.response.debug",
         "http.response.start",
+        "http.response.body",
         "http.response.body",
     ]
     assert sent.messages[0]["links"] == [b"</mw.css>; rel=preload"]

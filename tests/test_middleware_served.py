@@ -205,3 +205,36 @@ async def test_client_hanging_up_cancels_the_endpoint_behind_http_middleware():
             await cleaned_up.wait()
 
     assert log == ["endpoint: started", "endpoint: cancelled"]
+
+
+async def test_http_middleware_and_endpoint_share_the_body_over_a_real_socket():
+    app = TrioAPI()
+    seen: list[bytes] = []
+
+    @app.middleware("http")
+    async def log_size(request: Request, call_next: Any) -> Any:
+        body = await request.body()
+        seen.append(body)
+        response = await call_next(request)
+        response.headers["X-Request-Size"] = str(len(body))
+        return response
+
+    @app.post("/echo")
+    async def echo(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"got": payload}
+
+    @app.post("/streamed")
+    async def streamed(request: Request) -> dict[str, int]:
+        return {"size": len(b"".join([piece async for piece in request.stream()]))}
+
+    big = b"x" * 200_000
+    with trio.fail_after(10):
+        async with run_hypercorn(app) as url, httpx.AsyncClient(base_url=url) as client:
+            echoed = await client.post("/echo", json={"a": 1})
+            streamed_response = await client.post("/streamed", content=big)
+
+    assert echoed.json() == {"got": {"a": 1}}
+    assert echoed.headers["x-request-size"] == str(len(b'{"a":1}'))
+    assert streamed_response.json() == {"size": len(big)}
+    assert streamed_response.headers["x-request-size"] == str(len(big))
+    assert seen == [b'{"a":1}', big]

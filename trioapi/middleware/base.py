@@ -35,6 +35,7 @@ from typing import Any
 import trio
 
 from trioapi._scopes import open_scope_nursery
+from trioapi.middleware._shared_body import MiddlewareRequest, SharedReceive
 from trioapi.middleware.errors import unwrap_single_error
 from trioapi.requests import Request
 from trioapi.responses import Response, StreamingResponse
@@ -70,8 +71,11 @@ class BaseHTTPMiddleware:
 
         app.add_middleware(BaseHTTPMiddleware, dispatch=add_timing)
 
-    ``dispatch`` may read the request body (``await request.body()``); the app
-    then reads it again from the start. If ``dispatch`` returns a response
+    ``dispatch`` may read the request body: after ``await request.body()``
+    the app receives it again whole; after reading ``request.stream()`` to
+    its end the app receives an empty body; a partly read stream is shared,
+    each reader getting the chunks the other left (see
+    ``trioapi.middleware._shared_body``). If ``dispatch`` returns a response
     without reading the body of the one ``call_next`` gave it, the app is
     cancelled once that response has been sent. Only HTTP passes through
     ``dispatch``; WebSocket and lifespan calls go straight to the app.
@@ -106,56 +110,28 @@ class BaseHTTPMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        recorder = _RecordingReceive(receive)
+        request = MiddlewareRequest(scope, receive=receive, send=send)
+        shared_receive = SharedReceive(request)
         async with open_scope_nursery() as nursery:
-            call_next = _CallNext(self.app, recorder, nursery)
-            response = await self.dispatch_func(
-                Request(scope, receive=recorder, send=send), call_next
-            )
+            call_next = _CallNext(self.app, shared_receive, nursery)
+            response = await self.dispatch_func(request, call_next)
             if not callable(response):
                 raise TypeError(
                     f"dispatch() returned {response!r} instead of a response. Return the "
                     "response from `await call_next(request)`, or a Response of your own."
                 )
-            await response(scope, recorder, send)
+            await response(scope, shared_receive, send)
+            shared_receive.response_sent()
             call_next.finish()
         call_next.raise_undelivered_error()
-
-
-class _RecordingReceive:
-    """The middleware's ``receive``: keeps what it read so the app can read it again."""
-
-    def __init__(self, receive: Receive) -> None:
-        self.receive = receive
-        self.messages: list[Message] = []
-
-    async def __call__(self) -> Message:
-        message = await self.receive()
-        self.messages.append(message)
-        return message
-
-
-class _ReplayReceive:
-    """The app's ``receive``: first what the middleware already read, then the server's."""
-
-    def __init__(self, recorder: _RecordingReceive) -> None:
-        self._recorder = recorder
-        self._position = 0
-
-    async def __call__(self) -> Message:
-        recorded = self._recorder.messages
-        if self._position < len(recorded):
-            self._position += 1
-            return recorded[self._position - 1]
-        return await self._recorder.receive()
 
 
 class _CallNext:
     """``call_next``: start the app in the nursery and wait for its response to start."""
 
-    def __init__(self, app: ASGIApp, recorder: _RecordingReceive, nursery: trio.Nursery) -> None:
+    def __init__(self, app: ASGIApp, receive: SharedReceive, nursery: trio.Nursery) -> None:
         self._app = app
-        self._recorder = recorder
+        self._receive = receive
         self._nursery = nursery
         self._calls: list[_Downstream] = []
 
@@ -167,7 +143,7 @@ class _CallNext:
         Raises:
             RuntimeError: the app finished without sending a response.
         """
-        downstream = _Downstream(self._app, request.scope, _ReplayReceive(self._recorder))
+        downstream = _Downstream(self._app, request.scope, self._receive)
         self._calls.append(downstream)
         self._nursery.start_soon(downstream.run)
         start = await downstream.wait_response_start()
@@ -237,13 +213,24 @@ class _Downstream:
         await self._to_middleware.send(message)
 
     async def wait_response_start(self) -> Message:
-        """The app's ``http.response.start``, with the app's context variables set here."""
-        message = await self._next_message()
-        while message is not None and message["type"] in _BEFORE_START:
-            self.before_start.append(message)
-            message = await self._next_message()
-        if message is None:
-            raise self._take_error() or RuntimeError("No response returned.")
+        """The app's ``http.response.start``, with the app's context variables set here.
+
+        Raises:
+            Exception: what the app raised before starting its response.
+            RuntimeError: the app finished without starting a response.
+        """
+        try:
+            message = await self._from_app.receive()
+            while message["type"] in _BEFORE_START:
+                self.before_start.append(message)
+                message = await self._from_app.receive()
+        except trio.EndOfChannel:
+            error = self._take_error()
+            if error is None:
+                raise RuntimeError("No response returned.") from None
+            # Raised here its __context__ would be the EndOfChannel: keep the
+            # app's own context (as the cause) or none, never the channel's.
+            raise error from error.__cause__ or error.__context__
         if message["type"] != "http.response.start":
             raise RuntimeError(
                 f"The app sent {message['type']!r} before 'http.response.start'. An ASGI app "
@@ -305,12 +292,24 @@ class _DownstreamBody:
 
     def __init__(self, downstream: _Downstream) -> None:
         self._downstream = downstream
+        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
+    async def aclose(self) -> None:
+        """Stop reading the body: the iterator ends here. A checkpoint.
+
+        The app, still sending, is cancelled once the middleware's response
+        has been sent.
+        """
+        self._closed = True
+        await trio.lowlevel.checkpoint()
+
     async def __anext__(self) -> bytes:
         while True:
+            if self._closed:
+                raise StopAsyncIteration
             message = await self._downstream.next_body_message()
             if message is None:
                 raise StopAsyncIteration
@@ -323,8 +322,9 @@ class _DownstreamResponse(StreamingResponse):
     """What ``call_next`` returns: the app's response, its body still coming.
 
     Its status and headers may be changed before it is sent. If
-    ``body_iterator`` is left as it is, the app's messages are forwarded as
-    they are (keeping the app's own framing of the body).
+    ``body_iterator`` is left as it is, the app's body is forwarded piece by
+    piece as the app sends it, each with ``more_body``, then an empty last
+    message (Starlette's framing); ``pathsend`` goes through as it is.
     """
 
     def __init__(self, start: Message, downstream: _Downstream) -> None:
@@ -344,7 +344,15 @@ class _DownstreamResponse(StreamingResponse):
         await send({**self._start, "status": self.status_code, "headers": self.raw_headers})
         if self.body_iterator is self._own_body:
             while (message := await self._downstream.next_body_message()) is not None:
-                await send(message)
+                if message["type"] != "http.response.body":
+                    await send(message)  # pathsend, zerocopysend: passed as they are
+                    continue
+                # Starlette's framing, which ported tests compare: each piece
+                # of body with more_body, then an empty last message.
+                if body := message.get("body", b""):
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
             self._downstream.response_sent.set()
         else:
             async for chunk in self.body_iterator:
