@@ -6,12 +6,11 @@ A façade over ``trioapi._routing``: import from here.
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.api_router import APIRouter
 from trioapi._routing.paths import compile_path, get_name, replace_params
-from trioapi._routing.router import Router
+from trioapi._routing.router import Mount, Router
 from trioapi._routing.routes import (
     BaseRoute,
     Host,
     Match,
-    Mount,
     NoMatchFound,
     Route,
     WebSocketRoute,

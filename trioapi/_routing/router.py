@@ -1,4 +1,10 @@
-"""``Router``: dispatch a scope to the first route that matches it.
+"""``Router``, and ``Mount``: a list of routes served as one app, and an app served under a prefix.
+
+They build each other (``Router.mount`` adds a ``Mount``, ``Mount(routes=...)``
+serves a ``Router``), so they live in one module; the other routes are in
+``trioapi._routing.routes``.
+
+A router dispatches a scope to the first route that matches it.
 
 Full matches win; a path-only match (wrong method) is served when nothing
 matches fully, so the route answers 405 with ``Allow``. When nothing matches,
@@ -16,32 +22,34 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trioapi._lifespan import serve_lifespan
-from trioapi._routing.paths import get_route_path, has_utf8_path
+from trioapi._routing.paths import compile_path, get_route_path, has_utf8_path
 from trioapi._routing.router_lifespan import to_lifespan
 from trioapi._routing.routes import (
     BaseRoute,
     Host,
     Match,
-    Mount,
     NoMatchFound,
     Route,
     WebSocketRoute,
     bad_path,
+    check_path,
     method_not_allowed,
     not_found,
+    sub_routes,
     with_body_limit,
     wrap_middleware,
 )
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URL, URLPath
-from trioapi.exceptions import TrioAPIDeprecationWarning
+from trioapi.exceptions import TrioAPIDeprecationWarning, TrioAPIError
+from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.responses import RedirectResponse
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from trioapi.middleware import Middleware
 
-__all__ = ["Router"]
+__all__ = ["Mount", "Router"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 LifespanFactory = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
@@ -278,6 +286,120 @@ class Router:
     def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         """Serve ``app`` for requests to ``host``."""
         self.routes.append(Host(host, app=app, name=name))
+
+
+def _url_path_in_children(
+    routes: list[BaseRoute], name: str, prefix: str, path_params: dict[str, Any]
+) -> URLPath | None:
+    for route in routes:
+        try:
+            url = route.url_path_for(name, **path_params)
+        except NoMatchFound:
+            continue
+        return URLPath(prefix.rstrip("/") + str(url), protocol=url.protocol, host=url.host)
+    return None
+
+
+class Mount(BaseRoute):
+    """Serve an ASGI app, or a list of routes, under a path prefix.
+
+    The sub-app sees ``scope["path"]`` whole and the prefix added to
+    ``root_path``, as the ASGI spec describes.
+
+    Args:
+        path: The prefix (``""`` or starting with ``/``), with optional parameters.
+        app: The ASGI app to serve; or give ``routes``.
+        routes: Routes for a new ``Router`` to serve.
+        name: Name for ``url_path_for`` (``"static"``, and ``"name:child"`` for routes inside).
+        middleware: Middleware wrapped around the mounted app only.
+        max_body_size: The largest request body in bytes under this prefix (413
+            above it); it replaces the application's limit, up or down.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        app: ASGIApp | None = None,
+        routes: Sequence[BaseRoute] | None = None,
+        name: str | None = None,
+        *,
+        middleware: Sequence[Middleware[Any]] | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        if path:
+            check_path(path, "Mount")
+        if (app is None) == (routes is None):
+            raise TrioAPIError(
+                f"Mount({path!r}): give either an app or routes, not both or neither."
+            )
+        self.path = path.rstrip("/")
+        if app is not None:
+            # a2wsgi's WSGIMiddleware (FastAPI's docs use it) needs asyncio.
+            app = adopt_asyncio_wsgi_app(app)
+        if app is None:
+            app = Router(routes=list(routes or []))
+        self._base_app: ASGIApp = app
+        self.app = with_body_limit(wrap_middleware(app, middleware), max_body_size)
+        self.name = name
+        self.compiled = compile_path(self.path + "/{path:path}")
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes of the mounted app, if it has any."""
+        return sub_routes(self._base_app)
+
+    @property
+    def path_format(self) -> str:
+        """The mount pattern, with a trailing ``{path}``."""
+        return self.compiled.format
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] not in ("http", "websocket"):
+            return Match.NONE, {}
+        route_path = get_route_path(scope)
+        params = self.compiled.match(route_path)
+        if params is None:
+            return Match.NONE, {}
+        remaining = "/" + params.pop("path")
+        matched = route_path[: len(route_path) - len(remaining) + 1].rstrip("/")
+        root_path = scope.get("root_path", "")
+        return Match.FULL, {
+            "path_params": {**scope.get("path_params", {}), **params},
+            "app_root_path": scope.get("app_root_path", root_path),
+            "root_path": root_path + matched,
+            "endpoint": self.app,
+        }
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        if self.name is not None and name == self.name and "path" in path_params:
+            path, remaining = self.compiled.build(
+                {**path_params, "path": str(path_params["path"]).lstrip("/")}
+            )
+            if not remaining:
+                return URLPath(path, protocol="http")
+        elif self.name is None or name.startswith(self.name + ":"):
+            child_name = name if self.name is None else name[len(self.name) + 1 :]
+            # The prefix's own parameters without a value keep their {name}
+            # placeholder; the rest go to the routes inside.
+            prefix, child_params = self.compiled.build({**path_params, "path": ""})
+            if "path" in path_params:
+                child_params["path"] = path_params["path"]
+            url = _url_path_in_children(self.routes, child_name, prefix, child_params)
+            if url is not None:
+                return url
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+
+    __hash__ = BaseRoute.__hash__
+
+    def __repr__(self) -> str:
+        name = self.name or ""
+        return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
 
 
 def _warn_generator_lifespan(lifespan: Callable[..., Any]) -> None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from trioapi._route_scope import SCOPE_SETTING_NAMES
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
-from trioapi._routing.routes import BaseRoute, Mount, Route, WebSocketRoute
+from trioapi._routing.router import Mount
+from trioapi._routing.routes import BaseRoute, Route, WebSocketRoute
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.exceptions import TrioAPIError
 from trioapi.params import Depends

@@ -1,4 +1,4 @@
-"""The toolkit's routes: ``Route``, ``WebSocketRoute``, ``Mount`` and ``Host``.
+"""The toolkit's routes: ``Route``, ``WebSocketRoute`` and ``Host``.
 
 A route answers two questions: does this scope match me (``matches``, which
 also returns what to add to the scope), and what is the path of my name
@@ -19,7 +19,6 @@ from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URLPath
 from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
-from trioapi.middleware.wsgi import adopt_asyncio_wsgi_app
 from trioapi.requests import Request
 from trioapi.responses import PlainTextResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -32,15 +31,16 @@ __all__ = [
     "BaseRoute",
     "Host",
     "Match",
-    "Mount",
     "NoMatchFound",
     "Route",
     "WebSocketRoute",
     "bad_path",
+    "check_path",
     "method_not_allowed",
     "method_not_allowed_response",
     "not_found",
     "request_response",
+    "sub_routes",
     "websocket_session",
     "with_body_limit",
     "wrap_middleware",
@@ -106,7 +106,7 @@ def with_body_limit(app: ASGIApp, max_body_size: int | None) -> ASGIApp:
     return RequestBodyLimitMiddleware(app, max_body_size=max_body_size)
 
 
-def _check_path(path: str, kind: str) -> None:
+def check_path(path: str, kind: str) -> None:
     # "" is allowed: a router's route whose path is all prefix (``@router.get("")``).
     if path and not path.startswith("/"):
         raise TrioAPIError(f"{kind} path {path!r} must start with '/'. Use {'/' + path!r}.")
@@ -257,7 +257,7 @@ class Route(_PathRoute):
         max_body_size: int | None = None,
     ) -> None:
         if self.requires_leading_slash:
-            _check_path(path, "Route")
+            check_path(path, "Route")
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name
@@ -318,7 +318,7 @@ class WebSocketRoute(_PathRoute):
         name: str | None = None,
         middleware: Sequence[Middleware[Any]] | None = None,
     ) -> None:
-        _check_path(path, "WebSocketRoute")
+        check_path(path, "WebSocketRoute")
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name
@@ -352,124 +352,8 @@ class WebSocketRoute(_PathRoute):
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
 
 
-def _sub_routes(app: Any) -> list[BaseRoute]:
+def sub_routes(app: Any) -> list[BaseRoute]:
     return list(getattr(app, "routes", []))
-
-
-def _url_path_in_children(
-    routes: list[BaseRoute], name: str, prefix: str, path_params: dict[str, Any]
-) -> URLPath | None:
-    for route in routes:
-        try:
-            url = route.url_path_for(name, **path_params)
-        except NoMatchFound:
-            continue
-        return URLPath(prefix.rstrip("/") + str(url), protocol=url.protocol, host=url.host)
-    return None
-
-
-class Mount(BaseRoute):
-    """Serve an ASGI app, or a list of routes, under a path prefix.
-
-    The sub-app sees ``scope["path"]`` whole and the prefix added to
-    ``root_path``, as the ASGI spec describes.
-
-    Args:
-        path: The prefix (``""`` or starting with ``/``), with optional parameters.
-        app: The ASGI app to serve; or give ``routes``.
-        routes: Routes for a new ``Router`` to serve.
-        name: Name for ``url_path_for`` (``"static"``, and ``"name:child"`` for routes inside).
-        middleware: Middleware wrapped around the mounted app only.
-        max_body_size: The largest request body in bytes under this prefix (413
-            above it); it replaces the application's limit, up or down.
-    """
-
-    def __init__(
-        self,
-        path: str,
-        app: ASGIApp | None = None,
-        routes: Sequence[BaseRoute] | None = None,
-        name: str | None = None,
-        *,
-        middleware: Sequence[Middleware[Any]] | None = None,
-        max_body_size: int | None = None,
-    ) -> None:
-        if path:
-            _check_path(path, "Mount")
-        if (app is None) == (routes is None):
-            raise TrioAPIError(
-                f"Mount({path!r}): give either an app or routes, not both or neither."
-            )
-        self.path = path.rstrip("/")
-        if app is not None:
-            # a2wsgi's WSGIMiddleware (FastAPI's docs use it) needs asyncio.
-            app = adopt_asyncio_wsgi_app(app)
-        if app is None:
-            from trioapi._routing.router import Router  # the router imports this module
-
-            app = Router(routes=list(routes or []))
-        self._base_app: ASGIApp = app
-        self.app = with_body_limit(wrap_middleware(app, middleware), max_body_size)
-        self.name = name
-        self.compiled = compile_path(self.path + "/{path:path}")
-
-    @property
-    def routes(self) -> list[BaseRoute]:
-        """The routes of the mounted app, if it has any."""
-        return _sub_routes(self._base_app)
-
-    @property
-    def path_format(self) -> str:
-        """The mount pattern, with a trailing ``{path}``."""
-        return self.compiled.format
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] not in ("http", "websocket"):
-            return Match.NONE, {}
-        route_path = get_route_path(scope)
-        params = self.compiled.match(route_path)
-        if params is None:
-            return Match.NONE, {}
-        remaining = "/" + params.pop("path")
-        matched = route_path[: len(route_path) - len(remaining) + 1].rstrip("/")
-        root_path = scope.get("root_path", "")
-        return Match.FULL, {
-            "path_params": {**scope.get("path_params", {}), **params},
-            "app_root_path": scope.get("app_root_path", root_path),
-            "root_path": root_path + matched,
-            "endpoint": self.app,
-        }
-
-    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        if self.name is not None and name == self.name and "path" in path_params:
-            path, remaining = self.compiled.build(
-                {**path_params, "path": str(path_params["path"]).lstrip("/")}
-            )
-            if not remaining:
-                return URLPath(path, protocol="http")
-        elif self.name is None or name.startswith(self.name + ":"):
-            child_name = name if self.name is None else name[len(self.name) + 1 :]
-            # The prefix's own parameters without a value keep their {name}
-            # placeholder; the rest go to the routes inside.
-            prefix, child_params = self.compiled.build({**path_params, "path": ""})
-            if "path" in path_params:
-                child_params["path"] = path_params["path"]
-            url = _url_path_in_children(self.routes, child_name, prefix, child_params)
-            if url is not None:
-                return url
-        raise NoMatchFound(name, path_params)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
-
-    __hash__ = BaseRoute.__hash__
-
-    def __repr__(self) -> str:
-        name = self.name or ""
-        return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
 
 
 class Host(BaseRoute):
@@ -486,7 +370,7 @@ class Host(BaseRoute):
     @property
     def routes(self) -> list[BaseRoute]:
         """The routes of the app served for this host."""
-        return _sub_routes(self.app)
+        return sub_routes(self.app)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
