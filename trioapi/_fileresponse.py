@@ -18,10 +18,10 @@ from email.utils import formatdate
 from typing import BinaryIO
 from urllib.parse import quote
 
+from trioapi._response import PlainTextResponse, Response
 from trioapi.background import BackgroundTask
 from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Headers
-from trioapi.responses import PlainTextResponse, Response
 from trioapi.types import Receive, Scope, Send
 
 __all__ = ["FileResponse", "MalformedRangeHeader", "RangeNotSatisfiable", "parse_range_header"]

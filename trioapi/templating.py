@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Protocol
 
+from trioapi._response import HTMLResponse, has_no_body
 from trioapi.background import BackgroundTask
 from trioapi.concurrency import run_in_threadpool
 from trioapi.exceptions import TrioAPIError
-from trioapi.responses import HTMLResponse, has_no_body
 from trioapi.types import Receive, Scope, Send
 
 try:

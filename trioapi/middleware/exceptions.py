@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trioapi._response import PlainTextResponse, Response, has_no_body
 from trioapi._scopes import single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
 from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import HTTPConnection, Request
-from trioapi.responses import PlainTextResponse, Response, has_no_body
 from trioapi.types import ASGIApp, Receive, Scope, Send
 from trioapi.websockets import WebSocket
 
