@@ -47,7 +47,7 @@ NOT_OFFERED: dict[str, tuple[str, ...]] = {
         "trioapi.applications.Receive", "trioapi.applications.Request",
         "trioapi.applications.Scope", "trioapi.applications.Send",
         "trioapi.applications.ServerErrorMiddleware", "trioapi.applications.State",
-        "trioapi.applications.get_openapi", "trioapi.applications.get_redoc_html",
+        "trioapi.applications.get_redoc_html",
         "trioapi.applications.get_swagger_ui_html",
         "trioapi.applications.get_swagger_ui_oauth2_redirect_html",
         "trioapi.dependencies.models.DependencyCacheKey",

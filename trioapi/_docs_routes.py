@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from trioapi.openapi.assets import (
     TRIOAPI_FAVICON_URL,
+    AppWithMounts,
     docs_asset_urls,
     mount_swagger_ui_fallback,
     swagger_ui_fallback_script,
@@ -13,11 +15,29 @@ from trioapi.openapi.assets import (
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, JSONResponse
 
-if TYPE_CHECKING:
-    from trioapi.applications import TrioAPI
+
+class DocsApp(AppWithMounts, Protocol):
+    """What the docs routes read from the app (a ``TrioAPI``), when installed and per request.
+
+    A protocol rather than ``TrioAPI`` itself: the application imports this
+    module, so this module cannot import the application.
+    """
+
+    title: str
+    openapi_url: str | None
+    docs_url: str | None
+    redoc_url: str | None
+    root_path_in_servers: bool
+    swagger_ui_oauth2_redirect_url: str | None
+    swagger_ui_init_oauth: dict[str, Any] | None
+    swagger_ui_parameters: dict[str, Any] | None
+
+    def openapi(self) -> dict[str, Any]: ...
+
+    def add_route(self, path: str, route: Callable[..., Any], **options: Any) -> None: ...
 
 
-def install_docs_routes(app: TrioAPI) -> None:
+def install_docs_routes(app: DocsApp) -> None:
     """Add ``openapi_url``, ``docs_url``, its OAuth2 redirect and ``redoc_url`` when set."""
     if not app.openapi_url:
         return
@@ -56,7 +76,7 @@ def install_docs_routes(app: TrioAPI) -> None:
 _BUNDLE_MARK = "<!-- `SwaggerUIBundle` is now available on the page -->"
 
 
-def _install_swagger_ui(app: TrioAPI, openapi_url: str, docs_url: str) -> None:
+def _install_swagger_ui(app: DocsApp, openapi_url: str, docs_url: str) -> None:
     redirect_url = app.swagger_ui_oauth2_redirect_url
     # With the docs-assets extra installed, the page falls back on the app's
     # own copy when the CDN cannot be reached (and keeps FastAPI's page otherwise).

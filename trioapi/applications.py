@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
+from trioapi._docs_routes import install_docs_routes
 from trioapi._routing.api_router import APIRouter
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.unique_id import generate_unique_id
@@ -39,6 +40,7 @@ from trioapi.exceptions import (
     WebSocketRequestValidationError,
 )
 from trioapi.middleware import Middleware
+from trioapi.openapi.utils import get_openapi
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.routing import BaseRoute
@@ -223,7 +225,7 @@ class TrioAPI(Starlette):
             root_path=root_path or openapi_prefix,
             asyncio_bridge=AsyncioBridge() if asyncio_bridge else None,
         )
-        self._install_docs_routes()
+        install_docs_routes(self)
 
     def _body_limit_layers(self) -> list[Middleware[Any]]:
         # The body limit is the core's (RequestLimits), per router and route.
@@ -346,17 +348,35 @@ class TrioAPI(Starlette):
         return TelemetryMiddleware(stack, self.telemetry)
 
     def openapi(self) -> dict[str, Any]:
-        """The OpenAPI document, generated on first use and cached."""
+        """The OpenAPI document, generated on first use and cached.
+
+        It documents the app's routes, webhooks and metadata. An app mounted
+        under ``root_path`` (and ``root_path_in_servers``, the default) lists
+        that path as its server when it declares no servers itself.
+        """
         if self.openapi_schema is None:
-            from trioapi.openapi.utils import get_openapi_for_app
-
-            self.openapi_schema = get_openapi_for_app(self)
+            servers = list(self.servers or [])
+            if not servers and self.root_path and self.root_path_in_servers:
+                servers = [{"url": self.root_path}]
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                routes=self.routes,
+                webhooks=self.webhooks.routes,
+                tags=self.openapi_tags,
+                servers=servers,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                separate_input_output_schemas=self.separate_input_output_schemas,
+                external_docs=self.openapi_external_docs,
+                # trioapi's own switch; FastAPI has no such answers.
+                limit_responses=self.openapi_limit_responses,
+            )
         return self.openapi_schema
-
-    def _install_docs_routes(self) -> None:
-        from trioapi._docs_routes import install_docs_routes
-
-        install_docs_routes(self)
 
 
 def _warn_root_path_deprecated(root_path: str) -> None:

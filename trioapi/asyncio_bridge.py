@@ -33,14 +33,13 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar, overload
 
 import trio
 
 from trioapi.exceptions import TrioAPIError
 
 if TYPE_CHECKING:
-    from trioapi.applications import TrioAPI
     from trioapi.types import Lifespan
 
 __all__ = ["AsyncioBridge", "AsyncioBridgeError", "open_asyncio_bridge", "run_asyncio"]
@@ -164,8 +163,17 @@ class AsyncioBridge:
         return lifespan_with_loop
 
 
+class BridgedApp(Protocol):
+    """An app that may own an asyncio bridge: a ``TrioAPI`` or ``Starlette`` app.
+
+    A protocol rather than the app class: the app classes import this module.
+    """
+
+    asyncio_bridge: AsyncioBridge | None
+
+
 @asynccontextmanager
-async def open_asyncio_bridge(app: TrioAPI) -> AsyncIterator[AsyncioBridge]:
+async def open_asyncio_bridge(app: BridgedApp) -> AsyncIterator[AsyncioBridge]:
     """Open ``app``'s asyncio bridge for the block: use it inside the app's lifespan.
 
     ::

@@ -19,17 +19,16 @@ import importlib.util
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote
 
 from trioapi.exceptions import TrioAPIError
 from trioapi.staticfiles import StaticFiles
-
-if TYPE_CHECKING:
-    from trioapi.applications import TrioAPI
+from trioapi.types import ASGIApp
 
 __all__ = [
     "TRIOAPI_FAVICON_URL",
+    "AppWithMounts",
     "DocsAssetURLs",
     "docs_asset_urls",
     "find_swagger_ui_directory",
@@ -56,6 +55,12 @@ TRIOAPI_FAVICON_URL = "data:image/svg+xml," + quote(_FAVICON_SVG, safe="='/:")
 _SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 
 
+class AppWithMounts(Protocol):
+    """An app the assets can be mounted on: a ``TrioAPI`` (or any ``Starlette`` app)."""
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DocsAssetURLs:
     """Where the docs pages of one app load their assets from (``None``: the CDN default)."""
@@ -68,10 +73,10 @@ class DocsAssetURLs:
 
 # Kept beside the app rather than on it, so that an app without local assets
 # carries nothing, and a dropped app drops its entry.
-_ASSET_URLS: weakref.WeakKeyDictionary[TrioAPI, DocsAssetURLs] = weakref.WeakKeyDictionary()
+_ASSET_URLS: weakref.WeakKeyDictionary[AppWithMounts, DocsAssetURLs] = weakref.WeakKeyDictionary()
 
 
-def docs_asset_urls(app: TrioAPI) -> DocsAssetURLs:
+def docs_asset_urls(app: AppWithMounts) -> DocsAssetURLs:
     """The asset URLs that :func:`serve_docs_assets` set for ``app``, or all ``None``."""
     return _ASSET_URLS.get(app, DocsAssetURLs())
 
@@ -101,7 +106,7 @@ def find_swagger_ui_directory() -> Path:
 
 
 def serve_docs_assets(
-    app: TrioAPI,
+    app: AppWithMounts,
     *,
     path: str = "/docs-assets",
     swagger_ui_directory: str | Path | None = None,
@@ -146,7 +151,7 @@ def serve_docs_assets(
     )
 
 
-def _mount_swagger_ui(app: TrioAPI, prefix: str, directory: Path) -> str:
+def _mount_swagger_ui(app: AppWithMounts, prefix: str, directory: Path) -> str:
     """Mount Swagger UI's files from ``directory``; returns the URL path they are under."""
     missing = [name for name in _SWAGGER_FILES if not (directory / name).is_file()]
     if missing:
@@ -159,7 +164,7 @@ def _mount_swagger_ui(app: TrioAPI, prefix: str, directory: Path) -> str:
     return swagger
 
 
-def mount_swagger_ui_fallback(app: TrioAPI, path: str = "/docs-assets") -> str | None:
+def mount_swagger_ui_fallback(app: AppWithMounts, path: str = "/docs-assets") -> str | None:
     """Serve the ``docs-assets`` extra's Swagger UI files, for ``/docs`` to fall back on.
 
     The page keeps loading Swagger UI from the CDN, as FastAPI's does; when

@@ -23,10 +23,9 @@ from trioapi.openapi._schemas import VALIDATION_ERROR_DEFINITIONS, SchemaRegistr
 
 if TYPE_CHECKING:
     from trioapi._routing.api_route import APIRoute
-    from trioapi.applications import TrioAPI
     from trioapi.routing import BaseRoute
 
-__all__ = ["get_openapi", "get_openapi_for_app"]
+__all__ = ["get_openapi"]
 
 
 def _api_routes(routes: Sequence[BaseRoute] | None) -> list[APIRoute]:
@@ -166,34 +165,3 @@ def get_openapi(
         output["externalDocs"] = external_docs
     encoded: dict[str, Any] = jsonable_encoder(_drop_none(output))
     return encoded
-
-
-def get_openapi_for_app(app: TrioAPI) -> dict[str, Any]:
-    """The OpenAPI document of ``app``, from its routes, webhooks and metadata.
-
-    ``TrioAPI.openapi()`` calls this once and caches the result in
-    ``app.openapi_schema``. An app mounted under ``root_path`` (and
-    ``root_path_in_servers``, the default) lists that path as its server
-    when it declares no servers itself.
-    """
-    servers = list(app.servers or [])
-    if not servers and app.root_path and app.root_path_in_servers:
-        servers = [{"url": app.root_path}]
-    return get_openapi(
-        title=app.title,
-        version=app.version,
-        openapi_version=app.openapi_version,
-        summary=app.summary,
-        description=app.description,
-        routes=app.routes,
-        webhooks=app.webhooks.routes,
-        tags=app.openapi_tags,
-        servers=servers,
-        terms_of_service=app.terms_of_service,
-        contact=app.contact,
-        license_info=app.license_info,
-        separate_input_output_schemas=app.separate_input_output_schemas,
-        external_docs=app.openapi_external_docs,
-        # trioapi's own switch (TrioAPI.openapi_limit_responses); FastAPI has no such answers.
-        limit_responses=getattr(app, "openapi_limit_responses", True),
-    )
