@@ -20,16 +20,11 @@ DOCS = ROOT / "docs"
 DOCS_SRC = ROOT / "docs_src"
 TESTS = ROOT / "tests"
 
-# Pages written by other work this session, kept at their paths and linked
-# from the nav as they are; their few inline blocks predate the rule
-# (guides/databases.md checks its own: tests/test_docs_databases.py).
+# guides/databases.md quotes excerpts of examples/ files, and
+# tests/test_docs_databases.py checks each excerpt against its file.
 # The bug report is addressed to hypercorn's maintainers and must stay
 # self-contained (its reproduction is pasted upstream as it is).
 INLINE_CODE_ALLOWED = {
-    "migrating.md",
-    "security.md",
-    "guide-scopes.md",
-    "running.md",
     "guides/databases.md",
     "hypercorn-bug-report.md",
 }

@@ -8,7 +8,7 @@ import httpx
 import yaml
 from hypercorn.config import Config
 
-from docs_src.deployment import proxy_headers
+from docs_src.deployment import metrics, proxy_headers
 from examples.app import app as example_app
 from tests.serving import run_hypercorn
 from trioapi.cli import NO_REQUEST_LIMIT, build_parser
@@ -66,3 +66,12 @@ def test_the_kubernetes_probes_answer_and_the_grace_period_covers_shutdown():
     assert container["readinessProbe"]["httpGet"]["path"] == args.health_path
     with TestClient(example_app) as client:
         assert client.get(container["livenessProbe"]["httpGet"]["path"]).status_code == 200
+
+
+def test_instrument_serves_prometheus_metrics_outside_the_openapi_document():
+    client = TestClient(metrics.app)
+    assert client.get("/").json() == {"hello": "world"}
+    scrape = client.get("/metrics")
+    assert scrape.headers["content-type"].startswith("text/plain")
+    assert 'trioapi_requests_total{method="GET",route="/",status="200"} 1.0' in scrape.text
+    assert "/metrics" not in client.get("/openapi.json").json()["paths"]

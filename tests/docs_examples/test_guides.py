@@ -3,7 +3,8 @@
 import pytest
 import trio
 
-from docs_src.guides import threads
+from docs_src.guides import scopes, threads
+from tests.trio_support import call
 from trioapi.concurrency import thread_limiter
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
@@ -45,3 +46,23 @@ async def test_the_report_limiter_lets_two_run_at_once():
         threads.build_report = original
     assert len(seen) == 5
     assert max(seen) <= 2
+
+
+async def test_a_route_that_must_finish_is_not_cancelled_by_a_disconnect(autojump_clock):
+    scopes.payments.clear()
+    await call(scopes.app, "/payments?amount=5", method="POST", disconnect_after=0.5)
+    assert scopes.payments == [5]  # the client left at 0.5 s; the payment still completed
+
+
+async def test_a_dependency_reads_the_time_left(autojump_clock):
+    async with AsyncTestClient(scopes.app) as client:
+        response = await client.get("/budget")
+    assert response.json() == {"backend_budget": pytest.approx(1.5)}  # 2 s route deadline
+
+
+async def test_a_task_in_the_request_nursery_ends_before_the_request(autojump_clock):
+    scopes.audit_log.clear()
+    async with AsyncTestClient(scopes.app) as client:
+        response = await client.post("/orders", params={"item": "widget"})
+        assert response.json() == {"ordered": "widget"}
+        assert scopes.audit_log == ["order widget"]
