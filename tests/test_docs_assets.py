@@ -7,6 +7,7 @@ import pytest
 
 from trioapi import TrioAPI
 from trioapi.exceptions import TrioAPIError
+from trioapi.openapi import assets
 from trioapi.openapi.assets import TRIOAPI_FAVICON_URL, serve_docs_assets
 from trioapi.testclient import TestClient
 
@@ -99,16 +100,16 @@ def test_with_the_extra_installed_docs_fall_back_on_the_apps_own_assets(
     assert "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" in page
     fallback = (
         "<script>window.SwaggerUIBundle || document.write('"
-        '<link rel="stylesheet" href="/docs-assets/swagger-ui/swagger-ui.css">'
-        '<script src="/docs-assets/swagger-ui/swagger-ui-bundle.js"><\\/script>'
+        '<link rel="stylesheet" href="/docs-assets/fallback/swagger-ui/swagger-ui.css">'
+        '<script src="/docs-assets/fallback/swagger-ui/swagger-ui-bundle.js"><\\/script>'
         "')</script>"
     )
     assert page.index("swagger-ui-dist@5/swagger-ui-bundle.js") < page.index(fallback)
     assert page.index(fallback) < page.index("const ui = SwaggerUIBundle(")
-    assert client.get("/docs-assets/swagger-ui/swagger-ui.css").text == "body {}"
+    assert client.get("/docs-assets/fallback/swagger-ui/swagger-ui.css").text == "body {}"
     assert "/docs-assets" not in client.get("/openapi.json").text
     behind_proxy = TestClient(TrioAPI(), root_path="/api").get("/docs").text
-    assert 'src="/api/docs-assets/swagger-ui/swagger-ui-bundle.js' in behind_proxy
+    assert 'src="/api/docs-assets/fallback/swagger-ui/swagger-ui-bundle.js' in behind_proxy
 
 
 def test_without_the_extra_docs_use_the_cdn_and_trioapis_own_icon():
@@ -118,3 +119,25 @@ def test_without_the_extra_docs_use_the_cdn_and_trioapis_own_icon():
         assert "fastapi.tiangolo.com" not in page
     assert "cdn.jsdelivr.net/npm/swagger-ui-dist@5" in client.get("/docs").text
     assert TRIOAPI_FAVICON_URL.startswith("data:image/svg+xml,%3Csvg%20xmlns=")
+
+
+def test_a_directory_given_wins_over_the_installed_extras_fallback(
+    swagger_dir, tmp_path, monkeypatch
+):
+    # With the docs-assets extra installed, /docs mounts its fallback copy when the
+    # app is built; the directory given to serve_docs_assets() must still be served.
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "swagger-ui-bundle.js").write_text("window.SwaggerUIBundle = 'extra';")
+    (extra / "swagger-ui.css").write_text("body { color: red }")
+    monkeypatch.setattr(assets, "has_swagger_ui_package", lambda: True)
+    monkeypatch.setattr(assets, "find_swagger_ui_directory", lambda: extra)
+    app = TrioAPI()
+    serve_docs_assets(app, swagger_ui_directory=swagger_dir)
+    client = TestClient(app)
+    assert client.get("/docs-assets/swagger-ui/swagger-ui-bundle.js").text == (
+        "window.SwaggerUIBundle = 1;"
+    )
+    assert client.get("/docs-assets/fallback/swagger-ui/swagger-ui.css").text == (
+        "body { color: red }"
+    )

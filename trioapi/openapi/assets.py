@@ -164,11 +164,17 @@ def _mount_swagger_ui(app: AppWithMounts, prefix: str, directory: Path) -> str:
     return swagger
 
 
-def mount_swagger_ui_fallback(app: AppWithMounts, path: str = "/docs-assets") -> str | None:
+def mount_swagger_ui_fallback(
+    app: AppWithMounts, path: str = "/docs-assets/fallback"
+) -> str | None:
     """Serve the ``docs-assets`` extra's Swagger UI files, for ``/docs`` to fall back on.
 
     The page keeps loading Swagger UI from the CDN, as FastAPI's does; when
     that fails (no internet), a script loads the app's own copy instead.
+
+    The files are under a path of their own, so that ``serve_docs_assets()``
+    with a directory of the user's (mounted at ``/docs-assets/swagger-ui``) is
+    never shadowed by this earlier mount.
 
     Returns:
         The URL path of the files, or ``None`` when the extra is not installed.
