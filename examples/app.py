@@ -20,13 +20,13 @@ import hashlib
 import hmac
 import logging
 import os
+import pathlib
 import secrets
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import jwt
@@ -38,6 +38,7 @@ from trioapi import (
     Depends,
     File,
     HTTPException,
+    Path,
     Query,
     Request,
     Response,
@@ -189,7 +190,7 @@ def create_schema(path: str) -> None:
 async def lifespan(app: TrioAPI) -> AsyncIterator[dict[str, object]]:
     database = os.environ.get("NOTES_DATABASE")
     with tempfile.TemporaryDirectory() as scratch:
-        path = database or str(Path(scratch) / "notes.db")
+        path = database or str(pathlib.Path(scratch) / "notes.db")
         await trio.to_thread.run_sync(create_schema, path)
         yield {"notes": NoteStore(), "database": path, "feed": ItemFeed()}
 
@@ -251,8 +252,12 @@ def current_user(token: Annotated[str, Depends(oauth2_scheme)], request: Request
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
+# SQLite stores 64-bit integers: a larger id or offset is a 422, not an OverflowError.
+SQLITE_MAX_INTEGER = 2**63 - 1
+ItemId = Annotated[int, Path(ge=1, le=SQLITE_MAX_INTEGER)]
 
-def owned_item(item_id: int, user: CurrentUser, db: DB) -> Item:
+
+def owned_item(item_id: ItemId, user: CurrentUser, db: DB) -> Item:
     row = db.execute(
         "SELECT * FROM items WHERE id = ? AND owner_id = ?", (item_id, user.id)
     ).fetchone()
@@ -380,7 +385,7 @@ async def read_me(user: CurrentUser) -> User:
 def list_items(
     user: CurrentUser,
     db: DB,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[int, Query(ge=0, le=SQLITE_MAX_INTEGER)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ItemPage:
     total = db.execute("SELECT count(*) FROM items WHERE owner_id = ?", (user.id,)).fetchone()[0]
@@ -428,7 +433,7 @@ async def attach(item: OwnedItem, file: Annotated[UploadFile, File()], db: DB) -
     if len(data) > MAX_ATTACHMENT:
         raise HTTPException(status_code=413, detail="Attachment too large")
     content_type = file.content_type or "application/octet-stream"
-    filename = Path(file.filename or "attachment").name
+    filename = pathlib.Path(file.filename or "attachment").name
 
     def store() -> None:
         db.execute(
@@ -459,7 +464,7 @@ def download(item: OwnedItem, db: DB) -> Response:
 async def feed(
     user: CurrentUser,
     request: Request,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=SQLITE_MAX_INTEGER)] = 0,
     count: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> AsyncIterable[ServerSentEvent]:
     """The user's new items as server-sent events: first those after ``after``, then live ones.
