@@ -16,8 +16,8 @@ run: $(STAMP)
 	$(BIN)/hypercorn --worker-class trio --bind 127.0.0.1:8000 examples.app:app
 
 lint: $(STAMP)
-	$(BIN)/ruff check trioapi tests examples bench docs_src scripts/mkdocs_hooks.py
-	$(BIN)/ruff format --check trioapi tests examples bench docs_src scripts/mkdocs_hooks.py
+	$(BIN)/ruff check trioapi tests examples bench docs_src scripts
+	$(BIN)/ruff format --check trioapi tests examples bench docs_src scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -72,7 +72,7 @@ openapi-fixtures:
 	$(FIXTURES_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e . 'fastapi==0.163.0' httpx
 	$(FIXTURES_VENV)/bin/python tests/fixtures/generate_openapi_fixtures.py
 
-# Headless Chromium screenshots of /docs and /redoc (apt-get install chromium).
+# Headless Chromium screenshots of /docs, /redoc and two site pages (apt-get install chromium).
 screenshots: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[docs-assets]'
 	$(BIN)/python scripts/screenshot_docs.py
