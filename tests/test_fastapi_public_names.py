@@ -118,8 +118,8 @@ NOT_OFFERED: dict[str, tuple[str, ...]] = {
         "trioapi.openapi.utils.ModelField",
         "trioapi.utils.create_model_field",
     ),
-    "telemetry is issue 14 part 2; these parts of it are not built yet": (
-        "trioapi.telemetry.TelemetryData", "trioapi.telemetry.get_telemetry_data",
+    "FastAPI's telemetry internals imported into its modules; importing them there would "
+    "import OpenTelemetry (the optional telemetry extra) with every app (use trioapi.telemetry)": (
         "trioapi.applications.ExceptionTelemetryMiddleware",
         "trioapi.applications.NativeTelemetry", "trioapi.applications.TelemetryConfig",
         "trioapi.routing.get_telemetry_data",

@@ -339,13 +339,10 @@ class TrioAPI(Starlette):
     # -- OpenAPI and docs --------------------------------------------------
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack, inside the server span when ``telemetry=`` is given."""
-        stack = super().build_middleware_stack()
-        if self.telemetry is None:
-            return stack
-        from trioapi.telemetry._server import TelemetryMiddleware
+        """Starlette's stack, inside the app's telemetry (``trioapi.telemetry``)."""
+        from trioapi._telemetry_layer import telemetry_middleware
 
-        return TelemetryMiddleware(stack, self.telemetry)
+        return telemetry_middleware(super().build_middleware_stack(), self.telemetry, self)
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI document, generated on first use and cached.

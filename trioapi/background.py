@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, ParamSpec
 
 from trioapi.concurrency import is_async_callable, run_in_threadpool
@@ -13,6 +14,12 @@ __all__ = [
 ]
 
 P = ParamSpec("P")
+
+#: How ``BackgroundTasks`` runs each task: set by trioapi.telemetry while it
+#: records a request (each task then runs inside its own span).
+task_runner: ContextVar[Callable[[BackgroundTask], Awaitable[None]] | None] = ContextVar(
+    "trioapi.background.task_runner", default=None
+)
 
 
 class BackgroundTask:
@@ -52,8 +59,9 @@ class BackgroundTasks(BackgroundTask):
 
     async def __call__(self) -> None:
         """Run every task in order. A checkpoint."""
+        runner = task_runner.get()
         for task in self.tasks:
-            await task()
+            await (task() if runner is None else runner(task))
 
     def __repr__(self) -> str:
         return f"BackgroundTasks({self.tasks!r})"

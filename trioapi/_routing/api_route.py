@@ -121,8 +121,9 @@ async def _serve(
     if telemetry is None:
         await _serve_plain(route, request, send, kept, route._endpoint_caller, None)
     else:
-        path = _mount_prefix(request.scope) + route.path
-        await telemetry.serve_route(route, path, partial(_serve_plain, route, request, send, kept))
+        await telemetry.serve_route(
+            route, request, partial(_serve_plain, route, request, send, kept)
+        )
 
 
 async def _serve_plain(
@@ -139,6 +140,8 @@ async def _serve_plain(
         state = RequestSolution(request, plan, None, False)
     else:
         state = RequestSolution(request, plan, await read_body(request, body_plan), body_plan.embed)
+    if telemetry is not None:
+        telemetry.solving(state)
 
     async def build_and_respond(result: Any) -> None:
         if telemetry is None:
@@ -165,6 +168,10 @@ async def _serve_plain(
             path = _mount_prefix(request.scope) + route.path
             exc.set_endpoint_context(endpoint_context(route.endpoint, request.method, path))
         raise
+
+
+async def _no_answer(result: Any) -> None:
+    del result  # a WebSocket endpoint answers through the socket itself
 
 
 class _HTTPHandler:
@@ -506,21 +513,22 @@ class _WebSocketHandler:
         plan = route.plans.for_scope(scope)
         state = RequestSolution(websocket, plan, None, False)
 
-        async def call_endpoint(kwargs: dict[str, Any]) -> Any:
-            return await _call_endpoint(route, kwargs)
+        async def solve(call_endpoint: Callable[[dict[str, Any]], Awaitable[Any]], _: Any) -> None:
+            await solve_and_run(
+                plan,
+                state,
+                call_endpoint=call_endpoint,
+                respond=_no_answer,
+                error_class=_websocket_error,
+            )
 
-        async def respond(result: Any) -> None:
-            del result  # a WebSocket endpoint answers through the socket itself
-
+        telemetry = scope.get("trioapi.telemetry")  # set by TrioAPI(telemetry=...) only
         try:
             async with open_request_nursery(scope):
-                await solve_and_run(
-                    plan,
-                    state,
-                    call_endpoint=call_endpoint,
-                    respond=respond,
-                    error_class=_websocket_error,
-                )
+                if telemetry is None:
+                    await solve(partial(_call_endpoint, route), None)
+                else:
+                    await telemetry.serve_route(route, websocket, solve)
         except ValidationException as exc:
             if exc.endpoint_ctx is None:  # as for HTTP routes; FastAPI names them "WS"
                 path = _mount_prefix(scope) + route.path

@@ -1,4 +1,4 @@
-"""The server span and the HTTP server metrics around each request of an app."""
+"""The server span, the HTTP server metrics and the unhandled-exception log of each request."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import time
 from typing import Any
 
 from opentelemetry import context, propagate, trace
+from opentelemetry.metrics import Histogram, Meter, UpDownCounter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from trioapi.exceptions import HTTPException
-from trioapi.telemetry._attributes import HEADER_GETTER, request_attributes
+from trioapi.background import task_runner
+from trioapi.telemetry._api import REQUEST_KEY
+from trioapi.telemetry._attributes import HEADER_GETTER, connection_attributes, request_attributes
+from trioapi.telemetry._background import run_background_task
 from trioapi.telemetry._cancel import cancel_reason, is_cancellation
-from trioapi.telemetry._request import SCOPE_KEY, RequestTelemetry
+from trioapi.telemetry._logs import exception_type, log_exception
+from trioapi.telemetry._request import SCOPE_KEY, RequestTelemetry, is_failure, mark_failed
 from trioapi.telemetry._settings import TelemetrySettings
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,130 +25,235 @@ _METRIC_KEYS = ("http.request.method", "url.scheme", "network.protocol.version")
 
 
 class _Instruments:
-    """The two HTTP server instruments of one app's meter."""
+    """The two HTTP server instruments of one meter."""
 
-    def __init__(self, settings: TelemetrySettings) -> None:
-        meter = settings.meter
-        self.duration = meter.create_histogram(
+    def __init__(self, meter: Meter) -> None:
+        self.meter = meter
+        self.duration: Histogram = meter.create_histogram(
             "http.server.request.duration",
             unit="s",
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(_DURATION_BOUNDS),
         )
-        self.active = meter.create_up_down_counter(
+        self.active: UpDownCounter = meter.create_up_down_counter(
             "http.server.active_requests",
             unit="{request}",
             description="Number of active HTTP server requests.",
         )
 
 
+class _Exchange:
+    """One HTTP request's outcome as it is sent: finished at its last body byte."""
+
+    __slots__ = ("active", "attributes", "instruments", "request", "started", "status")
+
+    def __init__(
+        self,
+        request: RequestTelemetry,
+        attributes: dict[str, Any],
+        instruments: _Instruments | None,
+    ) -> None:
+        self.request = request
+        self.attributes = attributes
+        self.instruments = instruments
+        self.status: int | None = None
+        self.active = {key: attributes[key] for key in _METRIC_KEYS[:2]}
+        self.started = time.perf_counter()
+        if instruments is not None:
+            instruments.active.add(1, self.active)
+
+    def finish(self, error: BaseException | None) -> None:
+        """End the span and record the metrics (once)."""
+        request = self.request
+        if self.started < 0:
+            return
+        duration = time.perf_counter() - self.started
+        self.started = -1.0
+        span = request.span
+        failed = error is not None and request.cancelled is None and is_failure(error)
+        code = self.status if self.status is not None else (500 if failed else None)
+        final = {key: self.attributes[key] for key in _METRIC_KEYS if key in self.attributes}
+        route = request.route
+        if route is not None:
+            final["http.route"] = route
+            span.set_attribute("http.route", route)
+            span.update_name(f"{span_method(self.attributes)} {route}")
+        if code is not None:
+            final["http.response.status_code"] = code
+            span.set_attribute("http.response.status_code", code)
+        if request.cancelled is not None:
+            # Stopped from outside, not failed: the reason is the attribute.
+            span.set_attribute("trioapi.request.cancelled", request.cancelled)
+        error_type = exception_type(error) if failed and error is not None else None
+        if error_type is None and code is not None and code >= 500:
+            error_type = str(code)
+        if error_type is not None and (code is None or code >= 500):
+            final["error.type"] = error_type
+            span.set_attribute("error.type", error_type)
+            span.set_status(Status(StatusCode.ERROR))
+        if self.instruments is not None:
+            self.instruments.active.add(-1, self.active)
+            self.instruments.duration.record(duration, final)
+        span.end()
+
+
+def span_method(attributes: dict[str, Any]) -> str:
+    """The method part of a server span's name: ``HTTP`` for methods outside the known set."""
+    method: str = attributes["http.request.method"]
+    return "HTTP" if method == "_OTHER" else method
+
+
+def _is_last(message: Message, trailers: bool) -> bool:
+    kind = message["type"]
+    if kind == "http.response.body":
+        return not trailers and not bool(message.get("more_body", False))
+    if kind == "http.response.trailers":
+        return not bool(message.get("more_trailers", False))
+    return bool(kind == "http.response.pathsend")
+
+
 class TelemetryMiddleware:
-    """Wraps an app's whole middleware stack: one server span per HTTP request.
+    """Wraps an app's whole middleware stack: one server span per request or connection.
 
     The span is current while the app runs (so the app's own spans, logs and
     error handlers see it), continues the caller's trace from the
-    propagation headers, and is named ``"{method} {route}"`` once routing has
-    found the route. Requests ``exclude`` picks are passed through untouched.
+    propagation headers, and is named ``"{method} {route}"`` (``"WS {route}"``).
+    An HTTP request's span and metrics end with its last body byte, before
+    its background tasks and teardown. Requests ``exclude`` picks, and
+    requests an outer app already records (a mounted app), are passed
+    through.
 
     Args:
         app: The middleware stack.
         settings: The app's telemetry settings.
+        owner: The application, whose routes name ``http.route``.
     """
 
-    def __init__(self, app: ASGIApp, settings: TelemetrySettings) -> None:
+    def __init__(self, app: ASGIApp, settings: TelemetrySettings, owner: Any) -> None:
         self.app = app
         self.settings = settings
+        self.owner = owner
         self._instruments: _Instruments | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request inside its server span. A checkpoint."""
-        settings = self.settings
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or SCOPE_KEY in scope:
             await self.app(scope, receive, send)
             return
-        if settings.exclude is not None and settings.exclude(scope):
-            token = context.attach(context.Context())  # an excluded request records nothing
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                context.detach(token)
-            return
-        await self._serve(scope, receive, send)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = self.settings
-        attributes = request_attributes(scope)
-        method = attributes["http.request.method"]
+        if settings.exclude is not None and settings.exclude(scope):
+            await self._serve_excluded(scope, receive, send)
+            return
+        tracer = settings.tracer()
+        logger = settings.logger()
+        meter = settings.meter() if kind == "http" else None
+        if tracer is None and meter is None and logger is None:
+            await self.app(scope, receive, send)
+            return
         parent = propagate.extract(scope.get("headers", ()), getter=HEADER_GETTER)
-        span = (
-            settings.tracer.start_span(
-                method, context=parent, kind=SpanKind.SERVER, attributes=attributes
-            )
-            if settings.tracing
-            else trace.INVALID_SPAN
-        )
-        request = RequestTelemetry(settings, trace.set_span_in_context(span, parent))
+        if kind == "websocket":
+            attributes = connection_attributes(scope)
+            attributes["network.protocol.name"] = "websocket"
+            name = "WS"
+        else:
+            attributes = request_attributes(scope, settings.method(scope.get("method", "GET")))
+            name = span_method(attributes)
+        span: trace.Span = trace.INVALID_SPAN
+        if tracer is not None:
+            span = tracer.start_span(name, parent, kind=SpanKind.SERVER, attributes=attributes)
+        request = RequestTelemetry(settings, self.owner, scope, span, parent, tracer, logger)
         scope[SCOPE_KEY] = request
-        instruments = None
-        if settings.metrics:
-            instruments = self._instruments or _Instruments(settings)
-            self._instruments = instruments
-            active = {key: attributes[key] for key in _METRIC_KEYS[:2]}
-            instruments.active.add(1, active)
-        status: list[int] = []
-
-        async def send_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await send(message)
-
-        started = time.perf_counter()
-        token = context.attach(request.server_context)
-        error: BaseException | None = None
+        token = context.attach(request.context)
+        runner = task_runner.set(run_background_task)
         try:
-            await self.app(scope, receive, send_status)
-        except BaseException as exc:
-            error = exc
-            if is_cancellation(exc):
-                request.cancelled = cancel_reason(scope)
-            raise
+            if kind == "websocket":
+                await self._serve_websocket(request, scope, receive, send)
+            else:
+                await self._serve_http(request, attributes, meter, scope, receive, send)
+        finally:
+            task_runner.reset(runner)
+            context.detach(token)
+            request.close()
+            del scope[SCOPE_KEY]
+
+    async def _serve_excluded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Recorded by nobody, not even a mounted app; spans its code makes keep
+        # their parent, but it is no request of ours.
+        scope[SCOPE_KEY] = None
+        token = context.attach(context.set_value(REQUEST_KEY, None))
+        try:
+            await self.app(scope, receive, send)
         finally:
             context.detach(token)
-            final = _finish(span, request, attributes, status, error)
-            if instruments is not None:
-                instruments.active.add(-1, active)
-                instruments.duration.record(time.perf_counter() - started, final)
+            del scope[SCOPE_KEY]
+
+    def _instruments_of(self, meter: Meter | None) -> _Instruments | None:
+        if meter is None:
+            return None
+        instruments = self._instruments
+        if instruments is None or instruments.meter is not meter:
+            instruments = self._instruments = _Instruments(meter)
+        return instruments
+
+    async def _serve_http(
+        self,
+        request: RequestTelemetry,
+        attributes: dict[str, Any],
+        meter: Meter | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        exchange = _Exchange(request, attributes, self._instruments_of(meter))
+        trailers = False
+
+        async def watch_send(message: Message) -> None:
+            nonlocal trailers
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                trailers = bool(message.get("trailers", False))
+            await send(message)
+            # A 5xx waits for the error that caused it (it follows at once) to name it.
+            if _is_last(message, trailers) and (exchange.status or 0) < 500:
+                exchange.finish(None)
+
+        error: BaseException | None = None
+        try:
+            await self.app(scope, receive, watch_send)
+        except BaseException as exc:
+            error = exc
+            self._failed(request, scope, exc, "http")
+            raise
+        finally:
+            exchange.finish(error)
+
+    async def _serve_websocket(
+        self, request: RequestTelemetry, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        span = request.span
+        error: BaseException | None = None
+        try:
+            await self.app(scope, receive, send)
+        except BaseException as exc:
+            error = exc
+            self._failed(request, scope, exc, "websocket")
+            raise
+        finally:
+            route = request.route
+            if route is not None:
+                span.set_attribute("http.route", route)
+                span.update_name(f"WS {route}")
+            if request.cancelled is not None:
+                span.set_attribute("trioapi.request.cancelled", request.cancelled)
+            elif error is not None:
+                mark_failed(span, error)
             span.end()
 
-
-def _finish(
-    span: trace.Span,
-    request: RequestTelemetry,
-    attributes: dict[str, Any],
-    status: list[int],
-    error: BaseException | None,
-) -> dict[str, Any]:
-    """Record the outcome on the span; the metric attributes."""
-    code = status[0] if status else (500 if error is not None and not request.cancelled else None)
-    final = {key: attributes[key] for key in _METRIC_KEYS if key in attributes}
-    if request.route is not None:
-        final["http.route"] = request.route
-        span.set_attribute("http.route", request.route)
-        span.update_name(f"{attributes['http.request.method']} {request.route}")
-    if code is not None:
-        final["http.response.status_code"] = code
-        span.set_attribute("http.response.status_code", code)
-    error_type = request.error_type
-    if request.cancelled is not None:
-        # Stopped from outside, not failed: the reason is the attribute.
-        span.set_attribute("trioapi.request.cancelled", request.cancelled)
-        error = None
-    if error is not None and not isinstance(error, HTTPException):
-        error_type = type(error).__qualname__
-    if error_type is None and code is not None and code >= 500:
-        error_type = str(code)
-    if error_type is not None and (code is None or code >= 500):
-        final["error.type"] = error_type
-        span.set_attribute("error.type", error_type)
-        span.set_status(Status(StatusCode.ERROR))
-    return final
+    def _failed(
+        self, request: RequestTelemetry, scope: Scope, exc: BaseException, kind: str
+    ) -> None:
+        if is_cancellation(exc):
+            request.cancelled = cancel_reason(scope)
+        elif is_failure(exc):
+            log_exception(request, exc, kind)

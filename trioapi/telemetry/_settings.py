@@ -2,43 +2,72 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
+from opentelemetry._logs import Logger, LoggerProvider
 from opentelemetry.metrics import Meter, MeterProvider
 from opentelemetry.trace import Tracer, TracerProvider
 
 from trioapi.exceptions import TrioAPIError
 from trioapi.types import Scope
 
-#: The instrumentation scope of every span and instrument trioapi makes.
+#: The instrumentation scope of every span, instrument and log record trioapi makes.
 SCOPE_NAME = "trioapi"
+#: The semantic conventions' version the attribute names follow.
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.44.0"
+
+# The semantic conventions' methods; OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS replaces them.
+_HTTP_METHODS = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"}
+)
+
+# The API's stand-ins until an SDK is installed: a global provider of one of these
+# types means "not configured" (the API has no public way to ask).
+_DEFERRED = frozenset(
+    {
+        ("opentelemetry.trace", "ProxyTracerProvider"),
+        ("opentelemetry.metrics._internal", "_ProxyMeterProvider"),
+        ("opentelemetry._logs._internal", "ProxyLoggerProvider"),
+    }
+)
+
+
+def _configured(provider: object) -> bool:
+    cls = type(provider)
+    return (cls.__module__, cls.__name__) not in _DEFERRED
 
 
 class TelemetryConfig(TypedDict, total=False):
     """The keys ``TrioAPI(telemetry=...)`` takes, as in FastAPI 0.163.
 
+    Omitted keys keep their defaults. Telemetry is on by default and uses
+    OpenTelemetry's global providers: an app records nothing until they are
+    set up (or ``auto_configure`` sets them up from the environment).
+
     Attributes:
         tracer_provider: Where spans go (``None``: OpenTelemetry's global provider).
         meter_provider: Where metrics go (``None``: the global provider).
         logger_provider: Where log records go (``None``: the global provider).
-        auto_configure: Set the global providers up from the environment.
-        tracing: Record spans (default on).
+        auto_configure: Set OTLP exporters up from the environment (default:
+            ``TRIOAPI_OTEL_AUTO_CONFIGURE=true``).
+        tracing: Record request and WebSocket spans (default on).
         metrics: Record the HTTP server metrics (default on).
-        logs: Send log records (default on).
-        operation_spans: Record the dependencies / endpoint / serialization
-            spans under the server span (default on).
+        logs: Record validation failures and unhandled exceptions (default on).
+        operation_spans: Record the dependencies / endpoint / serialization /
+            background task spans under the server span (default on).
         exclude: ``exclude(scope)`` true: the request is not recorded at all.
     """
 
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
-    logger_provider: Any
+    logger_provider: LoggerProvider | None
     auto_configure: bool
     tracing: bool
     metrics: bool
-    logs: Any
+    logs: bool
     operation_spans: bool
     exclude: Callable[[Scope], bool] | None
 
@@ -50,11 +79,20 @@ class TelemetryConfigError(TrioAPIError, ValueError):
 _KEYS = frozenset(TelemetryConfig.__annotations__)
 
 
+def _known_methods() -> frozenset[str]:
+    given = os.environ.get("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS", "")
+    methods = frozenset(method.strip() for method in given.split(",") if method.strip())
+    return methods or _HTTP_METHODS
+
+
 class TelemetrySettings:
-    """One app's telemetry: the checked settings, and its tracer and meter, made on first use.
+    """One app's telemetry: the checked settings, and its tracer, meter and logger.
+
+    Each is asked of its provider once, and again only when the provider
+    changes (a global provider set after the app was built is followed).
 
     Args:
-        config: The ``telemetry=`` mapping given to ``TrioAPI``.
+        config: The ``telemetry=`` mapping given to ``TrioAPI`` (copied).
 
     Raises:
         TelemetryConfigError: a key is unknown or ``exclude`` is not callable.
@@ -75,27 +113,64 @@ class TelemetrySettings:
             )
         self.tracer_provider: TracerProvider | None = config.get("tracer_provider")
         self.meter_provider: MeterProvider | None = config.get("meter_provider")
+        self.logger_provider: LoggerProvider | None = config.get("logger_provider")
         self.tracing = bool(config.get("tracing", True))
         self.metrics = bool(config.get("metrics", True))
+        self.logs = bool(config.get("logs", True))
         self.operation_spans = self.tracing and bool(config.get("operation_spans", True))
+        env = os.environ.get("TRIOAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true"
+        self.auto_configure = bool(config.get("auto_configure", env))
         self.exclude: Callable[[Scope], bool] | None = exclude
-        self._tracer: Tracer | None = None
-        self._meter: Meter | None = None
+        self.known_methods = _known_methods()
+        self._cache: dict[str, tuple[object, Any]] = {}
 
-    @property
-    def tracer(self) -> Tracer:
-        """The app's tracer, asked of the provider once (so warnings keep their de-duplication)."""
-        tracer = self._tracer
-        if tracer is None:
-            provider = self.tracer_provider or trace.get_tracer_provider()
-            tracer = self._tracer = provider.get_tracer(SCOPE_NAME)
-        return tracer
+    def _from(self, kind: str, provider: Any, make: Callable[[Any], Any]) -> Any:
+        cached = self._cache.get(kind)
+        if cached is not None and cached[0] is provider:
+            return cached[1]
+        made = make(provider)
+        self._cache[kind] = (provider, made)
+        return made
 
-    @property
-    def meter(self) -> Meter:
-        """The app's meter, asked of the provider once."""
-        meter = self._meter
-        if meter is None:
-            provider = self.meter_provider or metrics.get_meter_provider()
-            meter = self._meter = provider.get_meter(SCOPE_NAME)
-        return meter
+    def tracer(self) -> Tracer | None:
+        """The app's tracer; ``None`` when tracing is off or no provider is set up."""
+        if not self.tracing:
+            return None
+        provider = self.tracer_provider
+        if provider is None:
+            provider = trace.get_tracer_provider()
+            if not _configured(provider):
+                return None
+        return self._from(  # type: ignore[no-any-return]
+            "tracer", provider, lambda p: p.get_tracer(SCOPE_NAME, schema_url=SCHEMA_URL)
+        )
+
+    def meter(self) -> Meter | None:
+        """The app's meter; ``None`` when metrics are off or no provider is set up."""
+        if not self.metrics:
+            return None
+        provider = self.meter_provider
+        if provider is None:
+            provider = metrics.get_meter_provider()
+            if not _configured(provider):
+                return None
+        return self._from(  # type: ignore[no-any-return]
+            "meter", provider, lambda p: p.get_meter(SCOPE_NAME, schema_url=SCHEMA_URL)
+        )
+
+    def logger(self) -> Logger | None:
+        """The app's logger; ``None`` when logs are off or no provider is set up."""
+        if not self.logs:
+            return None
+        provider = self.logger_provider
+        if provider is None:
+            provider = _logs.get_logger_provider()
+            if not _configured(provider):
+                return None
+        return self._from(  # type: ignore[no-any-return]
+            "logger", provider, lambda p: p.get_logger(SCOPE_NAME, schema_url=SCHEMA_URL)
+        )
+
+    def method(self, method: str) -> str:
+        """``method`` as the semantic conventions record it: ``_OTHER`` when unknown."""
+        return method if method in self.known_methods else "_OTHER"

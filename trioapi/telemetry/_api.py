@@ -1,0 +1,89 @@
+"""``get_telemetry_data``: a request's own data, for OpenTelemetry processors that run in it.
+
+Each recorded request (or WebSocket connection) puts its ``RequestTelemetry``
+in the OpenTelemetry context under one key. The context travels wherever
+the request's work goes: Trio copies it into nursery children and worker
+threads, so a span or log record made there carries it too. When the
+request is over its data is dropped, so a context kept afterwards holds
+nothing of the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+
+from trioapi.dependencies.body import ParsedBody
+
+if TYPE_CHECKING:
+    from trioapi.requests import Request
+    from trioapi.telemetry._request import RequestTelemetry
+    from trioapi.websockets import WebSocket
+
+#: The context key of the current request's ``RequestTelemetry`` (``None``: not recorded).
+REQUEST_KEY = otel_context.create_key("trioapi.request")
+
+
+class TelemetryData:
+    """What trioapi knows about the current request, for synchronous processors.
+
+    trioapi fills the fields in as it handles the request. Treat them as
+    read-only, and apply your own capture and redaction rules before
+    exporting any of it: nothing here is added to spans or logs by trioapi.
+
+    Attributes:
+        request: The ``Request``, once its route handler starts (HTTP).
+        websocket: The ``WebSocket``, once its route handler starts.
+        values: The endpoint's arguments, once the dependencies are solved.
+        errors: The validation errors (with their input); ``[]`` once the
+            parameters validated.
+    """
+
+    __slots__ = ("_body", "errors", "request", "values", "websocket")
+
+    def __init__(self) -> None:
+        self.request: Request | None = None
+        self.websocket: WebSocket | None = None
+        self.values: dict[str, Any] | None = None
+        self.errors: Sequence[Any] | None = None
+        self._body: Any = None
+
+    @property
+    def body(self) -> Any:
+        """The body as read, before parameter validation (``None``: none)."""
+        body = self._body
+        if isinstance(body, ParsedBody):
+            return None if body.absent else body.for_error
+        return body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        self._body = value
+
+    def __repr__(self) -> str:
+        return f"TelemetryData(request={self.request!r}, websocket={self.websocket!r})"
+
+
+def current_request(context: Context | None = None) -> RequestTelemetry | None:
+    """The ``RequestTelemetry`` of the request ``context`` (default: the current one) is in."""
+    value = otel_context.get_value(REQUEST_KEY, context)
+    return value  # type: ignore[return-value]
+
+
+def get_telemetry_data(context: Context | None = None) -> TelemetryData | None:
+    """The data of the request an OpenTelemetry context belongs to.
+
+    Args:
+        context: The context to read (a log processor passes ``record.context``);
+            the current one by default.
+
+    Returns:
+        The request's ``TelemetryData`` while trioapi handles it; ``None``
+        outside a recorded request and once it is over, also for a context
+        kept from it.
+    """
+    request = current_request(context)
+    return None if request is None else request.data
