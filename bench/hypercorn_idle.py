@@ -3,7 +3,7 @@
     .venv/bin/python bench/hypercorn_idle.py            (needs h2load)
 
 Serves the bare ASGI app of ``bench.apps`` with hypercorn's trio worker in
-this process (trioapi's own patch is not applied), loads it with h2load
+this process (trioapi's hypercorn fixes are turned off), loads it with h2load
 (HTTP/1.1, then HTTP/2) and prints the server's CPU time per request, four
 ways, in turns:
 
@@ -13,7 +13,7 @@ ways, in turns:
 - ``start_soon``: the same task per change, spawned without ``start``'s
   handshake (behaviour unchanged);
 - ``one task per connection``: trioapi's ``ReusableSingleTask``, what
-  ``trioapi._server_idle`` applies;
+  the server layer's fix ``idle-task`` applies (``trioapi.server._idle_task``);
 - ``no idle task``: restarts do nothing, so keep-alive connections never
   time out. Not a fix: the bound on what the idle task costs.
 
@@ -24,6 +24,7 @@ CPU time of this process only (h2load is a child process); the least of
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -33,13 +34,18 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from hypercorn.trio import run as worker_run
 from hypercorn.trio import tcp_server, worker_context
 
+# hypercorn as shipped, apart from the variant measured.
+os.environ["TRIOAPI_HYPERCORN_FIXES"] = "0"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.apps import bare_app  # noqa: E402
 from tests.serving import run_hypercorn  # noqa: E402
-from trioapi._server_idle import ReusableSingleTask, end_idle_task_after_reading  # noqa: E402
+from trioapi.server._idle_task import ReusableIdleTask  # noqa: E402
+
+SHIPPED_SERVER = tcp_server.TCPServer
 
 SHIPPED = (worker_context.TrioSingleTask.restart, worker_context.TrioSingleTask.stop)
 
@@ -72,20 +78,24 @@ class _NoIdleTask:
     stop = _do_nothing
 
 
-def _use(idle_task_class: type, restart: Any = None, stop: Any = None) -> None:
-    """Make new connections' idle tasks ``idle_task_class`` (its methods replaced, if given)."""
-    if restart is not None:
-        setattr(worker_context.TrioSingleTask, "restart", restart)  # noqa: B010
-        setattr(worker_context.TrioSingleTask, "stop", stop)  # noqa: B010
+def _use(
+    idle_task_class: type, restart: Any, stop: Any, server_class: type = SHIPPED_SERVER
+) -> None:
+    """New connections: ``server_class``, idle tasks ``idle_task_class`` with these methods."""
+    setattr(worker_context.TrioSingleTask, "restart", restart)  # noqa: B010
+    setattr(worker_context.TrioSingleTask, "stop", stop)  # noqa: B010
     setattr(tcp_server, "TrioSingleTask", idle_task_class)  # noqa: B010
+    setattr(worker_run, "TCPServer", server_class)  # noqa: B010
 
 
 # name -> how to set it up; each applies to the connections opened after it.
 VARIANTS: dict[str, Callable[[], None]] = {
     "as shipped": lambda: _use(worker_context.TrioSingleTask, *SHIPPED),
     "start_soon": lambda: _use(worker_context.TrioSingleTask, _restart_soon, _stop_soon),
-    "one task per connection (trioapi)": lambda: _use(ReusableSingleTask, *SHIPPED),
-    "no idle task": lambda: _use(_NoIdleTask),
+    "one task per connection (trioapi)": lambda: _use(
+        worker_context.TrioSingleTask, *SHIPPED, server_class=ReusableIdleTask
+    ),
+    "no idle task": lambda: _use(_NoIdleTask, *SHIPPED),
 }
 
 
@@ -103,9 +113,6 @@ async def server_cpu_per_request(url: str, requests: int, http1: bool) -> float:
 
 
 async def main(requests: int, repeats: int) -> None:
-    # A connection's reusable idle task ends when it stops reading (as trioapi applies it).
-    reading = end_idle_task_after_reading(tcp_server.TCPServer._read_data)
-    setattr(tcp_server.TCPServer, "_read_data", reading)  # noqa: B010
     least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
     async with run_hypercorn(bare_app) as url:
         for _ in range(repeats):

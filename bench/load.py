@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.serving import run_hypercorn  # noqa: E402
 from trioapi import Depends, TrioAPI  # noqa: E402
-from trioapi._server import is_hypercorn_patched  # noqa: E402
 from trioapi.cli import DEFAULT_KEEP_ALIVE_MAX_REQUESTS, NO_REQUEST_LIMIT  # noqa: E402
+from trioapi.server import applied_hypercorn_fixes  # noqa: E402
 
 
 class Counters:
@@ -113,7 +113,7 @@ async def run_load(
                 for index in range(requests):
                     nursery.start_soon(one, index)
             elapsed = trio.current_time() - started
-            patched = is_hypercorn_patched()
+            fixes = sorted(applied_hypercorn_fixes())
     request_limit = server_settings.get("keep_alive_max_requests")
     # The server has shut down: every request's teardown must have run.
     return {
@@ -131,7 +131,7 @@ async def run_load(
         "requests_per_second": round(requests / elapsed),
         "rss_mib_before": round(rss_before, 1),
         "rss_mib_after": round(rss_mib(), 1),
-        "hypercorn_patched": patched,
+        "hypercorn_fixes": fixes,
     }
 
 

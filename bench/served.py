@@ -16,7 +16,7 @@ requests per second as h2load saw them, which it moves a lot (server and
 h2load share the two cores). Either way the figures are what the whole
 stack does, hypercorn's HTTP work included, so the ratios are smaller than
 in-process. trioapi's process runs hypercorn with trioapi's version-guarded
-changes (``trioapi._server``, ``trioapi._server_idle``); the others run
+fixes (``trioapi.server``, each logged); the others run
 hypercorn as shipped.
 """
 

@@ -6,9 +6,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+
+from trioapi.server import plan_hypercorn_fixes
+
+
+def needs_fix(name: str) -> pytest.MarkDecorator:
+    """Skip a test that holds only with the server layer's fix ``name``, when it is not applied.
+
+    The reason names the fix and why it is skipped in this run (turned off
+    by ``TRIOAPI_HYPERCORN_FIXES``, a hypercorn release it was not checked
+    against, another shape), so a run against a new hypercorn says which
+    guarantees it kept.
+    """
+    decision = {d.fix.name: d for d in plan_hypercorn_fixes()}[name]
+    return pytest.mark.skipif(
+        not decision.applies, reason=f"needs hypercorn fix {name} ({decision.reason})"
+    )
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ import httpx
 import trio
 
 from tests.processes import free_port, trioapi_process, wait_for_body
+from tests.serving import needs_fix
 
 APP_SOURCE = """\
 import logging
@@ -64,6 +65,7 @@ async def pids_serving(client: httpx.AsyncClient, attempts: int = 30) -> tuple[s
     return pids, ok
 
 
+@needs_fix("shutdown-trigger")  # the drain count: ServedApp hears of the shutdown
 async def test_workers_are_logged_probed_restarted_rolled_and_drained(tmp_path: Path):
     (tmp_path / "service.py").write_text(APP_SOURCE)
     port = free_port()

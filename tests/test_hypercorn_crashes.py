@@ -5,8 +5,8 @@ Root cause (docs/hypercorn-bug-report.md): ``TCPServer._close()`` calls
 detector across a checkpoint there, so a concurrent locked ``send_all``
 raises ``BusyResourceError`` in the HTTP/2 send task or the read task, and
 that error ends the worker. The reproductions below crash an unpatched
-worker in most runs; with ``trioapi._server.patch_hypercorn`` they must
-never crash.
+worker in most runs; with the server layer's fix ``send-eof-lock``
+(``trioapi.server._send_eof``) they must never crash.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import h2.config
 import h2.connection
 import h2.events
 import httpx
-import pytest
 import trio
 import trio.testing
 from hypercorn.app_wrappers import ASGIWrapper
@@ -24,21 +23,25 @@ from hypercorn.events import Closed, RawData
 from hypercorn.protocol.events import EndBody, Response
 from hypercorn.protocol.events import Request as RequestEvent
 from hypercorn.protocol.http_stream import HTTPStream
+from hypercorn.trio import run as worker_run
 from hypercorn.trio.task_group import TaskGroup
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 
-from tests.serving import run_hypercorn
+from tests.serving import needs_fix, run_hypercorn
 from trioapi import Request, TrioAPI
-from trioapi._server import (
-    hypercorn_needs_patch,
-    is_hypercorn_patched,
-    patch_hypercorn,
-)
+from trioapi.server import applied_hypercorn_fixes, apply_hypercorn_fixes
+from trioapi.server._send_eof import SendEOFUnderLock
 
-pytestmark = pytest.mark.skipif(
-    not hypercorn_needs_patch(), reason="this hypercorn release is not known to have the race"
-)
+needs_send_eof_lock = needs_fix("send-eof-lock")
+
+
+def served_tcp_server() -> type[TCPServer]:
+    """The connection class hypercorn's trio worker builds now (the fixes applied)."""
+    apply_hypercorn_fixes()
+    server_class: type[TCPServer] = worker_run.TCPServer
+    assert issubclass(server_class, SendEOFUnderLock)
+    return server_class
 
 
 def build_app() -> TrioAPI:
@@ -105,6 +108,7 @@ async def h2_request_then_hang_up(url: str, requests: int) -> None:
         await stream.aclose()
 
 
+@needs_send_eof_lock
 async def test_http2_clients_hanging_up_mid_response_do_not_kill_the_worker():
     # 2 rounds of 16 connections x 4 requests crash an unpatched worker in
     # 10 runs out of 10 on a laptop. The short graceful timeout: hypercorn
@@ -119,7 +123,7 @@ async def test_http2_clients_hanging_up_mid_response_do_not_kill_the_worker():
     # Reaching here means serve() did not raise; the worker still answers.
     assert after.status_code == 200
     assert after.json() == {"ok": True}
-    assert is_hypercorn_patched()
+    assert "send-eof-lock" in applied_hypercorn_fixes()
 
 
 # -- (b) malformed chunked body to a route that does not read it ---------------
@@ -151,6 +155,7 @@ async def send_malformed_chunked(url: str, path: str, body: bytes, split: bool) 
         await stream.aclose()
 
 
+@needs_send_eof_lock
 async def test_malformed_chunked_body_to_a_route_that_ignores_it_does_not_kill_the_worker():
     answers: list[bytes] = []
 
@@ -186,11 +191,11 @@ class RecordingProtocol:
         self.events.append(event)
 
 
-async def race_close_against_send(server_close) -> list[BaseException]:
+async def race_close_against_send(server_class: type[TCPServer]) -> list[BaseException]:
     """Run ``protocol_send(RawData)`` and ``_close()`` at once, in the racy order."""
     ours, theirs = trio.socket.socketpair()
     stream = trio.SocketStream(ours)
-    server = TCPServer(None, Config(), WorkerContext(None), {}, stream)
+    server = server_class(None, Config(), WorkerContext(None), {}, stream)
     server.protocol = RecordingProtocol()
     errors: list[BaseException] = []
 
@@ -207,16 +212,17 @@ async def race_close_against_send(server_close) -> list[BaseException]:
         await server.send_lock.acquire()
         nursery.start_soon(capture, server.protocol_send, RawData(data=b"x" * 10))
         await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(capture, server_close, server)
+        nursery.start_soon(capture, server._close)
         server.send_lock.release()
     theirs.close()
     return errors
 
 
-async def test_patched_close_never_overlaps_a_locked_send():
-    patch_hypercorn()
+@needs_send_eof_lock
+async def test_fixed_close_never_overlaps_a_locked_send():
+    server_class = served_tcp_server()
     for _ in range(40):
-        errors = await race_close_against_send(TCPServer._close)
+        errors = await race_close_against_send(server_class)
         assert errors == []
 
 
@@ -224,19 +230,18 @@ async def test_original_close_does_collide_with_a_locked_send():
     # The bug itself: with hypercorn's own _close, some runs end in
     # BusyResourceError raised out of protocol_send (trio randomises which
     # of the two tasks runs first, so 40 runs all missing it is ~1e-12).
-    patch_hypercorn()
-    original = TCPServer.__trioapi_original_close__
+    # The fix subclasses TCPServer: hypercorn's own class is unchanged.
     collisions = []
     for _ in range(40):
-        collisions += await race_close_against_send(original)
+        collisions += await race_close_against_send(TCPServer)
     assert collisions
     assert {type(error) for error in collisions} == {trio.BusyResourceError}
 
 
-async def test_patched_close_still_sends_eof_when_nobody_is_sending():
-    patch_hypercorn()
+@needs_send_eof_lock
+async def test_fixed_close_still_sends_eof_when_nobody_is_sending():
     ours, theirs = trio.socket.socketpair()
-    server = TCPServer(None, Config(), WorkerContext(None), {}, trio.SocketStream(ours))
+    server = served_tcp_server()(None, Config(), WorkerContext(None), {}, trio.SocketStream(ours))
     server.protocol = RecordingProtocol()
     peer = trio.SocketStream(theirs)
     await server._close()
@@ -248,21 +253,17 @@ async def test_patched_close_still_sends_eof_when_nobody_is_sending():
     await peer.aclose()
 
 
-def test_only_known_releases_are_patched():
-    assert hypercorn_needs_patch("0.18.0")
-    assert hypercorn_needs_patch("0.17.3")
-    assert not hypercorn_needs_patch("0.16.0")
-    assert not hypercorn_needs_patch("0.19.0")
-
-
-async def test_trioapi_lifespan_under_hypercorn_applies_the_patch():
+@needs_send_eof_lock
+async def test_trioapi_served_by_hypercorn_has_the_fix_in_place():
     async with run_hypercorn(build_app()):
-        assert is_hypercorn_patched()
+        assert "send-eof-lock" in applied_hypercorn_fixes()
+        assert issubclass(worker_run.TCPServer, SendEOFUnderLock)
 
 
 # -- (c) a response start cut half-way by the request's deadline --------------
 
 
+@needs_fix("response-start-repair")
 async def test_a_start_cut_by_the_deadline_leaves_hypercorn_one_response(autojump_clock):
     # hypercorn's stream hands the start to its protocol, which records it at
     # once, then waits for the socket; the deadline passes during that wait.

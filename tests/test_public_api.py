@@ -22,7 +22,7 @@ PUBLIC_MODULES = [
     "trioapi.requests", "trioapi.responses", "trioapi.routing", "trioapi.security",
     "trioapi.sse", "trioapi.staticfiles", "trioapi.status", "trioapi.templating",
     "trioapi.testclient", "trioapi.testing", "trioapi.websockets",
-    "trioapi.metrics", "trioapi.middleware.proxy_headers", "trioapi.cli",
+    "trioapi.metrics", "trioapi.middleware.proxy_headers", "trioapi.cli", "trioapi.server",
 ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""hypercorn's trio idle-timeout task without a task spawned per restart (trioapi._server_idle).
+"""hypercorn's trio idle-timeout task without a task spawned per restart (fix idle-task, trioapi.server._idle_task).
 
 The replacement must behave as the original: a restart cancels the running
 action and runs the new one, a stop cancels it, and through a real server a
@@ -15,15 +15,10 @@ import pytest
 import trio
 from hypercorn.trio.worker_context import TrioSingleTask
 
-from tests.serving import run_hypercorn
+from tests.serving import needs_fix, run_hypercorn
 from tests.test_teardown_served import host_port
 from trioapi import TrioAPI
-from trioapi._server import hypercorn_needs_patch, patch_hypercorn
-from trioapi._server_idle import ReusableSingleTask, patch_idle_task
-
-pytestmark = pytest.mark.skipif(
-    not hypercorn_needs_patch(), reason="this hypercorn release is not patched"
-)
+from trioapi.server._idle_task import ReusableSingleTask
 
 
 class FakeTaskGroup:
@@ -49,8 +44,6 @@ VERSIONS = ["reusable", "hypercorn"]
 
 def single_task(version: str) -> Any:
     """trioapi's ``ReusableSingleTask``, or hypercorn's own ``TrioSingleTask`` to hold it to."""
-    assert patch_hypercorn()
-    assert patch_idle_task()  # applied already: a repeat call says so
     return ReusableSingleTask() if version == "reusable" else TrioSingleTask()
 
 
@@ -136,6 +129,7 @@ async def read_response(stream: trio.SocketStream) -> bytes:
     return data
 
 
+@needs_fix("idle-task")
 async def test_through_hypercorn_an_idle_connection_is_closed_but_a_busy_one_is_not():
     # keep_alive_timeout 0.3 s; a request of 0.6 s on the same connection is
     # answered (the idle task is stopped while busy), and afterwards the
@@ -155,6 +149,7 @@ async def test_through_hypercorn_an_idle_connection_is_closed_but_a_busy_one_is_
     assert 0.2 <= idle_for < 2.0
 
 
+@needs_fix("idle-task")
 async def test_through_hypercorn_a_closed_connection_does_not_hold_up_shutdown():
     # The connection's long-lived idle task ends when the client leaves; a
     # task left waiting would keep hypercorn's shutdown waiting for

@@ -5,8 +5,9 @@ trio``, with its default spawned worker or ``--workers 0``, or ``python -m
 trioapi run``), opens a WebSocket, a streaming response and an SSE stream,
 signals the server, and checks that the WebSocket closes with 1001 and both
 streams end cleanly, long before hypercorn's ``--graceful-timeout`` (10 s)
-would cancel them. Without ``trioapi._server.patch_hypercorn_worker_serve``
-the app never hears of the shutdown: the bounded waits below fail first.
+would cancel them. Without the server layer's fix ``shutdown-trigger``
+(``trioapi.server._shutdown_trigger``) the app never hears of the shutdown:
+the bounded waits below fail first.
 """
 
 from __future__ import annotations
@@ -27,16 +28,12 @@ import trio
 from hypercorn.app_wrappers import ASGIWrapper
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from tests.serving import needs_fix
 from tests.ws_client import open_ws
 from trioapi import TrioAPI
-from trioapi._server import (
-    _has_checked_shape,
-    _wrap_worker_serve,
-    find_shutdown_target,
-    is_worker_serve_patched,
-    patch_hypercorn_worker_serve,
-)
 from trioapi._shutdown import ServerShutdown
+from trioapi.server import apply_hypercorn_fixes, find_shutdown_target
+from trioapi.server._shutdown_trigger import check_worker_shape, wrap_worker_serve
 
 APP_SOURCE = """
 import trio
@@ -119,16 +116,20 @@ async def read_stream(
 
 @asynccontextmanager
 async def open_server(
-    tmp_path: Path, command: list[str]
+    tmp_path: Path,
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    source: str = APP_SOURCE,
 ) -> AsyncIterator[tuple[trio.Process, str]]:
-    """Run ``command`` serving ``sdapp:app`` from ``tmp_path``; yields the process and base URL."""
-    (tmp_path / "sdapp.py").write_text(APP_SOURCE)
+    """Run ``command`` serving ``sdapp:app`` (``source``) from ``tmp_path``; yields the process and base URL."""
+    (tmp_path / "sdapp.py").write_text(source)
     log = tmp_path / "server.log"
     with log.open("w") as log_file:
         process = await trio.lowlevel.open_process(
             command,
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+            env={**os.environ, "PYTHONPATH": str(tmp_path), **(env or {})},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, killed as one below
@@ -151,10 +152,15 @@ async def wait_for_close(ws: WebSocketConnection) -> tuple[int, str | None]:
     return closed.value.reason.code, closed.value.reason.reason
 
 
-async def serve_and_stop(tmp_path: Path, command: list[str], stop: str) -> dict[str, object]:
-    """Run ``command``, open connections, send the stop signal; what the clients saw."""
+async def serve_and_stop(
+    tmp_path: Path, command: list[str], stop: str, **server: object
+) -> dict[str, object]:
+    """Run ``command``, open connections, send the stop signal; what the clients saw.
+
+    ``server``: ``env`` and ``source`` for :func:`open_server`.
+    """
     seen: dict[str, object] = {"stream": [], "events": []}
-    async with open_server(tmp_path, command) as (process, base):
+    async with open_server(tmp_path, command, **server) as (process, base):  # type: ignore[arg-type]
         async with httpx.AsyncClient(base_url=base, timeout=SHUTDOWN_BOUND * 2) as client:
             async with open_ws(base, "/ws") as ws, trio.open_nursery() as nursery:
                 assert await ws.get_message() == "ready"
@@ -181,6 +187,7 @@ EXPECTED = {
 }
 
 
+@needs_fix("shutdown-trigger")
 @pytest.mark.parametrize(
     ("command", "stop"),
     [
@@ -198,6 +205,7 @@ async def test_served_app_closes_websockets_and_ends_streams_when_the_server_sto
     assert seen == EXPECTED, (tmp_path / "server.log").read_text()
 
 
+@needs_fix("shutdown-trigger")
 async def test_a_second_ctrl_c_stops_at_once_while_requests_are_still_in_flight(
     tmp_path: Path,
 ) -> None:
@@ -257,7 +265,7 @@ async def test_a_served_trioapi_begins_its_shutdown_when_hypercorns_trigger_fire
     recorder = Recorder()
     stop = trio.Event()
     stop.set()
-    await _wrap_worker_serve(recorder)(
+    await wrap_worker_serve(recorder)(
         ASGIWrapper(Wrapping(app)), object(), shutdown_trigger=stop.wait
     )
     assert recorder.triggers != [stop.wait]
@@ -272,8 +280,8 @@ async def test_other_apps_get_hypercorns_trigger_unchanged() -> None:
     async def plain_app(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not called")
 
-    await _wrap_worker_serve(recorder)(ASGIWrapper(plain_app), object(), shutdown_trigger=stop.wait)
-    await _wrap_worker_serve(recorder)(ASGIWrapper(plain_app), object(), shutdown_trigger=None)
+    await wrap_worker_serve(recorder)(ASGIWrapper(plain_app), object(), shutdown_trigger=stop.wait)
+    await wrap_worker_serve(recorder)(ASGIWrapper(plain_app), object(), shutdown_trigger=None)
     assert recorder.triggers == [stop.wait, None]
 
 
@@ -295,7 +303,7 @@ async def test_outside_the_main_thread_hypercorns_trigger_is_wrapped_without_sig
 
     def serve_in_a_thread() -> None:
         trio.run(
-            lambda: _wrap_worker_serve(recorder)(
+            lambda: wrap_worker_serve(recorder)(
                 ASGIWrapper(app), object(), shutdown_trigger=trigger
             )
         )
@@ -305,18 +313,15 @@ async def test_outside_the_main_thread_hypercorns_trigger_is_wrapped_without_sig
     assert len(recorder.triggers) == 1 and recorder.triggers[0] is not trigger
 
 
-def test_the_patch_is_idempotent_and_leaves_unchecked_releases_alone(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@needs_fix("shutdown-trigger")
+def test_the_wrapper_is_installed_once() -> None:
     from hypercorn.trio import run as worker_run
 
-    assert patch_hypercorn_worker_serve() is True
+    apply_hypercorn_fixes()
     wrapped = worker_run.worker_serve
-    assert patch_hypercorn_worker_serve() is True
+    assert wrapped.__module__ == "trioapi.server._shutdown_trigger"
+    apply_hypercorn_fixes()
     assert worker_run.worker_serve is wrapped
-    assert is_worker_serve_patched()
-    monkeypatch.setattr("trioapi._server.hypercorn_needs_patch", lambda: False)
-    assert patch_hypercorn_worker_serve() is False
 
 
 def test_a_worker_serve_of_another_shape_is_not_wrapped() -> None:
@@ -327,9 +332,12 @@ def test_a_worker_serve_of_another_shape_is_not_wrapped() -> None:
 
     class Module:
         trio_worker = staticmethod(lambda: None)
+        worker_serve = staticmethod(positional_trigger)
 
-    assert _has_checked_shape(Module, positional_trigger) is False
-    assert _has_checked_shape(object(), Recorder()) is False  # no trio_worker beside it
+    assert check_worker_shape(Module) == (
+        "hypercorn.trio.run.worker_serve takes no keyword-only shutdown_trigger"
+    )
+    assert check_worker_shape(object()) == "hypercorn.trio.run has no worker_serve and trio_worker"
 
 
 async def test_a_second_begin_does_nothing_more() -> None:

@@ -8,7 +8,7 @@ server sees valid:
 - a second ``http.response.start``, or a body message after the last one, is
   refused: logged, not sent, and the request is ended (cancelled) instead;
 - a start whose send the request's cancellation cut half-way is reported to
-  the server layer (``trioapi._server.repair_cut_response_start``): hypercorn
+  the server layer (``trioapi.server.repair_cut_response_start``): hypercorn
   has recorded the response but not its own state, and would answer a second,
   invalid response when the app returns;
 - when the request is stuck past its deadline (its task waits on a worker
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from trioapi._server import repair_cut_response_start
+from trioapi.server import repair_cut_response_start
 from trioapi.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:

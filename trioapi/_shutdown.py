@@ -4,7 +4,7 @@ Hypercorn's trio worker, once its shutdown trigger fires, stops accepting
 connections and gives the open ones ``graceful_timeout`` seconds before it
 cancels them; only then does the lifespan hear ``lifespan.shutdown``. So the
 lifespan cannot warn the app in time. :meth:`TrioAPI.shutdown_trigger` wraps
-the server's trigger instead (``trioapi._server`` does so for hypercorn's
+the server's trigger instead (``trioapi.server`` does so for hypercorn's
 command line and ``trioapi run``): when it fires, :meth:`ServerShutdown.begin`
 
 - sends ``websocket.close`` 1001 ("going away") on every accepted socket,

@@ -19,7 +19,6 @@ from trioapi._foreign import check_not_foreign
 from trioapi._lifespan import serve_lifespan
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
 from trioapi._scopes import RequestLimits, serve_request
-from trioapi._server import patch_hypercorn_if_loaded, patch_hypercorn_worker_serve_if_loaded
 from trioapi._shutdown import ServerShutdown
 from trioapi.datastructures import State, URLPath
 from trioapi.exceptions import RequestTimeout, TrioAPIError
@@ -28,6 +27,7 @@ from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
 from trioapi.middleware.errors import ServerErrorMiddleware
 from trioapi.middleware.exceptions import ExceptionMiddleware, lookup_exception_handler
 from trioapi.routing import BaseRoute, Router
+from trioapi.server import apply_hypercorn_fixes_if_served
 from trioapi.types import ASGIApp, Lifespan, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -105,9 +105,10 @@ class Starlette:
         self.asyncio_bridge = asyncio_bridge
         self._bridge_wraps_lifespan = asyncio_bridge is not None
         # Inside a hypercorn trio worker (which imports the app's module, so
-        # runs this, before it starts serving): hand this app the worker's
-        # shutdown trigger, so graceful shutdown reaches it (trioapi._server).
-        patch_hypercorn_worker_serve_if_loaded()
+        # runs this, before it starts serving): apply the server layer's
+        # fixes, among them the one that hands this app the worker's shutdown
+        # trigger (trioapi.server; once per process, each logged).
+        apply_hypercorn_fixes_if_served()
 
     # -- serving ---------------------------------------------------------
 
@@ -166,9 +167,9 @@ class Starlette:
 
     async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The lifespan scope, after the user's middleware: run the lifespan in its nursery."""
-        # Once per server, before it accepts connections: fix hypercorn's
-        # trio-worker send race when that worker serves us (trioapi._server).
-        patch_hypercorn_if_loaded()
+        # Before the server accepts connections, for an app constructed before
+        # hypercorn's worker was imported (trioapi.server; once per process).
+        apply_hypercorn_fixes_if_served()
         # A new server run (or test client) starts with no shutdown begun,
         # even if an earlier one, on this same app object, shut down.
         self._shutdown = ServerShutdown()

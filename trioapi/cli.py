@@ -1,7 +1,7 @@
 """The ``trioapi`` command: ``trioapi dev [APP]`` and ``trioapi run [APP]``.
 
 Both serve the app with hypercorn's trio worker, after trioapi's
-version-guarded fixes to it (``trioapi._server``), and in the conventions of
+version-guarded fixes to it (``trioapi.server``), and in the conventions of
 ``fastapi dev``/``fastapi run`` and uvicorn: app discovery, ``--reload``,
 ``--log-level``, an access log, proxy headers, ``PORT``. Worker processes
 are supervised (``trioapi._cli.supervisor``): one that dies is restarted.

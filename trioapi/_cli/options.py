@@ -39,6 +39,7 @@ class ServeOptions:
     metrics_path: str | None = None
     reload: bool = False
     reload_dirs: tuple[str, ...] = field(default=())
+    hypercorn_fixes: bool = True
 
 
 def _version() -> str:
@@ -171,6 +172,13 @@ def _add_serving_options(sub: argparse.ArgumentParser, reload: bool) -> None:
         metavar="PATH",
         help="Serve Prometheus metrics here (needs trioapi[metrics]; each worker counts its own).",
     )
+    sub.add_argument(
+        "--hypercorn-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Apply trioapi's fixes to hypercorn (default on; each is logged; "
+        "TRIOAPI_HYPERCORN_FIXES=0 also turns them off).",
+    )
 
 
 def _add_logging_options(sub: argparse.ArgumentParser, level: str) -> None:
@@ -206,6 +214,7 @@ def build_options(args: argparse.Namespace) -> ServeOptions:
         metrics_path=args.metrics_path,
         reload=args.reload,
         reload_dirs=tuple(args.reload_dir) or (location.directory,),
+        hypercorn_fixes=args.hypercorn_fixes,
     )
 
 

@@ -2,7 +2,7 @@
 
 :class:`ServedApp` counts the requests in flight, answers the readiness probe
 (``--health-path``) itself, and hears of shutdown first: hypercorn's patched
-worker (``trioapi._server``) hands it the shutdown trigger, and it passes a
+worker (``trioapi.server``) hands it the shutdown trigger, and it passes a
 wrapped one on to the app (a ``TrioAPI`` closes its WebSockets and streams).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from trioapi._server import find_shutdown_target
+from trioapi.server import find_shutdown_target
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("trioapi.server")

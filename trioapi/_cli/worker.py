@@ -2,7 +2,7 @@
 
 :func:`run_worker` is the target of every spawned worker (and what
 ``--workers 0`` runs in the command's own process). It configures logging
-in the fresh process, applies trioapi's hypercorn fixes, imports the app,
+in the fresh process, applies trioapi's hypercorn fixes (``trioapi.server``), imports the app,
 puts :class:`~trioapi.middleware.proxy_headers.ProxyHeadersMiddleware` and
 :class:`~trioapi._cli.served.ServedApp` in front of it, and serves it with
 hypercorn's trio ``worker_serve`` on the sockets the supervisor opened.
@@ -23,7 +23,7 @@ from trioapi._cli.discovery import load_app
 from trioapi._cli.logs import configure_logging
 from trioapi._cli.options import ServeOptions
 from trioapi._cli.served import ServedApp
-from trioapi._server import patch_hypercorn, patch_hypercorn_worker_serve
+from trioapi.server import apply_hypercorn_fixes
 
 logger = logging.getLogger("trioapi.server")
 
@@ -40,8 +40,7 @@ def run_worker(
 ) -> None:
     """Serve until ``stop`` is set (or, without one, until SIGINT/SIGTERM); set ``ready`` once serving."""
     configure_logging(options.log_level, json_format=options.json_logs)
-    patch_hypercorn()
-    patch_hypercorn_worker_serve()
+    apply_hypercorn_fixes(enabled=options.hypercorn_fixes)
     if sockets is not None:
         for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
             sock.listen(config.backlog)
@@ -84,7 +83,7 @@ async def _serve(
     trigger = None if stop is None else partial(_wait_for_event, stop)
     served_app: Any = served  # an ASGI app; hypercorn's type names its own message TypedDicts
     wrapped = wrap_app(served_app, config.wsgi_max_body_size, "asgi")
-    # Looked up on the module at call time: trioapi's wrapper (patched above)
+    # Looked up on the module at call time: trioapi's wrapper (fix shutdown-trigger)
     # hands the shutdown trigger to ServedApp, and through it to the app.
     worker_serve = hypercorn_run.worker_serve
     async with trio.open_nursery() as nursery:

@@ -1,4 +1,4 @@
-"""A cheaper idle-timeout task for hypercorn's trio worker (applied with the ``_server`` fix).
+"""Fix ``idle-task``: hypercorn's per-connection idle timeout without a task spawned per request.
 
 Hypercorn 0.17/0.18's trio ``TCPServer`` keeps each connection's idle
 timeout in a ``TrioSingleTask``. Its ``restart()`` cancels the running task
@@ -6,65 +6,29 @@ and starts a new one with ``nursery.start()``, and the protocols restart or
 stop it twice per request on a connection with one request in flight: a
 task spawned, started and cancelled per request, a fifth to a third of the
 server's CPU for a small request on our machine (``bench/hypercorn_idle.py``,
-``docs/hypercorn-trio-throughput.md``).
+``docs/hypercorn-trio-throughput.md``). A speed-up, not a correctness fix.
 
 Here each connection's idle timeout runs in one long-lived task instead
 (:class:`ReusableSingleTask`): a restart cancels the running action and
 hands the task the new one, a stop cancels it, and the task ends when the
-connection stops reading (``TCPServer._read_data`` returns), so it never
-holds the connection's task group open. ``TrioSingleTask`` itself, which
-hypercorn's QUIC connections also use, is left as it is.
+connection stops reading (``_read_data`` returns), so it never holds the
+connection's task group open. ``TrioSingleTask`` itself, which hypercorn's
+QUIC connections also use, is left as it is.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import TrioSingleTask
 
-__all__ = ["ReusableSingleTask", "end_idle_task_after_reading", "patch_idle_task"]
+from trioapi.server._extend import extension_fix, init_sets
 
-_PATCH_MARK = "__trioapi_patched__"
-
-
-def patch_idle_task() -> bool:
-    """Give ``TCPServer`` connections a :class:`ReusableSingleTask` (once).
-
-    Returns:
-        ``True`` if the change is in place, ``False`` if hypercorn's code has
-        another shape (nothing is changed).
-    """
-    from hypercorn.trio import tcp_server
-
-    server_class: Any = getattr(tcp_server, "TCPServer", None)
-    read_data = getattr(server_class, "_read_data", None)
-    if read_data is None:
-        return False
-    if getattr(read_data, _PATCH_MARK, False):
-        return True
-    if not hasattr(getattr(tcp_server, "TrioSingleTask", None), "restart"):
-        return False
-    # TCPServer makes its idle task from this module global.
-    setattr(tcp_server, "TrioSingleTask", ReusableSingleTask)  # noqa: B010 - not its own name
-    server_class._read_data = end_idle_task_after_reading(read_data)
-    return True
-
-
-def end_idle_task_after_reading(
-    read_data: Callable[[Any], Awaitable[None]],
-) -> Callable[[Any], Awaitable[None]]:
-    """``TCPServer._read_data`` that then ends the connection's :class:`ReusableSingleTask`."""
-
-    async def read_data_then_end_idle_task(self: Any) -> None:
-        try:
-            await read_data(self)
-        finally:
-            if isinstance(self.idle_task, ReusableSingleTask):
-                self.idle_task.close()
-
-    read_data_then_end_idle_task.__trioapi_patched__ = True  # type: ignore[attr-defined]
-    return read_data_then_end_idle_task
+__all__ = ["FIX", "ReusableIdleTask", "ReusableSingleTask"]
 
 
 class ReusableSingleTask:
@@ -125,3 +89,39 @@ class ReusableSingleTask:
             self._running = None
             if self._action is action:
                 self._action = None  # done, or cancelled without a successor
+
+
+class ReusableIdleTask(TCPServer):
+    """hypercorn's ``TCPServer`` with a :class:`ReusableSingleTask` as its idle task."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Duck-typed for TrioSingleTask: restart(task_group, action) and stop().
+        self.idle_task = ReusableSingleTask()  # type: ignore[assignment]
+
+    async def _read_data(self) -> None:
+        try:
+            await super()._read_data()
+        finally:
+            idle_task: Any = self.idle_task
+            if isinstance(idle_task, ReusableSingleTask):
+                idle_task.close()
+
+
+def _check_single_task() -> str | None:
+    """The idle task's callers use ``restart(task_group, action)`` and ``stop()``, as replaced."""
+    for method, parameters in (("restart", ["self", "task_group", "action"]), ("stop", ["self"])):
+        found = getattr(TrioSingleTask, method, None)
+        if found is None or list(inspect.signature(found).parameters) != parameters:
+            return f"TrioSingleTask.{method} is not {method}({', '.join(parameters[1:])})"
+    return init_sets(TCPServer, "idle_task")
+
+
+FIX = extension_fix(
+    name="idle-task",
+    changes="each connection's idle timeout runs in one long-lived task, not a task per request",
+    releases=("0.17", "0.18"),
+    where="hypercorn.trio.run:TCPServer",
+    extension=ReusableIdleTask,
+    also_check=_check_single_task,
+)

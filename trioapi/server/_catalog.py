@@ -1,0 +1,18 @@
+"""Every hypercorn fix, in the order they are applied: ``{name: module}``.
+
+Adding one: a module here with a ``FIX`` (usually
+:func:`~trioapi.server._extend.extension_fix` around a subclass of the
+hypercorn class), one line below, and tests that show what it changes and
+that its shape check refuses a changed hypercorn (``tests/test_server_fixes.py``).
+"""
+
+from __future__ import annotations
+
+FIX_MODULES: dict[str, str] = {
+    "send-eof-lock": "trioapi.server._send_eof",
+    "shutdown-trigger": "trioapi.server._shutdown_trigger",
+    "response-start-repair": "trioapi.server._response_start",
+    "ambiguous-framing": "trioapi.server._framing",
+    "h2-reset": "trioapi.server._h2_reset",
+    "idle-task": "trioapi.server._idle_task",
+}
