@@ -84,7 +84,11 @@ $(ST_STAMP):
 	$(ST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
 	touch $(ST_STAMP)
 
-.PHONY: schemathesis openapi-fixtures screenshots
+# examples/Dockerfile's steps replayed on the host (no container engine here).
+docker-dry-run:
+	$(PYTHON) scripts/dockerfile_dry_run.py
+
+.PHONY: schemathesis openapi-fixtures screenshots docker-dry-run
 schemathesis: $(STAMP) $(ST_STAMP)
 	PYTHON=$(BIN)/python SCHEMATHESIS=$(ST_VENV)/bin/schemathesis scripts/schemathesis.sh
 
