@@ -30,24 +30,48 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _DEFAULT_THREADS = 40
-_limiter: trio.CapacityLimiter | None = None
+# How many threads the limiters made from now on allow: a setting, not the
+# limiter itself (set_thread_limit changes it).
+_thread_limit = _DEFAULT_THREADS
+# One limiter per Trio run: a CapacityLimiter belongs to the loop that made it,
+# and the test clients run several loops, one after another or at once.
+_limiter: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar(
+    "trioapi.thread_limiter"
+)
 
 
 def thread_limiter() -> trio.CapacityLimiter:
-    """Return the limiter shared by all of trioapi's worker threads.
+    """Return the limiter shared by all of trioapi's worker threads in this Trio run.
 
-    It is created lazily because a ``CapacityLimiter`` must be made inside a
-    running Trio loop, and the test client runs several loops in one process.
+    Made on first use in each run, allowing the current thread limit (see
+    :func:`set_thread_limit`); every ``trio.run`` (a server, a test client's
+    loop) gets its own.
+
+    Raises:
+        RuntimeError: called outside a Trio run.
     """
-    global _limiter
-    if _limiter is None:
-        _limiter = trio.CapacityLimiter(_DEFAULT_THREADS)
-    return _limiter
+    try:
+        return _limiter.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(_thread_limit)
+        _limiter.set(limiter)
+        return limiter
 
 
 def set_thread_limit(total_tokens: int) -> None:
-    """Change how many worker threads may run at once (default 40)."""
-    thread_limiter().total_tokens = total_tokens
+    """Change how many worker threads may run at once (default 40).
+
+    Applies to the running Trio run's limiter, when called inside one, and
+    to the limiter of every run started afterwards (a test client's loop, a
+    server's worker).
+    """
+    global _thread_limit
+    _thread_limit = total_tokens
+    try:
+        limiter = _limiter.get()
+    except (LookupError, RuntimeError):  # no limiter in this run yet, or no run at all
+        return
+    limiter.total_tokens = total_tokens
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -13,7 +13,7 @@ from trioapi.concurrency import set_thread_limit
 @asynccontextmanager
 async def lifespan(app: TrioAPI) -> AsyncIterator[None]:
     # Every worker thread trioapi starts (sync endpoints, dependencies,
-    # files) shares one limiter for the process: at most 20 threads at once.
+    # files) shares one limiter in the server's loop: at most 20 at once.
     set_thread_limit(20)
     yield
 

@@ -5,7 +5,7 @@ import trio
 
 from docs_src.guides import scopes, threads
 from tests.trio_support import call
-from trioapi.concurrency import thread_limiter
+from trioapi.concurrency import set_thread_limit, thread_limiter
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
 
@@ -13,11 +13,11 @@ from trioapi.testing import AsyncTestClient
 @pytest.fixture(autouse=True)
 def restore_thread_limit():
     yield
-    thread_limiter().total_tokens = 40  # the process-wide default, for the tests after
+    set_thread_limit(40)  # the default, for the loops of the tests after
 
 
-def test_the_lifespan_sets_the_process_wide_thread_limit():
-    with TestClient(threads.app):
+async def test_the_lifespan_sets_the_thread_limit():
+    async with AsyncTestClient(threads.app):
         assert thread_limiter().total_tokens == 20
 
 
