@@ -16,7 +16,7 @@ from trioapi._scopes import (
     serve_request,
     single_leaf,
 )
-from trioapi._watchdog import WATCH_AFTER
+from trioapi._watchdog import WATCH_AFTER, RequestWatchdog
 from trioapi.exceptions import HTTPException
 
 
@@ -171,7 +171,13 @@ async def serve_with_watchdog(app, receive, send, limits: RequestLimits, headers
     async with trio.open_nursery() as app_nursery:
         with trio.fail_after(100):  # a request left stuck fails the test
             await serve_request(
-                app, http_scope(headers), receive, send, limits=limits, app_nursery=app_nursery
+                app,
+                http_scope(headers),
+                receive,
+                send,
+                limits=limits,
+                app_nursery=app_nursery,
+                watchdog=RequestWatchdog(app_nursery),
             )
         app_nursery.cancel_scope.cancel()  # the watchdog
 
@@ -561,6 +567,6 @@ async def test_a_request_after_the_app_nursery_closed_is_still_served():
 
     await serve_request(
         app, http_scope(), server.receive, server.send,
-        limits=RequestLimits(), app_nursery=app_nursery,
+        limits=RequestLimits(), app_nursery=app_nursery, watchdog=RequestWatchdog(app_nursery),
     )  # fmt: skip
     assert server.sent[-1]["body"] == b"late"

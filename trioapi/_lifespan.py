@@ -4,7 +4,8 @@
 
     serve_lifespan
     └─ lifespan nursery
-       ├─ app-task holder: a nursery for tasks that run until shutdown
+       ├─ app-task holder: a nursery for tasks that run until shutdown,
+       │  and the app's request watchdog, whose task runs there
        └─ the user's lifespan context (startup ... yield ... shutdown)
 
 At shutdown the app tasks are cancelled and awaited first, so their cleanup
@@ -22,6 +23,7 @@ from typing import Any
 import trio
 
 from trioapi._scopes import open_scope_nursery
+from trioapi._watchdog import RequestWatchdog
 from trioapi.types import Receive, Scope, Send
 
 logger = logging.getLogger("trioapi")
@@ -30,10 +32,18 @@ LifespanContext = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 
 class AppTasks:
-    """Owns the nursery for application-lifetime tasks (``app.state`` work, refreshers)."""
+    """Owns the nursery for application-lifetime tasks (``app.state`` work, refreshers).
+
+    Attributes:
+        nursery: The app-task nursery while it is open, else ``None``.
+        watchdog: The app's request watchdog while the nursery is open, else
+            ``None``; requests are handed it (``serve_request(watchdog=)``),
+            and it lives no longer than the lifespan.
+    """
 
     def __init__(self) -> None:
         self.nursery: trio.Nursery | None = None
+        self.watchdog: RequestWatchdog | None = None
         self._cancel_scope = trio.CancelScope()
         self._stopped = trio.Event()
 
@@ -43,10 +53,12 @@ class AppTasks:
             with self._cancel_scope:
                 async with open_scope_nursery() as nursery:
                     self.nursery = nursery
+                    self.watchdog = RequestWatchdog(nursery)
                     task_status.started()
                     await trio.sleep_forever()
         finally:
             self.nursery = None
+            self.watchdog = None
             self._stopped.set()
 
     async def stop(self) -> None:
@@ -61,12 +73,13 @@ async def serve_lifespan(
     receive: Receive,
     send: Send,
     lifespan_context: LifespanContext,
-    on_tasks: Callable[[trio.Nursery | None], None],
+    on_tasks: Callable[[AppTasks | None], None],
 ) -> None:
     """Answer the server's lifespan messages around ``lifespan_context(app)``.
 
-    ``on_tasks`` is told the app-task nursery once it exists and ``None`` once
-    it is gone, so requests can start application-lifetime tasks in it.
+    ``on_tasks`` is told the app's tasks (their nursery and the request
+    watchdog) once they exist and ``None`` once they are gone, so requests
+    can start application-lifetime tasks and be watched.
     """
     message = await receive()
     if message["type"] != "lifespan.startup":  # pragma: no cover - the server's contract
@@ -76,7 +89,7 @@ async def serve_lifespan(
     try:
         async with open_scope_nursery() as nursery:
             await nursery.start(tasks.run)
-            on_tasks(tasks.nursery)
+            on_tasks(tasks)
             try:
                 async with lifespan_context(app) as state:
                     _store_state(scope, state)

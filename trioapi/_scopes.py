@@ -26,7 +26,7 @@ import trio
 from trioapi._receive import ReceivePump
 from trioapi._response_tracker import STUCK_AFTER, ResponseTracker
 from trioapi._runtime import error_hint
-from trioapi._watchdog import watchdog_for
+from trioapi._watchdog import RequestWatchdog
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
 CONTEXT_KEY = "trioapi.context"
@@ -411,6 +411,7 @@ async def serve_request(
     *,
     limits: RequestLimits,
     app_nursery: trio.Nursery | None = None,
+    watchdog: RequestWatchdog | None = None,
     on_timeout: TimeoutResponder = _send_gateway_timeout,
 ) -> None:
     """Run one HTTP or WebSocket call of ``app`` inside its scopes.
@@ -418,6 +419,18 @@ async def serve_request(
     A checkpoint. Returns when the response is sent, background tasks have
     run and every cleanup is done; cancellation from outside still runs the
     cleanups (shielded, bounded by a grace period).
+
+    Args:
+        app: The ASGI app to call.
+        scope: The call's ASGI scope.
+        receive: The server's ``receive``.
+        send: The server's ``send``.
+        limits: The app's request settings.
+        app_nursery: The lifespan's app-task nursery (``AppNursery``), if any.
+        watchdog: The lifespan's request watchdog, if any: it starts the
+            request's disconnect watch late and times its sends. Without
+            one, the request watches for itself from the start.
+        on_timeout: Answers a deadline that passed before the response started.
     """
     context = RequestContext(limits, app_nursery, scope)
     # A TrioAPI mounted in another serves the same scope dict: its context
@@ -426,7 +439,7 @@ async def serve_request(
     scope[CONTEXT_KEY] = context
     try:
         if scope["type"] == "http":
-            await _serve_http(app, scope, receive, send, context, limits, on_timeout)
+            await _serve_http(app, scope, receive, send, context, limits, watchdog, on_timeout)
         else:
             tracked_send = ResponseTracker(send, context)
             await _serve_websocket(app, scope, receive, tracked_send, context)
@@ -460,6 +473,7 @@ async def _serve_http(
     send: Send,
     context: RequestContext,
     limits: RequestLimits,
+    watchdog: RequestWatchdog | None,
     on_timeout: TimeoutResponder,
 ) -> None:
     pump = ReceivePump(
@@ -468,8 +482,7 @@ async def _serve_http(
         headers=scope.get("headers", []),
         http_version=scope.get("http_version", "1.1"),
     )
-    app_nursery = context.app_nursery
-    if app_nursery is None:
+    if watchdog is None:
         # No lifespan, so no watchdog: the pump watches for a disconnect from
         # the start, and a task of the request's own for a stuck deadline,
         # in the middleware nursery.
@@ -492,9 +505,8 @@ async def _serve_http(
                 guard.cancel()
                 pump.stop()
         return
-    watchdog = watchdog_for(app_nursery)
     tracked_send = ResponseTracker(
-        send, context, watchdog, before_last_send=partial(pump.discard_rest, app_nursery)
+        send, context, watchdog, before_last_send=partial(pump.discard_rest, watchdog.nursery)
     )
     tracked_send.on_timeout = on_timeout
     tracked_send.receive = pump.receive

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from trioapi._foreign import check_not_foreign
-from trioapi._lifespan import serve_lifespan
+from trioapi._lifespan import AppTasks, serve_lifespan
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
 from trioapi._scopes import RequestLimits, serve_request
 from trioapi._shutdown import ServerShutdown
@@ -98,7 +98,8 @@ class Starlette:
         self.middleware_stack: ASGIApp | None = None
         self.request_limits = limits
         self.root_path = root_path
-        self._app_nursery: trio.Nursery | None = None
+        # The lifespan's app tasks (their nursery, the request watchdog) while it runs.
+        self._app_tasks: AppTasks | None = None
         self._shutdown = ServerShutdown()
         # The asyncio loop (trioapi.asyncio_bridge): opened around the lifespan
         # when the app asks for it, or by open_asyncio_bridge() inside it.
@@ -133,6 +134,8 @@ class Starlette:
             else:
                 await self._serve_lifespan(scope, receive, send)
             return
+        tasks = self._app_tasks
+        app_nursery, watchdog = (None, None) if tasks is None else (tasks.nursery, tasks.watchdog)
         shutdown = self._shutdown
         token = shutdown.activate()
         bridge = self.asyncio_bridge
@@ -147,7 +150,8 @@ class Starlette:
                             app,
                             scope,
                             limits=self.request_limits,
-                            app_nursery=self._app_nursery,
+                            app_nursery=app_nursery,
+                            watchdog=watchdog,
                         )
                     )
             else:
@@ -157,7 +161,8 @@ class Starlette:
                     receive,
                     send,
                     limits=self.request_limits,
-                    app_nursery=self._app_nursery,
+                    app_nursery=app_nursery,
+                    watchdog=watchdog,
                     on_timeout=self._answer_timeout,
                 )
         finally:
@@ -176,7 +181,7 @@ class Starlette:
         lifespan = self.router.lifespan_context
         if self._bridge_wraps_lifespan and self.asyncio_bridge is not None:
             lifespan = self.asyncio_bridge.wrap_lifespan(lifespan)
-        await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_nursery)
+        await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_tasks)
 
     def shutdown_trigger(
         self, trigger: Callable[[], Awaitable[object]]
@@ -233,10 +238,11 @@ class Starlette:
         Tasks started in it run until shutdown; they are then cancelled and
         awaited before the code after the lifespan's ``yield`` runs.
         """
-        return self._app_nursery
+        tasks = self._app_tasks
+        return None if tasks is None else tasks.nursery
 
-    def _set_app_nursery(self, nursery: trio.Nursery | None) -> None:
-        self._app_nursery = nursery
+    def _set_app_tasks(self, tasks: AppTasks | None) -> None:
+        self._app_tasks = tasks
 
     def build_middleware_stack(self) -> ASGIApp:
         """Wrap the router: server errors outermost, then user middleware, then handlers."""

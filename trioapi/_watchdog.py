@@ -5,21 +5,24 @@ their own. Each tick the watchdog starts the receive pump of requests older
 than ``WATCH_AFTER`` (so a disconnect cancels them), cancels requests
 whose response has been stuck in ``send`` past its send deadline (a client
 that stopped reading), and answers the deadline (504) of requests whose task
-cannot be cancelled because it waits on a worker thread. It runs in the app's lifespan nursery; without one,
-requests start their pump at once and bound each send themselves.
+cannot be cancelled because it waits on a worker thread.
+
+The lifespan owns it (``trioapi._lifespan.AppTasks``): it is made with the
+app-task nursery, its task runs there, and it is handed to each request
+(``serve_request(watchdog=)``); it is gone when the lifespan ends. Without a
+lifespan, requests start their pump at once and bound each send themselves.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Protocol
 
 import trio
 
 from trioapi._receive import ReceivePump
 
-__all__ = ["WATCH_AFTER", "RequestWatchdog", "watchdog_for"]
+__all__ = ["WATCH_AFTER", "RequestWatchdog"]
 
 # A request older than this gets a task watching for its client to go away.
 WATCH_AFTER = 0.05
@@ -45,7 +48,12 @@ class _Watched(Protocol):
 
 
 class RequestWatchdog:
-    """Starts pumps of long requests and enforces send deadlines, from one task."""
+    """Starts pumps of long requests and enforces send deadlines, from one task.
+
+    Args:
+        nursery: Where its task, the pumps it starts and the deadline
+            answers it sends run: the lifespan's app-task nursery.
+    """
 
     def __init__(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -56,6 +64,11 @@ class RequestWatchdog:
         self._sending: dict[_Watched, tuple[int, float, bool]] = {}
         self._wakeup = trio.Event()
         self._running = False
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """The nursery its task and the tasks it starts run in."""
+        return self._nursery
 
     def watch(self, pump: ReceivePump, started_at: float, watched: _Watched) -> None:
         """Look after one request from now until :meth:`forget`."""
@@ -123,22 +136,3 @@ class RequestWatchdog:
 
 
 _NOT_SEEN = (-1, math.inf, False)
-
-_WATCHDOGS: weakref.WeakKeyDictionary[trio.Nursery, RequestWatchdog] = weakref.WeakKeyDictionary()
-
-
-# The last one looked up: a server runs one app, and the weak dictionary's
-# look-up (a new weak reference each time) is a noticeable part of a request.
-_last_found: tuple[weakref.ref[trio.Nursery], RequestWatchdog] | None = None
-
-
-def watchdog_for(app_nursery: trio.Nursery) -> RequestWatchdog:
-    """The watchdog of the app whose lifespan nursery is ``app_nursery``."""
-    global _last_found
-    if _last_found is not None and _last_found[0]() is app_nursery:
-        return _last_found[1]
-    watchdog = _WATCHDOGS.get(app_nursery)
-    if watchdog is None:
-        watchdog = _WATCHDOGS[app_nursery] = RequestWatchdog(app_nursery)
-    _last_found = (weakref.ref(app_nursery), watchdog)
-    return watchdog
