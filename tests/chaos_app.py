@@ -28,6 +28,7 @@ import trio
 import trio.testing
 
 from trioapi import BackgroundTasks, Depends, Request, TrioAPI, WebSocket, WebSocketDisconnect
+from trioapi._request_state import ResponsePhase
 from trioapi._scopes import RequestContext, get_request_context
 from trioapi._shutdown import ServerShutdown, current_shutdown
 from trioapi.nurseries import RequestNursery
@@ -227,7 +228,7 @@ async def _release_when_settled(run: ChaosRun, in_thread: bool) -> None:
     try:
         with trio.move_on_after(THREAD_HOLD_BOUND):
             await run.injected.wait()
-            if in_thread and not (run.context and run.context.response_complete):
+            if in_thread and not (run.context and run.context.phase >= ResponsePhase.ENDING):
                 await run.client_done.wait()
             if run.kind == "cancel":
                 # Hypercorn cancels what is left once its graceful_timeout
@@ -252,7 +253,11 @@ async def _wait_noticed(run: ChaosRun) -> None:
     context = run.context
     if context is None or context.scope.get("type") == "websocket":
         return  # a socket learns of the client leaving from its own receive or send
-    while not (context.client_disconnected or context.response_complete or run.hold_over.is_set()):
+    while not (
+        context.client_disconnected
+        or context.phase >= ResponsePhase.ENDING
+        or run.hold_over.is_set()
+    ):
         await trio.sleep(0.005)
 
 

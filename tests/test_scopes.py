@@ -8,13 +8,13 @@ import pytest
 import trio
 import trio.testing
 
+from trioapi._exception_groups import single_leaf
 from trioapi._scopes import (
     RequestLimits,
     get_request_context,
     open_request_nursery,
     open_scope_nursery,
     serve_request,
-    single_leaf,
 )
 from trioapi._watchdog import WATCH_AFTER, RequestWatchdog
 from trioapi.exceptions import HTTPException

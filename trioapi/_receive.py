@@ -21,6 +21,7 @@ from typing import Protocol
 
 import trio
 
+from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi.exceptions import HTTPException
 from trioapi.types import Message, Receive
 
@@ -40,11 +41,12 @@ class _Context(Protocol):
     client_disconnected: bool
     close_connection: bool
     cancel_on_disconnect: bool
-    response_complete: bool
-    request_cancel_scope: trio.CancelScope | None
+    phase: ResponsePhase
     max_body_size: int | None
     body_timeout: float | None
     min_body_rate: float | None
+
+    def cancel(self, reason: CancelReason) -> None: ...
 
 
 class ReceivePump:
@@ -104,11 +106,6 @@ class ReceivePump:
         self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
 
-    @property
-    def started(self) -> bool:
-        """Whether a task reads the server now (the app reads from it)."""
-        return self._task_scope is not None
-
     def start(self, nursery: trio.Nursery) -> bool:
         """Start the reading task in ``nursery``; ``False`` when it cannot start now.
 
@@ -167,12 +164,8 @@ class ReceivePump:
         # Not during the last body message's send: hypercorn reports the
         # disconnect of a stream it has just finished from inside that send
         # (the watchdog cancels such a send if it stays stuck).
-        if (
-            context.cancel_on_disconnect
-            and not context.response_complete
-            and context.request_cancel_scope is not None
-        ):
-            context.request_cancel_scope.cancel()
+        if context.cancel_on_disconnect and context.phase < ResponsePhase.ENDING:
+            context.cancel(CancelReason.DISCONNECT)
 
     async def receive(self) -> Message:
         """The ``receive`` the app sees: body messages, then ``http.disconnect``.

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi.server import repair_cut_response_start
 from trioapi.types import Message, Receive, Scope, Send
 
@@ -47,11 +48,11 @@ STUCK_AFTER = 0.025
 # Seconds the answer on the app's behalf may take (a client that does not read).
 ANSWER_GRACE = 5.0
 
-# Where the response is: the server accepts start, then body messages, then
-# (for a start that announced them) trailers.
-_NOT_STARTED = 0
-_STARTED = 1
-_BODY_ENDED = 2
+# The response's phases, as module names: compared on every message.
+_NOT_STARTED = ResponsePhase.NOT_STARTED
+_STARTED = ResponsePhase.STARTED
+_ENDING = ResponsePhase.ENDING
+_COMPLETE = ResponsePhase.COMPLETE
 
 
 class ResponseTracker:
@@ -73,7 +74,6 @@ class ResponseTracker:
         "_before_last_send",
         "_context",
         "_send",
-        "_state",
         "_taken_over",
         "_watchdog",
         "on_timeout",
@@ -98,7 +98,6 @@ class ResponseTracker:
         self._before_last_send = before_last_send
         self.send_timeout: float | None = None
         self.sends_started = 0
-        self._state = _NOT_STARTED
         # Set once the deadline was answered on the app's behalf: its own
         # messages are dropped from then on.
         self._taken_over = False
@@ -117,7 +116,7 @@ class ResponseTracker:
         kind = message["type"]
         context = self._context
         if kind == "http.response.start":
-            if self._state != _NOT_STARTED:
+            if context.phase is not _NOT_STARTED:
                 await self._refuse(message, "a second response start")
                 return
             # A request past its deadline (which passed while it waited on a
@@ -131,7 +130,7 @@ class ResponseTracker:
                 if (
                     request_scope is not None
                     and request_scope.cancel_called
-                    and not context.client_disconnected
+                    and context.why_cancelled() is CancelReason.DEADLINE
                 ):
                     await trio.lowlevel.checkpoint_if_cancelled()
             except trio.Cancelled:
@@ -141,14 +140,13 @@ class ResponseTracker:
                     message.get("status"),
                 )
                 raise
-            self._state = _STARTED
-            context.response_started = True
+            context.phase = _STARTED
             if context.close_connection:
                 headers = [*message.get("headers", ()), (b"connection", b"close")]
                 message = {**message, "headers": headers}
         elif kind == "http.response.body":
-            if self._state != _STARTED:
-                if self._state == _NOT_STARTED:
+            if context.phase is not _STARTED:
+                if context.phase is _NOT_STARTED:
                     raise RuntimeError(
                         f"{context.describe()}: the app sent a response body before "
                         "http.response.start. Send the start message first."
@@ -156,15 +154,13 @@ class ResponseTracker:
                 await self._refuse(message, "a response body after the last one")
                 return
             if not message.get("more_body", False):
-                self._state = _BODY_ENDED
+                # Watched: to a client that has gone, this send may wait for a
+                # flow-control window that never opens (RequestWatchdog).
                 self._finish()
                 if self._before_last_send is not None:
                     self._before_last_send()
-                # Watched: to a client that has gone, this send may wait for a
-                # flow-control window that never opens (RequestWatchdog).
-                context.last_send_in_progress = True
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":
-            context.response_started = True
+            context.phase = _STARTED
         try:
             if not kind.startswith("http.response."):
                 await self._send(message)
@@ -181,7 +177,8 @@ class ResponseTracker:
                 repair_cut_response_start(self._send)
             raise
         finally:
-            context.last_send_in_progress = False
+            if context.phase is _ENDING:
+                context.phase = _COMPLETE
 
     async def _send_timed(self, message: Message) -> None:
         # Read per message: the route may have replaced the app's send timeout.
@@ -212,10 +209,9 @@ class ResponseTracker:
             what,
             message["type"],
         )
-        request_scope = context.request_cancel_scope
-        if request_scope is None:
+        if context.request_cancel_scope is None:
             raise RuntimeError(f"{context.describe()}: the app sent {what}.")
-        request_scope.cancel()
+        context.cancel(CancelReason.INVALID_RESPONSE)
         await trio.lowlevel.checkpoint()
 
     async def _drop(self, message: Message) -> None:
@@ -240,9 +236,9 @@ class ResponseTracker:
         request_scope = context.request_cancel_scope
         return (
             request_scope is not None
-            and self._state == _NOT_STARTED
+            and context.phase is _NOT_STARTED
             and not self._taken_over
-            and not context.deadline_expired
+            and context.cancel_reason is None
             and not context.client_disconnected
             and self.on_timeout is not None
             and request_scope.deadline + STUCK_AFTER <= now
@@ -266,8 +262,11 @@ class ResponseTracker:
         """
         answered = self._answered
         try:
-            if self.on_timeout is None or self.receive is None or self._state != _NOT_STARTED:
+            context = self._context
+            if self.on_timeout is None or self.receive is None or context.phase is not _NOT_STARTED:
                 return
+            if context.cancel_reason is None:
+                context.cancel_reason = CancelReason.DEADLINE
             logger.info(
                 "%s: deadline passed while the request waits on work it cannot interrupt "
                 "(a worker thread); answered now, its result is dropped when it returns",
@@ -296,7 +295,7 @@ class ResponseTracker:
         """
         context = self._context
         return (
-            context.last_send_in_progress
+            context.phase is _ENDING
             and context.client_disconnected
             and context.cancel_on_disconnect
         )
@@ -308,8 +307,7 @@ class ResponseTracker:
         of a reset stream waiting for a flow-control window that never opens.
         """
         logger.info("Client went away during the last send; giving up on it")
-        if self._context.request_cancel_scope is not None:
-            self._context.request_cancel_scope.cancel()
+        self._context.cancel(CancelReason.DISCONNECT)
 
     @property
     def context(self) -> RequestContext:
@@ -317,21 +315,20 @@ class ResponseTracker:
         return self._context
 
     def on_send_timeout(self) -> None:
-        # A client that reads nothing for send_timeout is treated as gone: the
-        # handler is cancelled as on a disconnect (a streaming response must
-        # not pin a task forever). A stuck last body message is a failed
-        # send: the request is cancelled in it, so background tasks do not
-        # run, as in FastAPI when a send fails.
+        # A client that reads nothing for send_timeout is given up on: the
+        # handler is cancelled (a streaming response must not pin a task
+        # forever), for its own reason: the client has not been seen to go.
+        # A stuck last body message is a failed send: the request is
+        # cancelled in it, so background tasks do not run, as in FastAPI
+        # when a send fails.
         context = self._context
         logger.info("Client stopped reading the response; giving up on it")
-        context.client_disconnected = True
-        scope = context.request_cancel_scope
-        if scope is not None and (not context.response_complete or context.last_send_in_progress):
-            scope.cancel()
+        if context.phase is not _COMPLETE:
+            context.cancel(CancelReason.SEND_TIMEOUT)
 
     def _finish(self) -> None:
         context = self._context
-        context.response_complete = True
+        context.phase = _ENDING
         # Background work after the response is not bound by the request deadline.
         request_scope = context.request_cancel_scope
         if request_scope is not None and request_scope.deadline != math.inf:

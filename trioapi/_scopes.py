@@ -16,14 +16,16 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from types import TracebackType
 from typing import Any
 
 import trio
 
+from trioapi._exception_groups import is_cancellation, iter_leaves, single_leaf
 from trioapi._receive import ReceivePump
+from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi._response_tracker import STUCK_AFTER, ResponseTracker
 from trioapi._runtime import error_hint
 from trioapi._watchdog import RequestWatchdog
@@ -113,6 +115,12 @@ class RequestContext:
 
     Stored in the ASGI scope under ``"trioapi.context"``; see
     :func:`get_request_context`.
+
+    Attributes:
+        phase: How far the response has gone (:class:`ResponsePhase`).
+        cancel_reason: Why trioapi cancelled the request scope, once it has
+            (:meth:`cancel`); see :meth:`why_cancelled`.
+        client_disconnected: The server reported the client gone.
     """
 
     __slots__ = (
@@ -122,17 +130,15 @@ class RequestContext:
         "app_nursery",
         "body_timeout",
         "cancel_on_disconnect",
+        "cancel_reason",
         "client_disconnected",
         "close_connection",
-        "deadline_expired",
         "form_limits",
-        "last_send_in_progress",
         "max_body_size",
         "min_body_rate",
+        "phase",
         "request_cancel_scope",
         "request_nursery",
-        "response_complete",
-        "response_started",
         "scope",
         "send_timeout",
         "started_at",
@@ -143,11 +149,8 @@ class RequestContext:
     ) -> None:
         self.scope: Scope = scope if scope is not None else {}
         self.client_disconnected = False
-        self.response_started = False
-        self.response_complete = False
-        # The last body message is being sent (response_complete is already set).
-        self.last_send_in_progress = False
-        self.deadline_expired = False
+        self.phase = ResponsePhase.NOT_STARTED
+        self.cancel_reason: CancelReason | None = None
         # The deadline was answered on the app's behalf while its task waited
         # on a worker thread; the app's own response is dropped.
         self.answered_for_app = False
@@ -194,9 +197,37 @@ class RequestContext:
         Switching it on after the client has already gone cancels the request now.
         """
         self.cancel_on_disconnect = enabled
+        if enabled and self.client_disconnected and self.phase < ResponsePhase.ENDING:
+            self.cancel(CancelReason.DISCONNECT)
+
+    def cancel(self, reason: CancelReason) -> None:
+        """Cancel the request scope for ``reason``.
+
+        The first reason stands: a deadline that has already passed counts
+        as the first, even if Trio has not delivered it yet.
+        """
         scope = self.request_cancel_scope
-        if enabled and self.client_disconnected and not self.response_complete and scope:
-            scope.cancel()
+        if scope is None:
+            return
+        if self.cancel_reason is None:
+            if scope.cancel_called or scope.deadline <= trio.current_time():
+                reason = CancelReason.DEADLINE
+            self.cancel_reason = reason
+        scope.cancel()
+
+    def why_cancelled(self) -> CancelReason:
+        """Why a cancellation reaching the request's code was sent.
+
+        The reason :meth:`cancel` recorded; else the deadline, once it has
+        passed; else the request was cancelled from outside (the server's
+        hard cancel at shutdown).
+        """
+        if self.cancel_reason is not None:
+            return self.cancel_reason
+        scope = self.request_cancel_scope
+        if scope is not None and scope.deadline <= trio.current_time():
+            return CancelReason.DEADLINE
+        return CancelReason.SHUTDOWN
 
     def add_cleanup(self, cleanup: Cleanup) -> None:
         """Await ``cleanup()`` when the request ends, after everything else, even if cancelled."""
@@ -204,7 +235,7 @@ class RequestContext:
 
     def set_timeout(self, seconds: float | None) -> None:
         """Give the request a deadline ``seconds`` after it started (``None`` lifts it)."""
-        if self.request_cancel_scope is not None and not self.response_complete:
+        if self.request_cancel_scope is not None and self.phase < ResponsePhase.ENDING:
             deadline = math.inf if seconds is None else self.started_at + seconds
             self.request_cancel_scope.deadline = deadline
 
@@ -256,26 +287,6 @@ def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
     }
     hint = error_hint(error)  # "" unless asyncio was called on Trio, or a FastAPI error raised
     logger.error("%s in %s%s", what, context.describe(), hint, exc_info=error, extra=extra)
-
-
-def single_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one exception inside ``group`` (looking through nested groups), or None if several."""
-    leaves = list(_iter_leaves(group))
-    return leaves[0] if len(leaves) == 1 else None
-
-
-def _iter_leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            yield from _iter_leaves(exc)
-        else:
-            yield exc
-
-
-def _is_cancellation(error: BaseException) -> bool:
-    if isinstance(error, BaseExceptionGroup):
-        return error.split(trio.Cancelled)[1] is None
-    return isinstance(error, trio.Cancelled)
 
 
 class open_scope_nursery:
@@ -345,8 +356,8 @@ async def run_alongside(main: Job, others: Sequence[Job], *, scope: Scope) -> li
                 scope, "Error in a concurrent dependency of a cancelled request", error
             )
         leaf = single_leaf(group)
-        if leaf is None and _is_cancellation(group):
-            leaf = next(_iter_leaves(group))
+        if leaf is None and is_cancellation(group):
+            leaf = next(iter_leaves(group))
         if leaf is None:
             raise
         raise leaf from None
@@ -448,7 +459,7 @@ async def serve_request(
         # response, several errors at once) is logged with its request before
         # the server sees it: the server's own log line does not name it.
         # BaseException so groups are seen too; it is re-raised unchanged.
-        if not _is_cancellation(error):
+        if not is_cancellation(error):
             log_request_error(scope, "Unhandled error", error)
         raise
     finally:
@@ -460,6 +471,9 @@ async def serve_request(
         if context._request_id is not None:
             # The server's access log line names the request as trioapi's lines did.
             scope["trioapi.request_id"] = context._request_id
+        if context.cancel_reason is not None:
+            # ... and says why trioapi cancelled it (trioapi._cli.logs).
+            scope["trioapi.cancelled"] = context.cancel_reason.value
         if outer_context is None:
             del scope[CONTEXT_KEY]
         else:
@@ -554,12 +568,18 @@ async def _run_request_scope(
         if limits.timeout is not None:
             context.set_timeout(limits.timeout)
         await app(scope, pump.receive, send)
-    if request_scope.cancelled_caught and context.client_disconnected:
-        # Not an error: the client went away and its handler was stopped.
-        logger.info("Client went away; %s was cancelled", context.describe())
-    elif request_scope.cancelled_caught:
-        context.deadline_expired = True
-        if not context.response_started and not send.is_taken_over:
+    if request_scope.cancelled_caught:
+        reason = context.cancel_reason
+        if reason is None:  # nobody cancelled it: its deadline passed
+            reason = context.cancel_reason = CancelReason.DEADLINE
+        if reason is CancelReason.DISCONNECT or context.client_disconnected:
+            # Not an error: the client went away and its handler was stopped.
+            logger.info("Client went away; %s was cancelled", context.describe())
+        elif (
+            reason is CancelReason.DEADLINE
+            and context.phase is ResponsePhase.NOT_STARTED
+            and not send.is_taken_over
+        ):
             with trio.move_on_after(CLEANUP_GRACE, shield=True):
                 await on_timeout(scope, pump.receive, send)
     if pump.stop_feeding_app():

@@ -26,8 +26,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import trio
-
+from trioapi._exception_groups import is_cancellation
+from trioapi._request_state import CancelReason
 from trioapi._scopes import get_request_context
 from trioapi.concurrency import thread_limiter
 from trioapi.requests import Request
@@ -83,7 +83,8 @@ class PrometheusMetrics:
         )
         self.cancelled = prometheus_client.Counter(
             f"{prefix}_requests_cancelled",
-            "Requests cancelled before they finished, by reason: disconnect, deadline, shutdown.",
+            "Requests cancelled before they finished, by reason: disconnect, deadline, "
+            "send_timeout, invalid_response, shutdown.",
             ("reason", "route"),
             registry=self.registry,
         )
@@ -163,13 +164,16 @@ class PrometheusMiddleware:
         metrics.in_flight.inc()
         try:
             await self.app(scope, receive, counting_send)
-        except trio.Cancelled:
-            reason = _cancel_reason(scope)
-            metrics.cancelled.labels(reason, self._route(scope)).inc()
-            sent[0] = sent[0] or (504 if reason == "deadline" else 499)
-            raise
         except Exception:
             sent[0] = sent[0] or 500
+            raise
+        except BaseException as error:
+            # BaseException: a cancellation may come as a group of them (a
+            # streaming response's nursery); it is counted and re-raised.
+            if is_cancellation(error):
+                reason = _cancel_reason(scope)
+                metrics.cancelled.labels(reason, self._route(scope)).inc()
+                sent[0] = sent[0] or (504 if reason == "deadline" else 499)
             raise
         finally:
             metrics.in_flight.dec()
@@ -206,14 +210,12 @@ def _templates(routes: Any, prefix: str) -> Iterator[tuple[int, str]]:
 
 
 def _cancel_reason(scope: Scope) -> str:
-    """Why the request was cancelled: the client left, its deadline passed, or the server stopped."""
+    """Why the request was cancelled (a ``CancelReason`` value): ``"disconnect"``,
+    ``"deadline"``, ``"send_timeout"``, ``"invalid_response"`` or ``"shutdown"``."""
     context = get_request_context(scope)
-    if context is not None and context.client_disconnected:
-        return "disconnect"
-    cancel_scope = context.request_cancel_scope if context is not None else None
-    if cancel_scope is not None and cancel_scope.cancel_called:
-        return "deadline"
-    return "shutdown"  # cancelled from outside the request: the server's hard cancel
+    if context is None:
+        return CancelReason.SHUTDOWN.value
+    return context.why_cancelled().value
 
 
 def instrument(

@@ -25,6 +25,8 @@ from typing import Any
 
 from hypercorn.logging import Logger
 
+from trioapi._request_state import ResponsePhase
+
 ACCESS_LOGGER = "trioapi.access"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Libraries whose DEBUG output is about wire details, not the app.
@@ -163,7 +165,7 @@ class ServerLogger(Logger):
         if self.access_logger is None or not self.access_logger.isEnabledFor(logging.INFO):
             return
         context = request.get("trioapi.context")
-        if response is None and context is not None and context.last_send_in_progress:
+        if response is None and context is not None and context.phase is ResponsePhase.ENDING:
             # hypercorn saw the client close while it was still sending the
             # last body message; it logs the finished response right after.
             return
@@ -191,7 +193,7 @@ def access_record(
     protocol = protocol_of(request)
     request_id = request_id_of(request)
     duration_ms = round(request_time * 1000, 2)
-    extra = {
+    extra: dict[str, object] = {
         "client": remote,
         "method": method,
         "path": path,
@@ -201,5 +203,32 @@ def access_record(
         "request_id": request_id,
     }
     message = '%s - "%s %s %s" %s %.1f ms [%s]'
-    args = (remote, method, target, protocol, status or "-", duration_ms, request_id)
+    args: tuple[object, ...] = (
+        remote,
+        method,
+        target,
+        protocol,
+        status or "-",
+        duration_ms,
+        request_id,
+    )
+    cancelled = cancel_reason_of(request)
+    if cancelled is not None:
+        message += " cancelled: %s"
+        args += (cancelled,)
+        extra["cancelled"] = cancelled
     return message, args, extra
+
+
+def cancel_reason_of(request: Any) -> str | None:
+    """Why trioapi cancelled the request (``"send_timeout"``, ``"disconnect"``, ...), if it did.
+
+    Read from the request's context while it runs, else from what it left in
+    the scope when it ended (hypercorn may log the line either way).
+    """
+    context = request.get("trioapi.context")
+    reason = getattr(context, "cancel_reason", None)
+    if reason is not None:
+        return str(reason.value)
+    stored = request.get("trioapi.cancelled")
+    return stored if isinstance(stored, str) else None

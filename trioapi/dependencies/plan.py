@@ -113,11 +113,6 @@ class Plan:
     late: tuple[int, ...] = ()
     groups: dict[int, Group] = field(default_factory=dict)
 
-    @property
-    def root(self) -> Step:
-        """The endpoint's step."""
-        return self.steps[-1]
-
 
 def _kind_of(dependant: Dependant) -> StepKind:
     if dependant.is_async_gen_callable:

@@ -9,6 +9,7 @@ the request's own tracker (nothing sits between them and the server side of
 
 from __future__ import annotations
 
+from trioapi._request_state import ResponsePhase
 from trioapi._response_tracker import ResponseTracker
 from trioapi._scopes import RequestContext, get_request_context
 from trioapi.types import Message, Scope, Send
@@ -32,7 +33,7 @@ class ResponseStartWatch:
         self._started = False
         if (
             context is not None
-            and not context.response_started
+            and context.phase is ResponsePhase.NOT_STARTED
             and isinstance(send, ResponseTracker)
             and send.context is context
         ):
@@ -46,7 +47,7 @@ class ResponseStartWatch:
     def started(self) -> bool:
         """Whether ``http.response.start`` has gone through :attr:`send`."""
         if self._context is not None:
-            return self._context.response_started
+            return self._context.phase is not ResponsePhase.NOT_STARTED
         return self._started
 
     async def _send_tracking_start(self, message: Message) -> None:

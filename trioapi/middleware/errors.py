@@ -9,7 +9,8 @@ from typing import Any
 
 import trio
 
-from trioapi._scopes import log_request_error, single_leaf
+from trioapi._exception_groups import single_leaf
+from trioapi._scopes import log_request_error
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.middleware._response_start import ResponseStartWatch
 from trioapi.requests import Request

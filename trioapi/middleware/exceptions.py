@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trioapi._exception_groups import single_leaf
 from trioapi._response import PlainTextResponse, Response, has_no_body
-from trioapi._scopes import single_leaf
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
 from trioapi.middleware._response_start import ResponseStartWatch

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import trio
-
+from trioapi._exception_groups import is_cancellation
+from trioapi._request_state import CancelReason
 from trioapi._scopes import get_request_context
 from trioapi.types import Scope
 
-
-def is_cancellation(error: BaseException) -> bool:
-    """Whether ``error`` is Trio's cancellation (alone, or a group of nothing else)."""
-    if isinstance(error, BaseExceptionGroup):
-        return error.split(trio.Cancelled)[1] is None
-    return isinstance(error, trio.Cancelled)
+__all__ = ["cancel_reason", "is_cancellation"]
 
 
 def cancel_reason(scope: Scope) -> str:
-    """``"client_disconnected"``, ``"deadline"`` or ``"shutdown"`` (anything else from outside).
+    """``"client_disconnected"``, ``"deadline"``, ``"send_timeout"`` or ``"shutdown"``.
 
     Read from the request's ``RequestContext`` at the moment the cancellation
-    reaches the server span, before the request scope has handled it.
+    reaches the server span (``RequestContext.why_cancelled``); a request the
+    app sent an invalid response for counts as ``"invalid_response"``, one
+    cancelled from outside as ``"shutdown"``.
     """
     context = get_request_context(scope)
     if context is None:
-        return "shutdown"
-    if context.client_disconnected:
+        return CancelReason.SHUTDOWN.value
+    reason = context.why_cancelled()
+    if reason is CancelReason.DISCONNECT:
         return "client_disconnected"
-    cancel_scope = context.request_cancel_scope
-    if context.deadline_expired or (
-        cancel_scope is not None and cancel_scope.deadline <= trio.current_time()
-    ):
-        return "deadline"
-    return "shutdown"
+    return reason.value
