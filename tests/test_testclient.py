@@ -261,3 +261,140 @@ def test_debug_info_becomes_template_and_context():
     assert response.extensions["http.response.debug"] == info
     assert response.template == "index.html"
     assert response.context == {"name": "world"}
+
+
+def scope_echo_app(*keys: str):
+    async def app(scope, receive, send):
+        from trioapi.responses import JSONResponse
+
+        await JSONResponse({key: scope[key] for key in keys})(scope, receive, send)
+
+    return app
+
+
+def test_client_address_is_the_scopes_client_for_http_and_websocket():
+    client = TestClient(scope_echo_app("client"), client=("192.168.0.1", 3000))
+    assert client.get("/").json() == {"client": ["192.168.0.1", 3000]}
+    assert TestClient(scope_echo_app("client")).get("/").json() == {"client": ["testclient", 50000]}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server", "host"),
+    [
+        ("http://[::1]", ["::1", 80], "[::1]"),
+        ("http://[::1]:8000", ["::1", 8000], "[::1]:8000"),
+        ("http://[::1]:0", ["::1", 0], "[::1]:0"),
+        ("https://example.org", ["example.org", 443], "example.org"),
+    ],
+)
+def test_server_and_host_come_from_the_base_url_port_zero_included(base_url, server, host):
+    async def app(scope, receive, send):
+        from trioapi.responses import JSONResponse
+
+        headers = dict(scope["headers"])
+        response = JSONResponse({"server": scope["server"], "host": headers[b"host"].decode()})
+        await response(scope, receive, send)
+
+    assert TestClient(app, base_url=base_url).get("/").json() == {"server": server, "host": host}
+
+
+async def reused_buffer_app(scope, receive, send):
+    buffer = bytearray(b"one")
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": memoryview(buffer), "more_body": True})
+    buffer[:] = b"two"
+    await send({"type": "http.response.body", "body": buffer})
+
+
+def test_body_chunks_are_copied_when_received():
+    client = TestClient(reused_buffer_app)
+    assert client.get("/").content == b"onetwo"
+    with client.stream("GET", "/") as response:
+        assert list(response.iter_raw()) == [b"one", b"two"]
+
+
+def test_a_timeout_argument_warns_that_it_does_nothing():
+    from trioapi.exceptions import TrioAPIDeprecationWarning
+
+    client = TestClient(echo_app)
+    with pytest.warns(TrioAPIDeprecationWarning, match="'timeout' argument with the TestClient"):
+        assert client.get("/", timeout=1).status_code == 200
+
+
+@pytest.mark.parametrize("raise_server_exceptions", [True, False])
+def test_closing_a_complete_streamed_response_waits_for_the_background_work(
+    raise_server_exceptions,
+):
+    import threading
+
+    completed = threading.Event()
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hello"})
+        await trio.sleep(0.05)
+        completed.set()
+        raise RuntimeError("background failure")
+
+    client = TestClient(app, raise_server_exceptions=raise_server_exceptions)
+    stream = client.stream("GET", "/")
+    response = stream.__enter__()
+    chunks = response.iter_raw()
+    assert next(chunks) == b"hello"
+    chunks.close()
+    if raise_server_exceptions:
+        with pytest.raises(RuntimeError, match="background failure"):
+            stream.__exit__(None, None, None)
+    else:
+        stream.__exit__(None, None, None)
+    assert completed.is_set()
+
+
+def test_each_request_outside_with_gets_its_own_loop_and_inside_shares_one():
+    seen: list[object] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        seen.append(trio.lowlevel.current_root_task())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    client = TestClient(app)
+    client.get("/")
+    client.get("/")
+    with client:
+        client.get("/")
+        client.get("/")
+
+    assert seen[0] is not seen[1]
+    assert seen[2] is seen[3]
+    assert seen[2] not in seen[:2]
+
+
+def test_leaving_a_websocket_cancels_an_app_that_only_waits_but_lets_cleanup_finish():
+    log: list[str] = []
+
+    async def sleeper(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            log.append("sleeper cancelled")
+            raise
+
+    async def cleaner(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        assert (await receive())["type"] == "websocket.disconnect"
+        for _ in range(10):
+            await trio.lowlevel.checkpoint()
+        log.append("cleaner finished")
+
+    with TestClient(sleeper).websocket_connect("/"):
+        pass
+    with TestClient(cleaner).websocket_connect("/"):
+        pass
+
+    assert log == ["sleeper cancelled", "cleaner finished"]

@@ -8,6 +8,7 @@ without ``with`` no lifespan runs, as in FastAPI.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
@@ -23,6 +24,7 @@ from trioapi._testing.websocket import (
     build_websocket_scope,
 )
 from trioapi.concurrency import is_async_callable
+from trioapi.exceptions import TrioAPIDeprecationWarning
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
@@ -61,11 +63,18 @@ def _as_asgi3(app: ASGIApp | ASGI2App) -> ASGIApp:
 
 
 class _SyncBody(httpx.SyncByteStream):
-    """Pulls the async body stream chunk by chunk through the loop thread."""
+    """Pulls the async body stream chunk by chunk through the loop thread.
 
-    def __init__(self, portal: LoopThread, stream: httpx.AsyncByteStream) -> None:
+    ``own_portal``: the loop was started for this request alone (outside
+    ``with``), and stops when the response is closed.
+    """
+
+    def __init__(
+        self, portal: LoopThread, stream: httpx.AsyncByteStream, own_portal: bool = False
+    ) -> None:
         self._portal = portal
         self._stream = stream
+        self._own_portal = own_portal
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = self._stream.__aiter__()
@@ -76,7 +85,11 @@ class _SyncBody(httpx.SyncByteStream):
                 return
 
     def close(self) -> None:
-        self._portal.run(self._stream.aclose)
+        try:
+            self._portal.run(self._stream.aclose)
+        finally:
+            if self._own_portal:
+                self._portal.close()
 
 
 class _SyncTransport(httpx.BaseTransport):
@@ -85,21 +98,30 @@ class _SyncTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         client = self._client
-        portal = client._ensure_portal()
-        request.read()
-        transport = TrioASGITransport(
-            client.app,
-            raise_app_exceptions=client.raise_server_exceptions,
-            root_path=client.root_path,
-            state=client.app_state,
-            nursery=portal.nursery,
-        )
-        response = portal.run(transport.handle_async_request, request)
+        # Outside ``with`` each request runs on a loop of its own, as in
+        # Starlette: nothing one request leaves in the loop reaches the next.
+        own_portal = client._portal is None
+        portal = LoopThread() if own_portal else client._ensure_portal()
+        try:
+            request.read()
+            transport = TrioASGITransport(
+                client.app,
+                raise_app_exceptions=client.raise_server_exceptions,
+                root_path=client.root_path,
+                state=client.app_state,
+                nursery=portal.nursery,
+                client=client.client_address,
+            )
+            response = portal.run(transport.handle_async_request, request)
+        except BaseException:
+            if own_portal:
+                portal.close()
+            raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
         sync_response = httpx.Response(
             response.status_code,
             headers=response.headers.raw,
-            stream=_SyncBody(portal, response.stream),
+            stream=_SyncBody(portal, response.stream, own_portal),
             request=request,
             # The same dict: trailers and debug info the app sends later land in it.
             extensions=response.extensions,
@@ -197,6 +219,20 @@ class TestClient(httpx.Client):
         """Close the client and stop its loop thread."""
         self._close_portal()
         super().close()
+
+    def request(self, method: str, url: httpx._types.URLTypes, **kwargs: Any) -> httpx.Response:
+        """Send a request; as ``httpx.Client.request``, but ``timeout=`` only warns.
+
+        The app runs in-process, so there is nothing a timeout could cut short.
+        """
+        if kwargs.get("timeout", httpx.USE_CLIENT_DEFAULT) is not httpx.USE_CLIENT_DEFAULT:
+            warnings.warn(
+                "You should not use the 'timeout' argument with the TestClient: the app "
+                "runs in-process and is not interrupted. Leave the argument out.",
+                TrioAPIDeprecationWarning,
+                stacklevel=2,
+            )
+        return super().request(method, url, **kwargs)
 
     def websocket_connect(
         self,

@@ -26,8 +26,9 @@ def build_http_scope(
     root_path: str,
     state: dict[str, Any] | None,
     scope_type: str = "http",
+    client: tuple[str, int] = _CLIENT,
 ) -> Scope:
-    """The ASGI scope a server would build for ``request``."""
+    """The ASGI scope a server would build for ``request``, from the client at ``client``."""
     url = request.url
     scheme = url.scheme
     if scope_type == "websocket":
@@ -45,8 +46,9 @@ def build_http_scope(
         "query_string": url.query,
         "root_path": root_path,
         "headers": [(key.lower(), value) for key, value in request.headers.raw],
-        "client": _CLIENT,
-        "server": (url.host, url.port or default_port),
+        "client": client,
+        # Port 0 is a port: only a URL without one gets the scheme's default.
+        "server": (url.host, default_port if url.port is None else url.port),
         "extensions": {"http.response.debug": {}, "http.response.trailers": {}},
     }
     if state is not None:
@@ -88,6 +90,10 @@ class _AppCall:
             assert self.trailers is not None  # _check_order refuses undeclared trailers
             self.trailers.extend((bytes(k), bytes(v)) for k, v in message.get("headers", []))
             return
+        if kind == "http.response.body" and not isinstance(message.get("body", b""), bytes):
+            # A copy now: the app may reuse its bytearray (or the memory under
+            # a memoryview) for the next chunk once send() returns.
+            message = {**message, "body": bytes(message["body"])}
         await self._to_client.send(message)
 
     def _check_order(self, message: Message) -> None:
@@ -168,9 +174,9 @@ class _BodyStream(httpx.AsyncByteStream):
             if message["type"] != "http.response.body":
                 continue
             self._finished = not message.get("more_body", False)
-            chunk: bytes = message.get("body", b"")
+            chunk = message.get("body", b"")
             if chunk and not self._discard:
-                return chunk
+                return bytes(chunk)
         self._finished = True
         # The test client returns only once the app is done, background tasks
         # included; but not after a deadline answered while the app waits on a
@@ -186,7 +192,24 @@ class _BodyStream(httpx.AsyncByteStream):
         raise StopAsyncIteration
 
     async def aclose(self) -> None:
-        self._call.client_gone.set()
+        """Close the response. A checkpoint.
+
+        With the body complete, this waits for the app to finish (its
+        background tasks) and raises what it raised, as reading to the end
+        would; otherwise the app hears ``http.disconnect``.
+
+        Raises:
+            Exception: what the app raised after a complete body, when the
+                client re-raises server exceptions.
+        """
+        if not self._finished:
+            self._call.client_gone.set()
+            await trio.lowlevel.checkpoint()
+            return
+        await self._call.done.wait()
+        if self._raise and self._call.error is not None:
+            error, self._call.error = self._call.error, None
+            raise error
 
 
 class TrioASGITransport(httpx.AsyncBaseTransport):
@@ -200,6 +223,7 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
         state: the lifespan state copied into each request's scope.
         nursery: where app calls run so bodies can stream; without one the
             whole body is read before the response is returned.
+        client: the ``(host, port)`` the app sees as the client.
     """
 
     def __init__(
@@ -210,8 +234,10 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
         root_path: str = "",
         state: dict[str, Any] | None = None,
         nursery: trio.Nursery | None = None,
+        client: tuple[str, int] = _CLIENT,
     ) -> None:
         self.app = app
+        self.client = client
         self.raise_app_exceptions = raise_app_exceptions
         self.root_path = root_path
         self.state = state
@@ -220,7 +246,9 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Run the app for ``request``. A checkpoint."""
         body = await request.aread()
-        scope = build_http_scope(request, root_path=self.root_path, state=self.state)
+        scope = build_http_scope(
+            request, root_path=self.root_path, state=self.state, client=self.client
+        )
         call = _AppCall(self.app, scope, body)
         if self.nursery is not None:
             self.nursery.start_soon(call.run)

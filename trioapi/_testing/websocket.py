@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import httpx
 import trio
+import trio.testing
 
 from trioapi._testing.portal import LoopThread
 from trioapi._testing.transport import build_http_scope
@@ -111,15 +112,34 @@ class _WebSocketCall:
         self._to_client, self.client_inbox = trio.open_memory_channel[Message](math.inf)
         self.error: Exception | None = None
         self.done = trio.Event()
+        self._cancel_scope = trio.CancelScope()
 
     async def run(self) -> None:
         try:
-            async with self._to_client:
-                await self.app(self.scope, self._app_inbox.receive, self._to_client.send)
+            with self._cancel_scope:
+                async with self._to_client:
+                    await self.app(self.scope, self._app_inbox.receive, self._to_client.send)
         except Exception as exc:  # handed to the client side, which re-raises it
             self.error = exc
         finally:
             self.done.set()
+
+    async def finish(self) -> None:
+        """Wait for the app to end after the client closed; cancel it once it only waits.
+
+        An app that ignores the disconnect (sleeps, or waits on something
+        else) would hold the test forever; one still working on the
+        disconnect (cleaning up) is let finish. A checkpoint.
+        """
+        async with trio.open_nursery() as nursery:
+
+            async def cancel_when_idle() -> None:
+                await trio.testing.wait_all_tasks_blocked()
+                self._cancel_scope.cancel()
+
+            nursery.start_soon(cancel_when_idle)
+            await self.done.wait()
+            nursery.cancel_scope.cancel()
 
     async def receive_from_app(self) -> Message:
         try:
@@ -174,7 +194,7 @@ class WebSocketTestSession:
     def __exit__(self, *exc_info: object) -> None:
         try:
             self.close(1000)
-            self._portal.run(self._call.done.wait)
+            self._portal.run(self._call.finish)
         finally:
             if self._on_close is not None:
                 self._on_close()
