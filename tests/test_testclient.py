@@ -398,3 +398,72 @@ def test_leaving_a_websocket_cancels_an_app_that_only_waits_but_lets_cleanup_fin
         pass
 
     assert log == ["sleeper cancelled", "cleaner finished"]
+
+
+def test_the_app_sends_no_faster_than_the_client_reads():
+    sent: list[int] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for index in range(100):
+            await send({"type": "http.response.body", "body": b"", "more_body": True})
+            sent.append(index)
+        await send({"type": "http.response.body", "body": b"end"})
+
+    with TestClient(app).stream("GET", "/") as response:
+        assert sent == []
+        assert response.read() == b"end"
+    assert len(sent) == 100
+
+
+@pytest.mark.parametrize("trailers", [True, False])
+def test_closing_an_unfinished_response_ends_the_app(trailers):
+    log: list[str] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "trailers": trailers})
+        await send({"type": "http.response.body", "body": b"hello", "more_body": not trailers})
+        # The client leaves: told so, this app still ignores it.
+        assert (await receive())["type"] == "http.request"
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            log.append("cancelled")
+            raise
+
+    with TestClient(app).stream("GET", "/") as response:
+        assert next(response.iter_raw()) == b"hello"
+    assert log == ["cancelled"]
+
+
+def test_an_app_told_of_the_disconnect_may_finish_on_its_own():
+    log: list[str] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"tick", "more_body": True})
+        await receive()  # the (empty) request body
+        log.append((await receive())["type"])
+
+    with TestClient(app).stream("GET", "/") as response:
+        assert next(response.iter_raw()) == b"tick"
+    assert log == ["http.disconnect"]
+
+
+def test_closing_the_client_cancels_the_app_of_an_unclosed_response():
+    log: list[str] = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hello"})
+        try:
+            await trio.sleep_forever()  # a background task that never ends
+        except trio.Cancelled:
+            log.append("cancelled")
+            raise
+
+    client = TestClient(app)
+    response = client.send(client.build_request("GET", "/"), stream=True)
+    assert next(response.iter_raw()) == b"hello"
+    client.close()
+    assert log == ["cancelled"]

@@ -70,11 +70,14 @@ class _SyncBody(httpx.SyncByteStream):
     """
 
     def __init__(
-        self, portal: LoopThread, stream: httpx.AsyncByteStream, own_portal: bool = False
+        self,
+        portal: LoopThread,
+        stream: httpx.AsyncByteStream,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._portal = portal
         self._stream = stream
-        self._own_portal = own_portal
+        self._on_close = on_close
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = self._stream.__aiter__()
@@ -88,8 +91,8 @@ class _SyncBody(httpx.SyncByteStream):
         try:
             self._portal.run(self._stream.aclose)
         finally:
-            if self._own_portal:
-                self._portal.close()
+            if self._on_close is not None:
+                self._on_close()
 
 
 class _SyncTransport(httpx.BaseTransport):
@@ -101,7 +104,7 @@ class _SyncTransport(httpx.BaseTransport):
         # Outside ``with`` each request runs on a loop of its own, as in
         # Starlette: nothing one request leaves in the loop reaches the next.
         own_portal = client._portal is None
-        portal = LoopThread() if own_portal else client._ensure_portal()
+        portal = client._open_request_portal() if own_portal else client._ensure_portal()
         try:
             request.read()
             transport = TrioASGITransport(
@@ -111,17 +114,22 @@ class _SyncTransport(httpx.BaseTransport):
                 state=client.app_state,
                 nursery=portal.nursery,
                 client=client.client_address,
+                end_on_close=True,
             )
             response = portal.run(transport.handle_async_request, request)
         except BaseException:
             if own_portal:
-                portal.close()
+                client._close_request_portal(portal)
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
         sync_response = httpx.Response(
             response.status_code,
             headers=response.headers.raw,
-            stream=_SyncBody(portal, response.stream, own_portal),
+            stream=_SyncBody(
+                portal,
+                response.stream,
+                (lambda: client._close_request_portal(portal)) if own_portal else None,
+            ),
             request=request,
             # The same dict: trailers and debug info the app sends later land in it.
             extensions=response.extensions,
@@ -168,6 +176,8 @@ class TestClient(httpx.Client):
         self.root_path = root_path
         self.client_address = client
         self._portal: LoopThread | None = None
+        # The loops of requests made outside ``with`` whose responses are open.
+        self._request_portals: set[LoopThread] = set()
         self._lifespan: LifespanDriver | None = None
         all_headers = {"user-agent": "testclient"}
         all_headers.update(headers or {})
@@ -210,13 +220,24 @@ class TestClient(httpx.Client):
             # does not close the client; later requests get a fresh loop.
             self._close_portal()
 
+    def _open_request_portal(self) -> LoopThread:
+        portal = LoopThread()
+        self._request_portals.add(portal)
+        return portal
+
+    def _close_request_portal(self, portal: LoopThread) -> None:
+        self._request_portals.discard(portal)
+        portal.close()
+
     def _close_portal(self) -> None:
         if self._portal is not None:
             portal, self._portal = self._portal, None
             portal.close()
 
     def close(self) -> None:
-        """Close the client and stop its loop thread."""
+        """Close the client, stopping its loop threads (apps of unclosed responses are cancelled)."""
+        for portal in list(self._request_portals):
+            self._close_request_portal(portal)
         self._close_portal()
         super().close()
 

@@ -7,12 +7,12 @@ piece, and closing the response tells the app the client went away.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import trio
+import trio.testing
 
 from trioapi._scopes import get_request_context
 from trioapi.types import ASGIApp, Message, Scope
@@ -63,8 +63,11 @@ class _AppCall:
         self.app = app
         self.scope = scope
         self._body: bytes | None = body
-        self._to_client, self.from_app = trio.open_memory_channel[Message](math.inf)
+        # Unbuffered, as a socket with a full window: the app's send() waits
+        # until the client reads, so a client that stops reading stops the app.
+        self._to_client, self.from_app = trio.open_memory_channel[Message](0)
         self.client_gone = trio.Event()
+        self.cancel_scope = trio.CancelScope()
         self.error: Exception | None = None
         self.done = trio.Event()
         # Filled as the app sends them; the response's extensions share the list.
@@ -118,14 +121,37 @@ class _AppCall:
             if not message.get("more_trailers", False):
                 self._phase = _COMPLETE
 
+    @property
+    def response_complete(self) -> bool:
+        """Whether the app sent its whole response (body and any trailers)."""
+        return self._phase == _COMPLETE
+
     async def run(self) -> None:
         try:
-            async with self._to_client:
-                await self.app(self.scope, self.receive, self.send)
+            with self.cancel_scope:
+                async with self._to_client:
+                    await self.app(self.scope, self.receive, self.send)
         except Exception as exc:  # handed to the client side, which re-raises it
             self.error = exc
         finally:
             self.done.set()
+
+    async def abandon(self) -> None:
+        """The client closed an unfinished response: tell the app, and end it. A checkpoint.
+
+        The app hears ``http.disconnect``; once it only waits (ignoring the
+        disconnect, or blocked sending what nobody reads) it is cancelled.
+        """
+        self.client_gone.set()
+        async with trio.open_nursery() as nursery:
+
+            async def cancel_when_idle() -> None:
+                await trio.testing.wait_all_tasks_blocked()
+                self.cancel_scope.cancel()
+
+            nursery.start_soon(cancel_when_idle)
+            await self.done.wait()
+            nursery.cancel_scope.cancel()
 
 
 _BEFORE_START, _IN_BODY, _IN_TRAILERS, _COMPLETE = range(4)
@@ -152,9 +178,10 @@ def adopt_response(inner: httpx.Response, outer: httpx.Response) -> None:
 class _BodyStream(httpx.AsyncByteStream):
     """The response body as the app sends it."""
 
-    def __init__(self, call: _AppCall, raise_app_exceptions: bool) -> None:
+    def __init__(self, call: _AppCall, raise_app_exceptions: bool, end_on_close: bool) -> None:
         self._call = call
         self._raise = raise_app_exceptions
+        self._end_on_close = end_on_close
         self._finished = False
         self.response: httpx.Response | None = None
         # A server sends no body in answer to HEAD, whatever the app sends.
@@ -194,17 +221,21 @@ class _BodyStream(httpx.AsyncByteStream):
     async def aclose(self) -> None:
         """Close the response. A checkpoint.
 
-        With the body complete, this waits for the app to finish (its
+        With the response complete, this waits for the app to finish (its
         background tasks) and raises what it raised, as reading to the end
-        would; otherwise the app hears ``http.disconnect``.
+        would. Otherwise the app hears ``http.disconnect``; the blocking
+        client also waits for it to end, cancelling it once it only waits.
 
         Raises:
-            Exception: what the app raised after a complete body, when the
-                client re-raises server exceptions.
+            Exception: what the app raised after a complete response, when
+                the client re-raises server exceptions.
         """
-        if not self._finished:
-            self._call.client_gone.set()
-            await trio.lowlevel.checkpoint()
+        if not self._call.response_complete:
+            if self._end_on_close:
+                await self._call.abandon()
+            else:
+                self._call.client_gone.set()
+                await trio.lowlevel.checkpoint()
             return
         await self._call.done.wait()
         if self._raise and self._call.error is not None:
@@ -224,6 +255,9 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
         nursery: where app calls run so bodies can stream; without one the
             whole body is read before the response is returned.
         client: the ``(host, port)`` the app sees as the client.
+        end_on_close: closing an unfinished response waits for the app to
+            end, cancelling it once it only waits (the blocking client);
+            otherwise the app is only told the client went away.
     """
 
     def __init__(
@@ -235,9 +269,11 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
         state: dict[str, Any] | None = None,
         nursery: trio.Nursery | None = None,
         client: tuple[str, int] = _CLIENT,
+        end_on_close: bool = False,
     ) -> None:
         self.app = app
         self.client = client
+        self.end_on_close = end_on_close
         self.raise_app_exceptions = raise_app_exceptions
         self.root_path = root_path
         self.state = state
@@ -279,7 +315,7 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
             if call.error is None:
                 raise AssertionError("TestClient did not receive any response.")
             return httpx.Response(500, request=request, text="Internal Server Error")
-        stream = _BodyStream(call, self.raise_app_exceptions)
+        stream = _BodyStream(call, self.raise_app_exceptions, self.end_on_close)
         extensions: dict[str, Any] = {}
         if call.trailers is not None:
             extensions["http.response.trailers"] = call.trailers
