@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -213,3 +214,39 @@ def test_a2wsgi_middleware_mounted_on_a_router_or_in_routes_is_served_on_trio() 
     client = TestClient(app)
     assert "PATH_INFO=/x" in client.get("/r/x").text.splitlines()
     assert "PATH_INFO=/y" in client.get("/m/y").text.splitlines()
+
+
+def test_an_error_reported_through_exc_info_is_raised_after_its_response_is_sent() -> None:
+    def reports(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        try:
+            raise RuntimeError("Something went wrong")
+        except RuntimeError:
+            start_response(
+                "500 Internal Server Error",
+                [("Content-Type", "text/plain; charset=utf-8")],
+                sys.exc_info(),
+            )
+            return [b"Internal Server Error"]
+
+    with pytest.raises(RuntimeError, match="Something went wrong"):
+        TestClient(WSGIMiddleware(reports)).get("/")
+    response = TestClient(WSGIMiddleware(reports), raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+
+
+@pytest.mark.parametrize(
+    ("root_path", "path", "script_name", "path_info"),
+    [
+        ("/app", "/application", "/app", "/application"),
+        ("/app", "/app/users", "/app", "/users"),
+        ("/app", "/app", "/app", ""),
+        ("/app/", "/app/users", "/app/", "users"),
+        ("", "/users", "", "/users"),
+    ],
+)
+def test_script_name_and_path_info_add_up_to_the_path(
+    root_path: str, path: str, script_name: str, path_info: str
+) -> None:
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": root_path, "headers": []}
+    environ = build_environ(scope, b"")
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == (script_name, path_info)

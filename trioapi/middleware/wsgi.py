@@ -17,7 +17,6 @@ from typing import Any
 
 import trio
 
-from trioapi._routing.paths import get_route_path
 from trioapi._scopes import open_scope_nursery
 from trioapi.concurrency import thread_limiter
 from trioapi.types import Message, Receive, Scope, Send
@@ -89,13 +88,26 @@ def _wsgi_str(value: str) -> str:
     return value.encode("utf-8").decode("latin-1")
 
 
+def _path_info(scope: Scope) -> str:
+    """The path after ``root_path``, so that SCRIPT_NAME + PATH_INFO is the path.
+
+    A ``root_path`` ending in "/" takes its slash with it ("/app/" and
+    "/app/users" give "users"); a path outside it is given whole.
+    """
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and (path == root_path or path.startswith(root_path.rstrip("/") + "/")):
+        return path[len(root_path) :]
+    return path
+
+
 def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """The PEP 3333 ``environ`` for an ASGI HTTP ``scope`` and its whole ``body``."""
     server = scope.get("server") or ("localhost", 80)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": _wsgi_str(scope.get("root_path", "")),
-        "PATH_INFO": _wsgi_str(get_route_path(scope)),
+        "PATH_INFO": _wsgi_str(_path_info(scope)),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
@@ -132,6 +144,9 @@ class _Responder:
         self.to_loop = to_loop
         self.start: Message | None = None
         self.started = False
+        # An error the app reported with its (error) response: raised once
+        # the response is sent, so the error is not lost behind the 500.
+        self.reported_error: ExcInfo | None = None
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -139,6 +154,7 @@ class _Responder:
         if exc_info is not None and self.started:
             # PEP 3333: too late to change the status; re-raise the app's error.
             raise exc_info[1].with_traceback(exc_info[2])
+        self.reported_error = exc_info
         self.start = {
             "type": "http.response.start",
             "status": int(status.split(" ", 1)[0]),
@@ -165,6 +181,8 @@ class _Responder:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+        if self.reported_error is not None:
+            raise self.reported_error[1].with_traceback(self.reported_error[2])
 
     def _send_body(self, data: bytes, *, more_body: bool) -> None:
         if not self.started:
