@@ -121,6 +121,12 @@ def test_cookies_are_empty_without_header() -> None:
     assert HTTPConnection(make_scope()).cookies == {}
 
 
+def test_cookies_split_over_several_headers_are_all_read() -> None:
+    headers = [(b"cookie", b"a=abc"), (b"cookie", b"b=def; a=new"), (b"cookie", b"c=ghi")]
+    conn = HTTPConnection(make_scope(headers=headers))
+    assert conn.cookies == {"a": "new", "b": "def", "c": "ghi"}
+
+
 def test_client_is_an_address_or_none() -> None:
     client = HTTPConnection(make_scope()).client
     assert client == Address("127.0.0.1", 4321)
@@ -193,6 +199,11 @@ def test_url_for_uses_the_router_and_the_base_url() -> None:
     assert isinstance(url, URL)
     assert str(url) == "http://example.org/api/items/1"
     assert router.calls == [("read_item", {"item_id": 1})]
+
+
+def test_url_for_without_router_or_app_says_so() -> None:
+    with pytest.raises(RuntimeError, match="can only be used inside a Starlette application"):
+        HTTPConnection(make_scope()).url_for("read_item")
 
 
 def test_url_for_falls_back_to_the_app() -> None:

@@ -467,3 +467,16 @@ def test_closing_the_client_cancels_the_app_of_an_unclosed_response():
     assert next(response.iter_raw()) == b"hello"
     client.close()
     assert log == ["cancelled"]
+
+
+def test_receive_answers_disconnect_once_the_response_is_complete():
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        assert (await receive())["type"] == "http.request"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        seen.append((await receive())["type"])
+
+    assert TestClient(app).post("/", content=b"x").status_code == 204
+    assert seen == ["http.disconnect"]

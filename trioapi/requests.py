@@ -165,10 +165,16 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def cookies(self) -> dict[str, str]:
-        """The cookies from the ``Cookie`` header (malformed pairs are skipped, never raised)."""
+        """The cookies from the ``Cookie`` headers (malformed pairs are skipped, never raised).
+
+        HTTP/2 and HTTP/3 clients may split cookies over several ``Cookie``
+        headers; all are read, a later value of a name winning.
+        """
         if self._cookies is None:
-            header = self.headers.get("cookie")
-            self._cookies = parse_cookie_header(header) if header else {}
+            cookies: dict[str, str] = {}
+            for header in self.headers.getlist("cookie"):
+                cookies.update(parse_cookie_header(header))
+            self._cookies = cookies
         return self._cookies
 
     @property
@@ -234,10 +240,15 @@ class HTTPConnection(Mapping[str, Any]):
 
         Raises:
             NoMatchFound: no route has that name and those parameters.
+            RuntimeError: the request is served neither by an app nor by a router.
         """
-        router = self.scope.get("router")
+        router = self.scope.get("router") or self.scope.get("app")
         if router is None:
-            router = self.scope["app"]
+            raise RuntimeError(
+                "The `url_for` method can only be used inside a Starlette application or "
+                "with a router: the scope has neither 'router' nor 'app'. Serve the "
+                "endpoint from a TrioAPI app or a Router."
+            )
         url_path = router.url_path_for(name, **path_params)
         absolute: URL = url_path.make_absolute_url(self.base_url)
         return absolute

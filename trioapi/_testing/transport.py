@@ -120,6 +120,10 @@ class _AppCall:
                 raise AssertionError("Received trailers after response completed.")
             if not message.get("more_trailers", False):
                 self._phase = _COMPLETE
+        if self._phase == _COMPLETE:
+            # As a server does (ASGI spec): once the response is complete,
+            # receive() answers http.disconnect.
+            self.client_gone.set()
 
     @property
     def response_complete(self) -> bool:
