@@ -44,6 +44,17 @@ async def test_http_exception_gets_its_detail_as_plain_text_with_its_status_and_
     ]
 
 
+async def test_a_handled_exception_raised_again_does_not_keep_old_tracebacks():
+    shared = HTTPException(401, "Unauthorized")
+    app = ExceptionMiddleware(raising(shared))
+
+    first = await call(app)
+    second = await call(app)
+
+    assert (first.status, second.status) == (401, 401)
+    assert shared.__traceback__ is None
+
+
 async def test_http_exception_default_detail_is_the_status_phrase():
     sent = await call(ExceptionMiddleware(raising(HTTPException(404))))
 

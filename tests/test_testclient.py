@@ -480,3 +480,11 @@ def test_receive_answers_disconnect_once_the_response_is_complete():
 
     assert TestClient(app).post("/", content=b"x").status_code == 204
     assert seen == ["http.disconnect"]
+
+
+def test_an_app_failing_before_its_response_is_a_bare_500_when_not_reraised():
+    async def app(scope, receive, send):
+        raise RuntimeError("before the response")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/")
+    assert (response.status_code, response.content) == (500, b"")

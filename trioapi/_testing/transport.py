@@ -318,7 +318,9 @@ class TrioASGITransport(httpx.AsyncBaseTransport):
                 raise call.error
             if call.error is None:
                 raise AssertionError("TestClient did not receive any response.")
-            return httpx.Response(500, request=request, text="Internal Server Error")
+            # What a server answers for an app that failed before its
+            # response: a bare 500 (a body comes from the app's own middleware).
+            return httpx.Response(500, request=request, content=b"")
         stream = _BodyStream(call, self.raise_app_exceptions, self.end_on_close)
         extensions: dict[str, Any] = {}
         if call.trailers is not None:

@@ -112,6 +112,9 @@ class ExceptionMiddleware:
             response = await run_in_threadpool(handler, connection, exc)
         if response is not None:
             await response(scope, receive, send)
+        # An exception instance raised again and again (a module-level one)
+        # would otherwise keep every request's frames alive in its traceback.
+        exc.__traceback__ = None
 
     def _find_handler(self, exc: Exception) -> tuple[Exception, Handler | None]:
         """The error to answer (a one-error group reduced to it) and its handler, if any."""
