@@ -264,9 +264,24 @@ async def test_directory_that_is_a_file_fails_on_first_request(root: Path) -> No
         await get(app, "/x")
 
 
-async def test_websocket_scope_is_refused(root: Path) -> None:
-    with pytest.raises(RuntimeError, match="only serves HTTP requests, not 'websocket'"):
-        await call(StaticFiles(directory=root), http_scope(type="websocket"))
+async def test_websocket_handshake_is_refused_with_a_normal_close(root: Path) -> None:
+    sent = await call(StaticFiles(directory=root), http_scope(type="websocket"))
+    assert sent.messages == [{"type": "websocket.close", "code": 1000, "reason": ""}]
+
+
+async def test_lifespan_scope_is_refused(root: Path) -> None:
+    with pytest.raises(RuntimeError, match="only serves HTTP requests, not 'lifespan'"):
+        await call(StaticFiles(directory=root), {"type": "lifespan"})
+
+
+@pytest.mark.parametrize("if_none_match", ['"123"', '"*"', '"foo,*,bar"', "unquoted"])
+async def test_entity_tags_holding_star_or_commas_are_not_the_wildcard(
+    root: Path, if_none_match: str
+) -> None:
+    sent = await get(
+        StaticFiles(directory=root), "/example.txt", headers=[("if-none-match", if_none_match)]
+    )
+    assert sent.status == 200
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import os
+import re
 import stat
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
@@ -15,6 +16,7 @@ from trioapi.datastructures import URL, Headers
 from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.responses import FileResponse, RedirectResponse, Response
 from trioapi.types import Receive, Scope, Send
+from trioapi.websockets import WebSocketClose
 
 __all__ = ["NotModifiedResponse", "PathLike", "StaticFiles"]
 
@@ -106,6 +108,10 @@ class StaticFiles:
             HTTPException: 404 (not found or outside the directory), 405 (not
                 GET or HEAD), 401 (permission denied).
         """
+        if scope["type"] == "websocket":
+            # Nothing to serve over a socket: refuse the handshake (close 1000).
+            await WebSocketClose()(scope, receive, send)
+            return
         if scope["type"] != "http":
             raise RuntimeError(f"StaticFiles only serves HTTP requests, not {scope['type']!r}.")
         if not self.config_checked:
@@ -222,13 +228,20 @@ class StaticFiles:
             return False  # an unparseable date is ignored, as RFC 9110 says
 
 
-def _etag_matches(if_none_match: str, etag: str) -> bool:
-    def strong(tag: str) -> str:
-        tag = tag.strip()
-        return tag[2:] if tag.startswith("W/") else tag
+# One entity-tag of an If-None-Match list: a quoted string (which may hold
+# commas and "*"), weak or not; the W/ prefix is dropped (weak comparison).
+_ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
 
-    tags = [strong(tag) for tag in if_none_match.split(",")]
-    return "*" in tags or strong(etag) in tags
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison of ``etag`` with an ``If-None-Match`` value (RFC 9110 §13.1.2).
+
+    Only a bare ``*`` is the wildcard; ``"*"`` and ``"a,*"`` are entity-tags.
+    """
+    if if_none_match.strip() == "*":
+        return True
+    own = etag.strip().removeprefix("W/")
+    return own in _ENTITY_TAG.findall(if_none_match)
 
 
 def _is_contained(path: str) -> bool:
