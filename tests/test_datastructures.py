@@ -219,7 +219,11 @@ def test_immutable_multidict_sources_and_equality():
     d = ImmutableMultiDict([("a", "1"), ("a", "2")])
     assert ImmutableMultiDict(d) == d
     assert ImmutableMultiDict({"a": "1"}, b="2").multi_items() == [("a", "1"), ("b", "2")]
-    assert ImmutableMultiDict([("a", "2"), ("a", "1")]) == d  # order-insensitive
+    # Keys in any order; one key's values in the same order (Starlette's equality).
+    assert ImmutableMultiDict([("b", "x"), ("a", "1"), ("a", "2")]) == ImmutableMultiDict(
+        [("a", "1"), ("b", "x"), ("a", "2")]
+    )
+    assert ImmutableMultiDict([("a", "2"), ("a", "1")]) != d
     assert ImmutableMultiDict([("a", "1")]) != d
     assert d != {"a": "2"}
     assert ImmutableMultiDict() == ImmutableMultiDict([])
@@ -465,6 +469,15 @@ async def test_upload_file_methods_are_checkpoints():
         await upload.read()
     with trio.testing.assert_checkpoints():
         await upload.close()
+
+
+def test_form_data_equality_keeps_the_order_of_uploads_under_one_key():
+    file_a = UploadFile(io.BytesIO(b"a"), filename="a.txt")
+    file_b = UploadFile(io.BytesIO(b"b"), filename="b.txt")
+    form = FormData([("files", file_a), ("files", file_b), ("name", "x")])
+    assert form == FormData(form)
+    assert form == FormData([("name", "x"), ("files", file_a), ("files", file_b)])
+    assert form != FormData([("files", file_b), ("files", file_a), ("name", "x")])
 
 
 async def test_form_data_close_closes_every_upload():

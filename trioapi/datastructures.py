@@ -273,14 +273,17 @@ class CommaSeparatedStrings(list[str]):
 
 
 def _same_items(left: list[tuple[Any, Any]], right: list[tuple[Any, Any]]) -> bool:
-    # Order-insensitive, yet needs no sortable or hashable values (forms mix
-    # str and UploadFile).
-    rest = list(right)
-    for item in left:
-        if item not in rest:
-            return False
-        rest.remove(item)
-    return not rest
+    # The keys may come in any order, but each key's values must come in the
+    # same order (Starlette's equality); values need not be sortable or
+    # hashable (forms mix str and UploadFile).
+    return _values_by_key(left) == _values_by_key(right)
+
+
+def _values_by_key(items: list[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for key, value in items:
+        grouped.setdefault(key, []).append(value)
+    return grouped
 
 
 _MultiSource: TypeAlias = "ImmutableMultiDict[K, V] | Mapping[K, V] | Iterable[tuple[K, V]]"
