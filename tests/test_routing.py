@@ -116,6 +116,17 @@ def test_trailing_slash_redirects_to_the_route_that_exists() -> None:
     assert client.get("/users").headers["location"] == "http://testserver/users/"
 
 
+@pytest.mark.parametrize("root_path", ["/sub", "/sub/"])
+def test_a_request_for_the_root_path_itself_is_redirected_to_the_root_route(root_path) -> None:
+    router = Router([Route("/", echo_params, name="home")])
+    client = TestClient(router, root_path=root_path, follow_redirects=False)
+    response = client.get(root_path)
+    assert response.status_code == 307
+    # The slash is added to the routed path ("" -> "/"), whatever root_path ends with.
+    assert response.headers["location"] == f"http://testserver{root_path}/"
+    assert TestClient(router, root_path=root_path).get(root_path).status_code == 200
+
+
 def test_redirect_slashes_can_be_turned_off() -> None:
     router = Router([Route("/a", echo_params)], redirect_slashes=False)
     assert TestClient(router, follow_redirects=False).get("/a/").status_code == 404

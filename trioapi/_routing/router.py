@@ -205,13 +205,16 @@ class Router:
 
     def _toggled_slash_scope(self, scope: Scope) -> Scope:
         path: str = scope["path"]
-        new_path = path.rstrip("/") if path.endswith("/") else path + "/"
-        return {**scope, "path": new_path}
+        # Decided on the routed path: with root_path "/sub/" the path "/sub/"
+        # routes as "", which gains a slash ("/sub//" routes as "/").
+        if get_route_path(scope).endswith("/"):
+            return {**scope, "path": path.rstrip("/")}
+        return {**scope, "path": path + "/"}
 
     def _should_redirect_slash(self, scope: Scope) -> bool:
         if not self.redirect_slashes or scope["type"] != "http":
             return False
-        if get_route_path(scope) in ("", "/"):
+        if get_route_path(scope) == "/":
             return False
         toggled = self._toggled_slash_scope(scope)
         return any(route.matches(toggled)[0] != Match.NONE for route in self.routes)
