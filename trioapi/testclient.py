@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeAlias
 
+import trio
+
 from trioapi._testing import httpx
 from trioapi._testing.lifespan import LifespanDriver
 from trioapi._testing.portal import LoopThread
@@ -128,7 +130,9 @@ class _SyncTransport(httpx.BaseTransport):
             stream=_SyncBody(
                 portal,
                 response.stream,
-                (lambda: client._close_request_portal(portal)) if own_portal else None,
+                (lambda: client._release_request_portal(portal, response.stream))
+                if own_portal
+                else None,
             ),
             request=request,
             # The same dict: trailers and debug info the app sends later land in it.
@@ -224,6 +228,19 @@ class TestClient(httpx.Client):
         portal = LoopThread()
         self._request_portals.add(portal)
         return portal
+
+    def _release_request_portal(self, portal: LoopThread, stream: Any) -> None:
+        """Stop a request's loop once its response is closed and its app has returned.
+
+        The app may still run after its response (a deadline answered while
+        a worker thread runs on): the loop then stops when the app returns,
+        and :meth:`close` waits for that.
+        """
+        app_done: trio.Event | None = getattr(stream, "app_done", None)
+        if app_done is None or app_done.is_set():
+            self._close_request_portal(portal)
+        else:
+            portal.stop_after(app_done)
 
     def _close_request_portal(self, portal: LoopThread) -> None:
         self._request_portals.discard(portal)

@@ -50,6 +50,17 @@ class LoopThread:
         """Call ``fn(*args)`` in the loop's thread."""
         return trio.from_thread.run_sync(fn, *args, trio_token=self._token)
 
+    def stop_after(self, event: trio.Event) -> None:
+        """Stop the loop (as :meth:`close` does, without waiting) once ``event`` is set."""
+
+        async def stop_when_set() -> None:
+            await event.wait()
+            assert self._stop is not None
+            self._stop.set()
+
+        assert self.nursery is not None
+        self.run_sync(self.nursery.start_soon, stop_when_set)
+
     def close(self) -> None:
         """Stop the loop (cancelling what still runs in it) and join the thread."""
         if self._thread.is_alive() and self._stop is not None:

@@ -209,12 +209,7 @@ class _BodyStream(httpx.AsyncByteStream):
             if chunk and not self._discard:
                 return bytes(chunk)
         self._finished = True
-        # The test client returns only once the app is done, background tasks
-        # included; but not after a deadline answered while the app waits on a
-        # worker thread: that answer is the whole response, sent at the deadline.
-        context = get_request_context(self._call.scope)
-        if context is None or not context.answered_for_app:
-            await self._call.done.wait()
+        await self._wait_for_app()
         if self.response is not None:
             _apply_debug_info(self.response, self._call.debug_info)
         if self._raise and self._call.error is not None:
@@ -241,10 +236,25 @@ class _BodyStream(httpx.AsyncByteStream):
                 self._call.client_gone.set()
                 await trio.lowlevel.checkpoint()
             return
-        await self._call.done.wait()
+        await self._wait_for_app()
         if self._raise and self._call.error is not None:
             error, self._call.error = self._call.error, None
             raise error
+
+    @property
+    def app_done(self) -> trio.Event:
+        """Set once the app's call has returned (background tasks included)."""
+        return self._call.done
+
+    async def _wait_for_app(self) -> None:
+        # The test client returns only once the app is done, background tasks
+        # included; but not after a deadline answered while the app waits on a
+        # worker thread: that answer is the whole response, sent at the deadline.
+        context = get_request_context(self._call.scope)
+        if context is None or not context.answered_for_app:
+            await self._call.done.wait()
+        else:
+            await trio.lowlevel.checkpoint()
 
 
 class TrioASGITransport(httpx.AsyncBaseTransport):
