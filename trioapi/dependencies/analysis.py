@@ -36,7 +36,7 @@ from trioapi.dependencies.fields import (
 )
 from trioapi.dependencies.form_unions import form_union_annotation
 from trioapi.dependencies.limits import limiter_for
-from trioapi.dependencies.models import Dependant
+from trioapi.dependencies.models import Dependant, SecurityScopes
 from trioapi.exceptions import (
     DependencyScopeError,
     InvalidDeclarationError,
@@ -45,6 +45,7 @@ from trioapi.exceptions import (
 )
 from trioapi.requests import HTTPConnection, Request
 from trioapi.responses import Response
+from trioapi.security.base import SecurityBase
 from trioapi.websockets import WebSocket
 
 __all__ = [
@@ -123,8 +124,6 @@ def _special_kind(annotation: Any) -> str | None:
     """Which injected object a parameter of this type receives, if any."""
     if not inspect.isclass(annotation):
         return None
-    from trioapi.security.oauth2 import SecurityScopes
-
     for base, kind in (
         (Request, "request"),
         (WebSocket, "websocket"),
@@ -346,8 +345,6 @@ def _build(
     depends: params.Depends | None,
     parent: Dependant | None,
 ) -> Dependant:
-    from trioapi.security.base import SecurityBase
-
     own_scopes: list[str] = []
     if isinstance(depends, params.Security) and depends.scopes:
         own_scopes = list(depends.scopes)

@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 
 from trioapi.params import DependencyScope
 
-__all__ = ["Dependant", "ParamField", "ParamSource"]
+__all__ = ["Dependant", "ParamField", "ParamSource", "SecurityScopes"]
 
 ParamSource = str
 """Where a parameter is read from: ``"path"``, ``"query"``, ``"header"``,
@@ -232,3 +232,25 @@ class Dependant:
             for param in dependant.body_params:
                 seen.setdefault(param.name, param)
         return list(seen.values())
+
+
+class SecurityScopes:
+    """The scopes required by every ``Security()`` on the path to a dependency.
+
+    Public as ``trioapi.security.SecurityScopes`` (FastAPI's place); defined
+    here, beside :class:`Dependant`, so that the dependency engine that fills
+    it needs nothing from the security schemes above it.
+
+    Declare a parameter of this type in a dependency and the DI layer fills it
+    with the union of the scopes of the ``Security()`` declarations that lead
+    to it, so one token check serves endpoints that need different scopes.
+
+    Attributes:
+        scopes: The required scopes, in declaration order.
+        scope_str: The scopes joined by spaces, as OAuth2 writes them in
+            ``WWW-Authenticate`` and in tokens.
+    """
+
+    def __init__(self, scopes: list[str] | None = None) -> None:
+        self.scopes: list[str] = scopes or []
+        self.scope_str: str = " ".join(self.scopes)

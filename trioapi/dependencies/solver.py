@@ -37,7 +37,7 @@ from trioapi.background import BackgroundTasks
 from trioapi.concurrency import run_in_threadpool
 from trioapi.dependencies.analysis import callable_name
 from trioapi.dependencies.body import ParsedBody, validate_body_params
-from trioapi.dependencies.models import Dependant
+from trioapi.dependencies.models import Dependant, SecurityScopes
 from trioapi.dependencies.plan import Group, Plan, Step, StepKind
 from trioapi.dependencies.request_params import Errors, validate_group
 from trioapi.dependencies.yield_deps import run_inside_generator
@@ -150,9 +150,6 @@ def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str
     if dependant.background_tasks_param_name:
         kwargs[dependant.background_tasks_param_name] = state.get_background_tasks()
     if dependant.security_scopes_param_name:
-        # Imported here: loading trioapi.security loads this module first (a cycle).
-        from trioapi.security.oauth2 import SecurityScopes
-
         kwargs[dependant.security_scopes_param_name] = SecurityScopes(scopes=dependant.oauth_scopes)
 
 

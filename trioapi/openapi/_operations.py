@@ -11,10 +11,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic_core import PydanticUndefined
 
+from trioapi._routing.api_route import APIRoute
 from trioapi.dependencies.models import Dependant, ParamField
 from trioapi.encoders import jsonable_encoder
 from trioapi.openapi._responses import (
@@ -24,9 +25,6 @@ from trioapi.openapi._responses import (
 )
 from trioapi.openapi._schemas import SchemaRegistry
 from trioapi.openapi.constants import METHODS_WITH_BODY
-
-if TYPE_CHECKING:
-    from trioapi._routing.api_route import APIRoute
 
 __all__ = [
     "DocumentState",
@@ -121,8 +119,6 @@ def register_route_fields(route: APIRoute, registry: SchemaRegistry) -> None:
 
 
 def _callback_routes(route: APIRoute) -> list[APIRoute]:
-    from trioapi._routing.api_route import APIRoute  # a cycle: the routes import this package
-
     return [callback for callback in route.callbacks or [] if isinstance(callback, APIRoute)]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trioapi._routing.api_route import APIRoute
 from trioapi.encoders import jsonable_encoder
 from trioapi.openapi._operations import (
     DocumentState,
@@ -22,15 +23,12 @@ from trioapi.openapi._operations import (
 from trioapi.openapi._schemas import VALIDATION_ERROR_DEFINITIONS, SchemaRegistry
 
 if TYPE_CHECKING:
-    from trioapi._routing.api_route import APIRoute
-    from trioapi.routing import BaseRoute
+    from trioapi._routing.routes import BaseRoute
 
 __all__ = ["get_openapi"]
 
 
 def _api_routes(routes: Sequence[BaseRoute] | None) -> list[APIRoute]:
-    from trioapi._routing.api_route import APIRoute  # a cycle: the routes import this package
-
     return [
         route for route in routes or () if isinstance(route, APIRoute) and route.include_in_schema
     ]

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from trioapi.dependencies.models import SecurityScopes as SecurityScopes
 from trioapi.openapi.models import OAuth2 as OAuth2Model
 from trioapi.openapi.models import OAuthFlows as OAuthFlowsModel
 from trioapi.param_functions import Form
@@ -211,21 +212,3 @@ class OAuth2AuthorizationCodeBearer(OAuth2):
             HTTPException: 401 when there is no Bearer token and ``auto_error`` is on.
         """
         return self._read_bearer_token(request)
-
-
-class SecurityScopes:
-    """The scopes required by every ``Security()`` on the path to a dependency.
-
-    Declare a parameter of this type in a dependency and the DI layer fills it
-    with the union of the scopes of the ``Security()`` declarations that lead
-    to it, so one token check serves endpoints that need different scopes.
-
-    Attributes:
-        scopes: The required scopes, in declaration order.
-        scope_str: The scopes joined by spaces, as OAuth2 writes them in
-            ``WWW-Authenticate`` and in tokens.
-    """
-
-    def __init__(self, scopes: list[str] | None = None) -> None:
-        self.scopes: list[str] = scopes or []
-        self.scope_str: str = " ".join(self.scopes)
