@@ -17,6 +17,8 @@ import trio
 
 from trioapi._foreign import check_not_foreign
 from trioapi._lifespan import AppTasks, serve_lifespan
+from trioapi._routing.router import Router
+from trioapi._routing.routes import BaseRoute
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
 from trioapi._scopes import RequestLimits, serve_request
 from trioapi._shutdown import ServerShutdown
@@ -26,7 +28,6 @@ from trioapi.middleware import Middleware
 from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
 from trioapi.middleware.errors import ServerErrorMiddleware
 from trioapi.middleware.exceptions import ExceptionMiddleware, lookup_exception_handler
-from trioapi.routing import BaseRoute, Router
 from trioapi.server import apply_hypercorn_fixes_if_served
 from trioapi.types import ASGIApp, Lifespan, Receive, Scope, Send
 

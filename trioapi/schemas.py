@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from trioapi._routing.router import Mount
+from trioapi._routing.routes import BaseRoute, Host, Route
 from trioapi.requests import Request
 from trioapi.responses import Response
-from trioapi.routing import BaseRoute, Host, Mount, Route
 
 try:
     import yaml  # type: ignore[import-untyped]  # pyyaml ships no type hints
