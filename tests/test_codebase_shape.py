@@ -1,4 +1,7 @@
-"""House rules held by tests: module size, function size, and the direction of imports."""
+"""House rules held by tests: module size, function size, no AsyncExitStack.
+
+The import rules (layers, no cycles) are in test_house_rules.py.
+"""
 
 from __future__ import annotations
 
@@ -33,40 +36,6 @@ def test_no_function_is_over_the_hard_cap():
                 if length > MAX_FUNCTION_LINES:
                     too_long[f"{path.relative_to(PACKAGE)}:{node.name}"] = length
     assert too_long == {}
-
-
-def imported_modules(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
-def test_the_core_knows_nothing_of_pydantic_or_routing():
-    imports = imported_modules(PACKAGE / "_scopes.py")
-    assert not {name for name in imports if name.startswith(("pydantic", "trioapi._routing"))}
-
-
-def test_the_toolkit_does_not_import_the_typed_layer():
-    toolkit = [
-        "datastructures.py",
-        "requests.py",
-        "responses.py",
-        "background.py",
-        "concurrency.py",
-    ]
-    typed = ("trioapi.params", "trioapi.dependencies", "trioapi.openapi", "trioapi.applications")
-    offenders = {
-        module: sorted(
-            name for name in imported_modules(PACKAGE / module) if name.startswith(typed)
-        )
-        for module in toolkit
-        if (PACKAGE / module).exists()
-    }
-    assert {module: names for module, names in offenders.items() if names} == {}
 
 
 def test_no_async_exit_stack_on_the_request_path():
