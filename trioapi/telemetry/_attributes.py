@@ -76,9 +76,6 @@ def connection_attributes(scope: Scope) -> dict[str, Any]:
         "url.scheme": scope.get("scheme", default_scheme),
         "url.path": scope["path"],  # the full path: it includes root_path in ASGI
     }
-    query = scope.get("query_string", b"")
-    if query:
-        attributes["url.query"] = redact_query(query.decode("latin-1"))
     client = scope.get("client")
     if client:
         attributes["client.address"] = client[0]
@@ -89,6 +86,11 @@ def connection_attributes(scope: Scope) -> dict[str, Any]:
 def request_attributes(scope: Scope, method: str) -> dict[str, Any]:
     """The server span's attributes known before the app runs; ``method`` as normalized."""
     attributes = connection_attributes(scope)
+    # Only requests record their query: a WebSocket's may carry what its
+    # messages would (FastAPI leaves it out too).
+    query = scope.get("query_string", b"")
+    if query:
+        attributes["url.query"] = redact_query(query.decode("latin-1"))
     attributes["http.request.method"] = method
     original = scope.get("method", "GET")
     if method != original:
