@@ -20,7 +20,6 @@ MODULES: dict[str, list[str]] = json.loads(FIXTURE.read_text())["modules"]
 # Names trioapi does not offer, each with its reason. A name that appears
 # later must leave this list (the test below says so).
 NOT_OFFERED: dict[str, str] = {
-    "trioapi.middleware.opentelemetry.OpenTelemetryMiddleware": "not built yet (issue 15)",
     "trioapi.formparsers.MultipartPart": "Starlette's parser state record; trioapi's parser keeps its own",
     "trioapi.middleware.wsgi.WSGIResponder": "the deprecated WSGI bridge runs apps through its own private responder",
     "trioapi.middleware.errors.CENTER_LINE": "pieces of Starlette's debug-page HTML; trioapi renders its own page",

@@ -146,6 +146,7 @@ class Router:
         for route in self._candidates(scope):
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
+                scope["route"] = route  # as Starlette 1.10: what answered (read by telemetry)
                 scope.update(child_scope)
                 await route.handle(scope, receive, send)
                 return
@@ -155,6 +156,7 @@ class Router:
                     partial = (route, child_scope)
         if partial is not None:
             route, child_scope = partial
+            scope["route"] = route
             scope.update(child_scope)
             if isinstance(route, Route) and allowed != route.methods:
                 # Several routes share the path: Allow lists all their methods.

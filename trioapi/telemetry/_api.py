@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
-from trioapi.dependencies.body import ParsedBody
-
 if TYPE_CHECKING:
     from trioapi.requests import Request
     from trioapi.telemetry._request import RequestTelemetry
@@ -25,6 +23,23 @@ if TYPE_CHECKING:
 
 #: The context key of the current request's ``RequestTelemetry`` (``None``: not recorded).
 REQUEST_KEY = otel_context.create_key("trioapi.request")
+
+
+class ParsedBodyView:
+    """A request's parsed body (``trioapi.dependencies.body.ParsedBody``), read when asked.
+
+    The fast JSON path validates without keeping a parsed copy: one is made
+    only if something reads ``TelemetryData.body``.
+    """
+
+    __slots__ = ("parsed",)
+
+    def __init__(self, parsed: Any) -> None:
+        self.parsed = parsed
+
+    def value(self) -> Any:
+        """The body as ``RequestValidationError.body`` carries it; ``None`` when there was none."""
+        return None if self.parsed.absent else self.parsed.for_error
 
 
 class TelemetryData:
@@ -55,9 +70,7 @@ class TelemetryData:
     def body(self) -> Any:
         """The body as read, before parameter validation (``None``: none)."""
         body = self._body
-        if isinstance(body, ParsedBody):
-            return None if body.absent else body.for_error
-        return body
+        return body.value() if isinstance(body, ParsedBodyView) else body
 
     @body.setter
     def body(self, value: Any) -> None:

@@ -26,7 +26,7 @@ from trioapi.exceptions import (
     WebSocketException,
     WebSocketRequestValidationError,
 )
-from trioapi.telemetry._api import REQUEST_KEY, TelemetryData
+from trioapi.telemetry._api import REQUEST_KEY, ParsedBodyView, TelemetryData
 from trioapi.telemetry._logs import exception_type, log_validation_failure
 from trioapi.telemetry._routes import route_template
 from trioapi.telemetry._settings import TelemetrySettings
@@ -207,8 +207,8 @@ class RequestTelemetry:
 
     def solving(self, state: Any) -> None:
         """The body is read: the dependencies are about to be solved from ``state``."""
-        if self.data is not None:
-            self.data.body = state.body
+        if self.data is not None and state.body is not None:
+            self.data.body = ParsedBodyView(state.body)
 
     def _validation_failed(self, exc: ValidationException) -> None:
         errors = exc.errors()
