@@ -25,7 +25,6 @@ except ImportError:  # pragma: no cover - exercised without the extra
         "`pip install 'trioapi[telemetry]'`"
     ) from None
 
-from trioapi import __version__
 from trioapi.datastructures import URL
 from trioapi.routing import Mount
 from trioapi.telemetry._attributes import HEADER_GETTER, redact_query, server_authority
@@ -128,7 +127,7 @@ class OpenTelemetryMiddleware:
     async def _record(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracer = self._tracer
         if tracer is None:  # asked on first use: a proxy provider may have been set up since
-            tracer = self._tracer = self._provider.get_tracer("trioapi", __version__)
+            tracer = self._tracer = self._provider.get_tracer("trioapi")
         method = str(scope.get("method", "")).upper()
         parent = propagate.extract(scope.get("headers", ()), getter=HEADER_GETTER)
         span = tracer.start_span(
