@@ -30,6 +30,7 @@ class FakeServer:
     def __init__(self, chunks: list[bytes], *, disconnect_after: float | None = None) -> None:
         self.chunks = list(chunks)
         self.disconnect_after = disconnect_after
+        self.made_at = trio.current_time()
         self.sent: list[dict] = []
         self.received_calls = 0
 
@@ -40,7 +41,8 @@ class FakeServer:
             return {"type": "http.request", "body": chunk, "more_body": bool(self.chunks)}
         if self.disconnect_after is None:
             await trio.sleep_forever()
-        await trio.sleep(self.disconnect_after)
+        # From when the server was made (the request's start), not from this read.
+        await trio.sleep_until(self.made_at + self.disconnect_after)
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict) -> None:
@@ -437,8 +439,9 @@ async def test_unread_body_is_drained_after_the_app_returns():
     async def app(scope, receive, send):
         await respond(send)
 
+    chunked = http_scope([(b"transfer-encoding", b"chunked")])
     with trio.fail_after(5):
-        await serve_request(app, http_scope(), server.receive, server.send, limits=RequestLimits())
+        await serve_request(app, chunked, server.receive, server.send, limits=RequestLimits())
     assert server.chunks == []
 
 

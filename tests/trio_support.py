@@ -72,13 +72,15 @@ async def call(
     """
     exchange = Exchange()
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
+    # From the start of the request, not from the app's first read of the server.
+    leaves_at = None if disconnect_after is None else trio.current_time() + disconnect_after
 
     async def receive() -> dict[str, Any]:
         if messages:
             return messages.pop(0)
-        if disconnect_after is None:
+        if leaves_at is None:
             await trio.sleep_forever()
-        await trio.sleep(disconnect_after)
+        await trio.sleep_until(leaves_at)
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:

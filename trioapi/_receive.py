@@ -7,10 +7,10 @@ app is done (an undrained HTTP/2 stream stalls its whole connection) and turns
 It starts without a task: while the app reads the body, it reads the server
 inline, in the app's own task. Noticing a disconnect while the app is busy
 elsewhere needs a task waiting on the server, and a task costs more than a
-short request does, so :meth:`ReceivePump.start` runs one only when asked:
-at once when there is no watchdog, or by the app's
-:class:`~trioapi._watchdog.RequestWatchdog` once the request has run for a
-while. Either way a disconnect cancels the handler at its next checkpoint.
+short request does, so :meth:`ReceivePump.start` runs one only when asked,
+once the request has run for a while: by the app's
+:class:`~trioapi._watchdog.RequestWatchdog`, or without one by a task of
+the request's own. Either way a disconnect cancels the handler at its next checkpoint.
 """
 
 from __future__ import annotations
@@ -106,16 +106,24 @@ class ReceivePump:
         self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
 
-    def start(self, nursery: trio.Nursery) -> bool:
+    @property
+    def started(self) -> bool:
+        """Whether a task reads the server now (the app reads from it)."""
+        return self._task_scope is not None
+
+    def start(self, nursery: trio.Nursery, *, shield: bool = False) -> bool:
         """Start the reading task in ``nursery``; ``False`` when it cannot start now.
 
         It cannot while the app is inside an inline read (two readers of one
         server queue would split its messages); the caller may try again.
-        It is not needed once the client is known to be gone.
+        It is not needed once the client is known to be gone. ``shield``
+        keeps a cancellation from outside the nursery out of the task, for a
+        nursery inside the request (the request's end stops the task): it
+        must not surface from there after the app has answered.
         """
         if self._task_scope is not None or self._reading_inline or self._disconnected:
             return self._task_scope is not None
-        self._task_scope = trio.CancelScope()
+        self._task_scope = trio.CancelScope(shield=shield)
         self._to_app, self._from_pump = trio.open_memory_channel[Message](4)
         nursery.start_soon(self._run, self._task_scope, self._to_app)
         return True

@@ -26,9 +26,9 @@ import trio
 from trioapi._exception_groups import is_cancellation, iter_leaves, single_leaf
 from trioapi._receive import ReceivePump
 from trioapi._request_state import CancelReason, ResponsePhase
-from trioapi._response_tracker import STUCK_AFTER, ResponseTracker
+from trioapi._response_tracker import ResponseTracker
 from trioapi._runtime import error_hint
-from trioapi._watchdog import RequestWatchdog
+from trioapi._watchdog import RequestWatchdog, watch_one_request
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
 CONTEXT_KEY = "trioapi.context"
@@ -497,18 +497,20 @@ async def _serve_http(
         http_version=scope.get("http_version", "1.1"),
     )
     if watchdog is None:
-        # No lifespan, so no watchdog: the pump watches for a disconnect from
-        # the start, and a task of the request's own for a stuck deadline,
-        # in the middleware nursery.
+        # No lifespan, so no watchdog: a task of the request's own, in the
+        # middleware nursery, does its work (starts the pump once the request
+        # has run for a while, answers a stuck deadline).
         tracked_send = ResponseTracker(
             send, context, before_last_send=partial(pump.discard_rest, None)
         )
         tracked_send.on_timeout = on_timeout
         tracked_send.receive = pump.receive
         async with open_scope_nursery() as middleware_nursery:
-            pump.start(middleware_nursery)
-            guard = trio.CancelScope()
-            middleware_nursery.start_soon(_answer_when_stuck, tracked_send, guard)
+            # Shielded like the pump's task: the request's end cancels it.
+            guard = trio.CancelScope(shield=True)
+            middleware_nursery.start_soon(
+                watch_one_request, pump, middleware_nursery, tracked_send, guard
+            )
             try:
                 await _run_request_scope(
                     app, scope, pump, tracked_send, context, limits, on_timeout
@@ -534,21 +536,6 @@ async def _serve_http(
             await tracked_send.wait_answered()
         watchdog.forget(pump, tracked_send)
         pump.stop()
-
-
-async def _answer_when_stuck(tracker: ResponseTracker, guard: trio.CancelScope) -> None:
-    # What the watchdog does for requests of an app without a lifespan: answer
-    # a deadline the request's task cannot, because it waits on a thread.
-    with guard:
-        while True:
-            # A poll rather than an event: nothing tells a task that another
-            # task's cancel scope passed its deadline.
-            await trio.sleep(STUCK_AFTER)
-            if tracker.is_stuck_past_deadline(trio.current_time()):
-                tracker.take_over()
-                break
-    if tracker.is_taken_over:
-        await tracker.answer_deadline()
 
 
 async def _run_request_scope(

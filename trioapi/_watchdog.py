@@ -10,7 +10,8 @@ cannot be cancelled because it waits on a worker thread.
 The lifespan owns it (``trioapi._lifespan.AppTasks``): it is made with the
 app-task nursery, its task runs there, and it is handed to each request
 (``serve_request(watchdog=)``); it is gone when the lifespan ends. Without a
-lifespan, requests start their pump at once and bound each send themselves.
+lifespan, each request has a task of its own that does this for it and
+bounds each send itself.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import trio
 
 from trioapi._receive import ReceivePump
 
-__all__ = ["WATCH_AFTER", "RequestWatchdog"]
+__all__ = ["WATCH_AFTER", "RequestWatchdog", "watch_one_request"]
 
 # A request older than this gets a task watching for its client to go away.
 WATCH_AFTER = 0.05
+_TICK = WATCH_AFTER / 2
 
 
 class _Watched(Protocol):
@@ -43,6 +45,9 @@ class _Watched(Protocol):
     def is_stuck_past_deadline(self, now: float) -> bool: ...
 
     def take_over(self) -> None: ...
+
+    @property
+    def is_taken_over(self) -> bool: ...
 
     async def answer_deadline(self) -> None: ...
 
@@ -94,7 +99,7 @@ class RequestWatchdog:
             if not self._sending:
                 self._wakeup = trio.Event()
                 await self._wakeup.wait()
-            await trio.sleep(WATCH_AFTER / 2)
+            await trio.sleep(_TICK)
             self._tick(trio.current_time())
 
     def _tick(self, now: float) -> None:
@@ -136,3 +141,30 @@ class RequestWatchdog:
 
 
 _NOT_SEEN = (-1, math.inf, False)
+
+
+async def watch_one_request(
+    pump: ReceivePump, nursery: trio.Nursery, watched: _Watched, guard: trio.CancelScope
+) -> None:
+    """The watchdog's work for one request of an app without a lifespan, until ``guard``.
+
+    Starts the pump once the request has run ``WATCH_AFTER`` (a short
+    request never reads the server unless the app does: FastAPI's apps never
+    call ``receive()`` for a body they do not read), and answers a deadline
+    the request's task cannot, because it waits on a thread. A checkpoint.
+    """
+    with guard:
+        ticks_to_watch = math.ceil(WATCH_AFTER / _TICK)
+        while True:
+            # A poll rather than an event: nothing tells a task that another
+            # task's cancel scope passed its deadline.
+            await trio.sleep(_TICK)
+            ticks_to_watch -= 1
+            if ticks_to_watch <= 0 and not pump.started:
+                # Not while the app reads inline: retried next tick.
+                pump.start(nursery, shield=True)
+            if watched.is_stuck_past_deadline(trio.current_time()):
+                watched.take_over()
+                break
+    if watched.is_taken_over:
+        await watched.answer_deadline()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
 import trio
 
@@ -28,6 +29,7 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 _DEFAULT_THREADS = 40
 # How many threads the limiters made from now on allow: a setting, not the
@@ -86,9 +88,27 @@ async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwa
     afterwards is dropped: see docs/guide-scopes.md.
     """
     if kwargs:
-        return await trio.to_thread.run_sync(
-            functools.partial(func, *args, **kwargs), limiter=thread_limiter()
-        )
+        return await _to_thread(functools.partial(func, *args, **kwargs))
+    return await _to_thread(func, *args)
+
+
+async def _to_thread(func: Callable[[*Ts], T], *args: *Ts) -> T:
+    """``func(*args)`` in a worker thread under the shared limiter; a checkpoint.
+
+    When the program uses anyio (it is imported), the thread is started
+    through ``anyio.to_thread`` on its Trio backend, so code ported from
+    FastAPI that calls ``anyio.from_thread.run()`` in a sync dependency or
+    endpoint finds its way back to the loop. anyio's Trio backend hands the
+    limiter to ``trio.to_thread.run_sync`` as it is. A program that does not
+    import anyio pays nothing for this.
+    """
+    if "anyio" in sys.modules:
+        from anyio import to_thread
+
+        # Any: anyio types the limiter as its own CapacityLimiter; its Trio
+        # backend passes it straight to trio.to_thread.run_sync.
+        limiter: Any = thread_limiter()
+        return await to_thread.run_sync(func, *args, limiter=limiter)
     return await trio.to_thread.run_sync(func, *args, limiter=thread_limiter())
 
 
@@ -109,7 +129,7 @@ async def iterate_in_threadpool(iterable: Iterable[T]) -> AsyncIterator[T]:
     iterator = iter(iterable)
     while True:
         try:
-            yield await trio.to_thread.run_sync(_next_or_stop, iterator, limiter=thread_limiter())
+            yield await _to_thread(_next_or_stop, iterator)
         except _StopIterationInThread:
             return
 

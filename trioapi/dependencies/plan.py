@@ -292,8 +292,34 @@ def compile_plan(
     compiler.add(root, StepKind.ENDPOINT)
     plan = Plan(steps=compiler.steps)
     _check_nesting(plan, label)
+    early = _early_steps(plan)
     body_steps = plan.steps[:-1]
-    plan.early = tuple(s.index for s in body_steps if not s.late)
-    plan.late = tuple(s.index for s in body_steps if s.late)
+    plan.early = tuple(s.index for s in body_steps if s.index in early)
+    plan.late = tuple(s.index for s in body_steps if s.index not in early)
     plan.groups = find_groups(plan)
     return plan
+
+
+def _early_steps(plan: Plan) -> set[int]:
+    """The steps that run before (outside) the function-scoped yield dependencies.
+
+    Steps run in solving order, as FastAPI runs them, so a dependency that
+    fails after a function-scoped yield dependency was entered has its error
+    thrown in there. Only what a request-scoped yield dependency needs is
+    moved before the first function-scoped one: it must be entered outside
+    all of them, since it is torn down after them.
+    """
+    steps = plan.steps[:-1]
+    first = next((s.index for s in steps if _is_yield(s, "function")), len(steps))
+    early = set(range(first))
+    # Backwards, so a step added here adds what it needs in turn (subs come first).
+    for step in reversed(steps[first:]):
+        if step.index in early or _is_yield(step, "request"):
+            early.add(step.index)
+            early.update(step.subs)
+    return early
+
+
+def _is_yield(step: Step, scope: str) -> bool:
+    is_gen = step.kind is StepKind.ASYNC_GEN or step.kind is StepKind.SYNC_GEN
+    return is_gen and step.dependant.computed_scope == scope

@@ -127,4 +127,10 @@ async def run_inside_generator(
             raise
     if teardown_scope.cancelled_caught:
         logger.error("Teardown of the yield dependency %s took too long and was cancelled", name)
+    if is_async:
+        # An async teardown is where a cancellation that came during (or
+        # before) it is delivered, as FastAPI delivers it once the generator
+        # has closed. A sync one is not: without async teardown, a response
+        # ready before the cancellation still goes out.
+        await trio.lowlevel.checkpoint_if_cancelled()
     return result.unwrap()
