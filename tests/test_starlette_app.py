@@ -177,3 +177,46 @@ def test_generator_lifespans_still_work_with_a_deprecation_warning():
     with TestClient(app):
         assert events == ["up"]
     assert events == ["up", "down"]
+
+
+def test_a_routes_error_is_answered_in_the_route_so_a_mounts_middleware_sees_it():
+    class Stamp:
+        def __init__(self, app, name: str) -> None:
+            self.app, self.name = app, name
+
+        async def __call__(self, scope, receive, send):
+            async def stamped(message):
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message["headers"], (f"x-{self.name}".encode(), b"1")]
+                await send(message)
+
+            await self.app(scope, receive, stamped)
+
+    def broken(request: Request) -> PlainTextResponse:
+        raise ValueError("not handled anywhere")
+
+    app = Starlette(
+        routes=[
+            Mount(
+                "/mount",
+                routes=[Route("/err", teapot), Route("/broken", broken)],
+                middleware=[Middleware(Stamp, name="mounted")],
+            ),
+            Route("/err", teapot),
+        ],
+        middleware=[Middleware(Stamp, name="outer")],
+    )
+    client = TestClient(app, raise_server_exceptions=False)
+
+    mounted = client.get("/mount/err")
+    outer = client.get("/err")
+    unhandled = client.get("/mount/broken")
+
+    assert (mounted.status_code, mounted.text) == (418, "short and stout")
+    assert mounted.headers["x-mounted"] == "1"
+    assert mounted.headers["x-outer"] == "1"
+    assert outer.status_code == 418
+    assert "x-mounted" not in outer.headers
+    # An error without a handler still reaches ServerErrorMiddleware.
+    assert (unhandled.status_code, unhandled.text) == (500, "Internal Server Error")
+    assert "x-mounted" not in unhandled.headers

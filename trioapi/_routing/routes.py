@@ -19,6 +19,7 @@ from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.datastructures import URLPath
 from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
+from trioapi.middleware.exceptions import answer_errors_here
 from trioapi.requests import Request
 from trioapi.responses import PlainTextResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -75,7 +76,9 @@ def request_response(func: Callable[[Request], Any]) -> ASGIApp:
             response = await run_in_threadpool(func, request)
         await response(scope, receive, send)
 
-    return app
+    # Errors are answered here, as Starlette does, so middleware around the
+    # route (a mount's) sees the error's response.
+    return answer_errors_here(app)
 
 
 def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
@@ -84,7 +87,7 @@ def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await func(WebSocket(scope, receive, send))
 
-    return app
+    return answer_errors_here(app)
 
 
 def _is_plain_function(endpoint: Any) -> bool:

@@ -14,7 +14,12 @@ from trioapi.requests import HTTPConnection, Request
 from trioapi.types import ASGIApp, Receive, Scope, Send
 from trioapi.websockets import WebSocket
 
-__all__ = ["HANDLERS_KEY", "ExceptionMiddleware", "lookup_exception_handler"]
+__all__ = [
+    "HANDLERS_KEY",
+    "ExceptionMiddleware",
+    "answer_errors_here",
+    "lookup_exception_handler",
+]
 
 # handler(request_or_websocket, exc) returns a Response (or an awaitable of
 # one) for HTTP, None for a WebSocket; Any because sync and async share it.
@@ -86,49 +91,9 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
             return
         scope[HANDLERS_KEY] = (self._exception_handlers, self._status_handlers)
-        watch = ResponseStartWatch(scope, send)
-        error: Exception | None = None
-        try:
-            await self.app(scope, receive, watch.send)
-        except Exception as exc:
-            error = exc
-        if error is not None:
-            # Handled outside the except block, so a group reduced to its one
-            # error does not become that error's __context__.
-            await self._handle(error, scope, receive, watch.send, watch.started)
-
-    async def _handle(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send, response_started: bool
-    ) -> None:
-        exc, handler = self._find_handler(exc)
-        if handler is None:
-            raise exc
-        if response_started:
-            raise RuntimeError("Caught handled exception, but response already started.") from exc
-        connection = _connection_for(scope, receive, send)
-        if is_async_callable(handler):
-            response = await handler(connection, exc)
-        else:
-            response = await run_in_threadpool(handler, connection, exc)
-        if response is not None:
-            await response(scope, receive, send)
-        # An exception instance raised again and again (a module-level one)
-        # would otherwise keep every request's frames alive in its traceback.
-        exc.__traceback__ = None
-
-    def _find_handler(self, exc: Exception) -> tuple[Exception, Handler | None]:
-        """The error to answer (a one-error group reduced to it) and its handler, if any."""
-        if isinstance(exc, BaseExceptionGroup):
-            leaf = single_leaf(exc)
-            if isinstance(leaf, Exception):
-                exc = leaf
-            elif leaf is None:
-                return exc, lookup_exception_handler(
-                    self._exception_handlers, exc, only_groups=True
-                )
-        if isinstance(exc, HTTPException) and exc.status_code in self._status_handlers:
-            return exc, self._status_handlers[exc.status_code]
-        return exc, lookup_exception_handler(self._exception_handlers, exc)
+        await _run_answering_errors(
+            self.app, scope, receive, send, self._exception_handlers, self._status_handlers
+        )
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default answer to ``HTTPException``: its detail as plain text, status and headers.
@@ -147,6 +112,75 @@ class ExceptionMiddleware:
         if not isinstance(exc, WebSocketException):  # pragma: no cover - registered for it
             raise exc
         await websocket.close(code=exc.code, reason=exc.reason)
+
+
+def answer_errors_here(app: ASGIApp) -> ASGIApp:
+    """``app``, its errors answered where it runs with the handlers ``ExceptionMiddleware`` left in the scope.
+
+    Starlette answers a route's error in the route, so middleware between
+    the app and the route (a ``Mount(middleware=...)``) sees the error's
+    response like any other. Without handlers in the scope (no
+    ``ExceptionMiddleware`` outside) errors propagate unchanged.
+    """
+
+    async def answering(scope: Scope, receive: Receive, send: Send) -> None:
+        handlers: tuple[ExceptionHandlers, StatusHandlers] | None = scope.get(HANDLERS_KEY)
+        if handlers is None:
+            await app(scope, receive, send)
+            return
+        await _run_answering_errors(app, scope, receive, send, *handlers)
+
+    return answering
+
+
+async def _run_answering_errors(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    exception_handlers: ExceptionHandlers,
+    status_handlers: StatusHandlers,
+) -> None:
+    watch = ResponseStartWatch(scope, send)
+    error: Exception | None = None
+    try:
+        await app(scope, receive, watch.send)
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return
+    # Handled outside the except block, so a group reduced to its one error
+    # does not become that error's __context__.
+    error, handler = _find_handler(error, exception_handlers, status_handlers)
+    if handler is None:
+        raise error
+    if watch.started:
+        raise RuntimeError("Caught handled exception, but response already started.") from error
+    connection = _connection_for(scope, receive, watch.send)
+    if is_async_callable(handler):
+        response = await handler(connection, error)
+    else:
+        response = await run_in_threadpool(handler, connection, error)
+    if response is not None:
+        await response(scope, receive, watch.send)
+    # An exception instance raised again and again (a module-level one)
+    # would otherwise keep every request's frames alive in its traceback.
+    error.__traceback__ = None
+
+
+def _find_handler(
+    exc: Exception, exception_handlers: ExceptionHandlers, status_handlers: StatusHandlers
+) -> tuple[Exception, Handler | None]:
+    """The error to answer (a one-error group reduced to it) and its handler, if any."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaf = single_leaf(exc)
+        if isinstance(leaf, Exception):
+            exc = leaf
+        elif leaf is None:
+            return exc, lookup_exception_handler(exception_handlers, exc, only_groups=True)
+    if isinstance(exc, HTTPException) and exc.status_code in status_handlers:
+        return exc, status_handlers[exc.status_code]
+    return exc, lookup_exception_handler(exception_handlers, exc)
 
 
 def _connection_for(scope: Scope, receive: Receive, send: Send) -> HTTPConnection:
