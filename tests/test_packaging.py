@@ -57,6 +57,27 @@ def test_the_test_clients_without_httpx_say_how_to_install_it():
     assert result.stdout.splitlines() == [expected, expected], result.stderr
 
 
+WITH_HTTPX2 = """
+import sys, types
+import httpx
+httpx2 = types.ModuleType("httpx2")  # stands in for httpx2: the same API under its own name
+httpx2.__dict__.update({k: v for k, v in vars(httpx).items() if not k.startswith("__")})
+sys.modules["httpx2"] = httpx2
+from trioapi.testclient import TestClient
+from trioapi.responses import PlainTextResponse
+import trioapi._testing.transport as transport
+client = TestClient(PlainTextResponse("hi"))
+print(transport.httpx is httpx2, client.get("/").text)
+"""
+
+
+def test_the_test_clients_use_httpx2_when_it_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-c", WITH_HTTPX2], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stdout.splitlines() == ["True hi"], result.stderr
+
+
 class FakeItem:
     def __init__(self, obj, *marks: str) -> None:
         self.obj = obj

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
 import trio
 import trio.testing
 
 from trioapi._scopes import get_request_context
+from trioapi._testing import httpx
 from trioapi.types import ASGIApp, Message, Scope
 
 _CLIENT = ("testclient", 50000)

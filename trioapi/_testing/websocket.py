@@ -7,10 +7,10 @@ import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import httpx
 import trio
 import trio.testing
 
+from trioapi._testing import httpx
 from trioapi._testing.portal import LoopThread
 from trioapi._testing.transport import build_http_scope
 from trioapi.types import ASGIApp, Message, Scope
