@@ -464,9 +464,12 @@ def test_closing_the_client_cancels_the_app_of_an_unclosed_response():
 
     client = TestClient(app)
     response = client.send(client.build_request("GET", "/"), stream=True)
-    assert next(response.iter_raw()) == b"hello"
+    chunks = response.iter_raw()
+    assert next(chunks) == b"hello"
     client.close()
     assert log == ["cancelled"]
+    chunks.close()  # closing the response later is harmless (its loop is gone)
+    response.close()
 
 
 def test_receive_answers_disconnect_once_the_response_is_complete():

@@ -92,6 +92,8 @@ class _SyncBody(httpx.SyncByteStream):
     def close(self) -> None:
         try:
             self._portal.run(self._stream.aclose)
+        except trio.RunFinishedError:
+            pass  # the client (or its ``with``) closed the loop, cancelling the app already
         finally:
             if self._on_close is not None:
                 self._on_close()
