@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from docs_src.porting import rename
+from docs_src.porting import extension, rename
 from trioapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +39,17 @@ def test_the_ported_app_runs(tmp_path):
     assert client.get("/hello", params={"name": "Ann"}).text == "Hello, Ann"
     assert client.get("/hello", params={"name": "nobody"}).json() == {"detail": "Nobody is here"}
     assert client.get("/openapi.json").json()["info"]["title"] == "Ported"
+
+
+def test_an_extension_adds_a_dependency_to_registered_routes():
+    client = TestClient(extension.app)
+    assert client.get("/notes", headers={"x-api-key": "secret"}).json() == ["buy milk"]
+    assert client.get("/notes", headers={"x-api-key": "wrong"}).status_code == 401
+    missing = client.get("/notes")
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["header", "x-api-key"]
+    assert client.get("/health").json() == "ok"
+    parameters = client.get("/openapi.json").json()["paths"]["/notes"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["required"]) for p in parameters] == [
+        ("x-api-key", "header", True)
+    ]

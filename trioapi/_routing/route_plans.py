@@ -8,6 +8,7 @@ and kept, so a signature is analysed once per override, not per request.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,11 @@ from pydantic import BaseModel, create_model
 from trioapi.dependencies.analysis import build_dependant, build_parameterless_dependant
 from trioapi.dependencies.body import BodyPlan
 from trioapi.dependencies.fields import build_param_field
+from trioapi.dependencies.form_body import (
+    build_form_body_model,
+    form_models,
+    is_nullable_form_model,
+)
 from trioapi.dependencies.models import Dependant, ParamField
 from trioapi.dependencies.plan import Plan, compile_plan
 from trioapi.params import Body, Depends, File, Form
@@ -104,9 +110,19 @@ class RoutePlans:
         """FastAPI's ``body_field``: the lone body parameter, or a model of the embedded ones."""
         if body_plan is None:
             return None
+        fields = body_plan.documented or body_plan.fields
+        if not body_plan.embed and not any(is_nullable_form_model(f) for f in fields):
+            return fields[0]
+        if any(form_models(field) for field in fields):
+            model = build_form_body_model(fields, f"Body_{unique_id}")
+        else:
+            model = _embedded_body_model(fields, f"Body_{unique_id}")
         if not body_plan.embed:
-            return body_plan.fields[0]
-        model = _embedded_body_model(body_plan.fields, f"Body_{unique_id}")
+            # A lone nullable form model: documented through the model, declared as itself.
+            info = copy.copy(fields[0].field_info)
+            info.metadata = []
+            info.discriminator = None
+            return build_param_field(fields[0].name, model, info)
         info_class: type[Body] = Body
         if any(field.is_file for field in body_plan.fields):
             info_class = File

@@ -170,7 +170,9 @@ def _declaration(
                 f"parameter {param.name!r} of {where} is declared both in Annotated[...] and as "
                 f"its default ({default!r}). Keep one of the two declarations."
             )
-        return base, kept, default
+        # As FastAPI: a declaration given as the default takes the bare type;
+        # other Annotated metadata (a Discriminator, Field(...)) is not applied.
+        return base, base, default
     if isinstance(declared, FieldInfo):
         if declared.default is not PydanticUndefined and declared.default is not ...:
             raise ctx.error(
@@ -182,6 +184,35 @@ def _declaration(
         if default is not _EMPTY:
             declared.default = default
     return base, kept, declared
+
+
+def _with_annotated_attributes(field_info: FieldInfo, annotation: Any) -> FieldInfo:
+    """``field_info`` with what a pydantic ``Field()`` in ``Annotated`` sets, as FastAPI merges it.
+
+    ``q: Annotated[str, Field(description="...")]`` documents the query
+    parameter with that description; what the declaration sets itself wins.
+    """
+    if get_origin(annotation) is not Annotated:
+        return field_info
+    extras = [meta for meta in get_args(annotation)[1:] if isinstance(meta, FieldInfo)]
+    own = field_info._attributes_set
+    updates = {
+        name: value
+        for extra in extras
+        for name, value in extra._attributes_set.items()
+        if name not in own and name not in _KEPT_FROM_DECLARATION
+    }
+    if not updates:
+        return field_info
+    merged = copy.copy(field_info)
+    for name, value in updates.items():
+        setattr(merged, name, value)
+    merged._attributes_set = {**own, **updates}
+    return merged
+
+
+# The declaration's own default (or the parameter's) stands, as in FastAPI.
+_KEPT_FROM_DECLARATION = frozenset({"annotation", "default", "default_factory"})
 
 
 def _infer_field_info(
@@ -297,6 +328,7 @@ def _add_parameter(ctx: _Context, dependant: Dependant, param: inspect.Parameter
             cls=PydanticV1NotSupportedError,
         )
     field_info = declared or _infer_field_info(ctx, param, kept, param.name in ctx.path_param_names)
+    field_info = _with_annotated_attributes(field_info, kept)
     if isinstance(field_info, params.Path):
         field_info = _choose_path_alias(ctx, field_info)
     _check_location(ctx, where, param.name, field_info, kept)

@@ -24,6 +24,7 @@ from trioapi._route_scope import NOT_GIVEN
 from trioapi._scopes import get_request_context
 from trioapi.datastructures import FormData, UploadFile
 from trioapi.dependencies.fields import models_of
+from trioapi.dependencies.form_body import form_models
 from trioapi.dependencies.form_unions import collect_union_form
 from trioapi.dependencies.models import Dependant, ParamField
 from trioapi.dependencies.request_params import (
@@ -61,6 +62,9 @@ class BodyPlan:
             (``None``: as the app's ``strict_content_type`` says).
         max_json_depth: The route's JSON nesting limit (``None``: off), or
             ``NOT_GIVEN`` for the app's ``max_json_depth``.
+        documented: The body parameters as FastAPI documents them: each
+            dependency's own, even under a name met before (a repeated
+            dependency once).
     """
 
     fields: tuple[ParamField, ...]
@@ -69,6 +73,7 @@ class BodyPlan:
     fast_field: ParamField | None
     strict_content_type: bool | None
     max_json_depth: Any = NOT_GIVEN
+    documented: tuple[ParamField, ...] = ()
 
 
 @dataclass(slots=True)
@@ -101,6 +106,11 @@ def _should_embed(fields: Sequence[ParamField]) -> bool:
     if len({field.name for field in fields}) > 1:
         return True
     first = fields[0]
+    # Dependencies may each read a form model under the same parameter name.
+    if form_models(first) and any(
+        not form_models(field) or field.annotation is not first.annotation for field in fields[1:]
+    ):
+        return True
     if getattr(first.field_info, "embed", None):
         return True
     return first.is_form and not first.is_model
@@ -125,7 +135,8 @@ def build_body_plan(
     fields = root.flat_body_params()
     if not fields:
         return None
-    embed = _should_embed(fields)
+    documented = _documented_body_params(root)
+    embed = _should_embed(documented)
     is_form = any(field.is_form for field in fields)
     owners = [d for d in root.iter_tree() if d.body_params]
     fast_field = None
@@ -133,7 +144,21 @@ def build_body_plan(
         candidate = fields[0]
         if candidate.adapter is not None and not _has_strict(candidate.adapter.core_schema):
             fast_field = candidate
-    return BodyPlan(tuple(fields), embed, is_form, fast_field, strict_content_type, max_json_depth)
+    return BodyPlan(
+        tuple(fields), embed, is_form, fast_field, strict_content_type, max_json_depth, documented
+    )
+
+
+def _documented_body_params(root: Dependant) -> tuple[ParamField, ...]:
+    seen: set[tuple[Any, str]] = set()
+    documented: list[ParamField] = []
+    for dependant in root.iter_tree():
+        for param in dependant.body_params:
+            key = (dependant.cache_key, param.name)
+            if key not in seen:
+                seen.add(key)
+                documented.append(param)
+    return tuple(documented)
 
 
 # Cached: parsing the header with email.message costs more than validating

@@ -27,10 +27,11 @@ from trioapi.dependencies.fields import (
 from trioapi.dependencies.models import ParamField
 from trioapi.dependencies.request_params import extras_of, read_value
 
-__all__ = ["collect_union_form", "form_union_annotation"]
+__all__ = ["collect_union_form", "form_model_fields", "form_union_annotation"]
 
 
-def _branch_fields(model: type[BaseModel]) -> tuple[ParamField, ...]:
+def form_model_fields(model: type[BaseModel]) -> tuple[ParamField, ...]:
+    """The fields of ``model`` as a form reads them (their request keys, preferred first)."""
     group = ParamField(
         name="", alias="", source="body", field_info=FieldInfo(), annotation=model,
         required=True, adapter=None, is_form=True,
@@ -84,7 +85,7 @@ def form_union_annotation(annotation: Any) -> Any:
         )
         tags = [m for m in branch_metadata if isinstance(m, Tag)]
         tag = tags[-1] if tags else Tag(model.__name__)
-        reshape = BeforeValidator(functools.partial(_reshape, fields=_branch_fields(model)))
+        reshape = BeforeValidator(functools.partial(_reshape, fields=form_model_fields(model)))
         choices.append(Annotated[choice, reshape, tag])
     return Union[tuple(choices)]  # noqa: UP007  # built at runtime from a tuple
 

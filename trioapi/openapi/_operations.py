@@ -30,7 +30,6 @@ __all__ = [
     "DocumentState",
     "build_path_item",
     "flat_dependants",
-    "merge_form_models",
     "register_route_fields",
 ]
 
@@ -111,8 +110,6 @@ def register_route_fields(route: APIRoute, registry: SchemaRegistry) -> None:
             registry.param(param)
     if route.body_field is not None:
         registry.param(route.body_field)
-        for param in _form_model_params(route):
-            registry.param(param)
     register_response_fields(route, registry)
     for callback in _callback_routes(route):
         register_route_fields(callback, registry)
@@ -164,43 +161,6 @@ def _parameters(route: APIRoute, registry: SchemaRegistry) -> list[dict[str, Any
     # A parameter declared twice keeps its first place; a required declaration wins.
     by_key.update(required)
     return list(by_key.values())
-
-
-def _form_model_params(route: APIRoute) -> list[ParamField]:
-    """The model parameters of an embedded form body (``Annotated[Profile, Form()]`` and more)."""
-    plan = route.body_plan
-    if plan is None or not plan.embed or not plan.is_form:
-        return []
-    return [param for param in plan.fields if param.is_model]
-
-
-def merge_form_models(route: APIRoute, registry: SchemaRegistry) -> None:
-    """Show the model parameters of an embedded form body as ``allOf`` its models.
-
-    A form reads the fields of ``Annotated[Profile, Form()]`` from the form
-    itself, not from a ``profile`` key, so FastAPI documents the generated
-    ``Body_...`` model as ``allOf`` the models plus the plain fields.
-    """
-    models = _form_model_params(route)
-    if not models or route.body_field is None:
-        return
-    ref = registry.schema(registry.param(route.body_field)).get("$ref", "")
-    definition = registry.definitions.get(ref.rsplit("/", 1)[-1])
-    if definition is None or "allOf" in definition:
-        return
-    properties = definition.get("properties", {})
-    removed = set()
-    for param in models:
-        removed |= {param.name, param.alias}
-        schema = registry.schema(registry.param(param))
-        schema.pop("title", None)
-        definition.setdefault("allOf", []).append(schema)
-    definition["properties"] = {k: v for k, v in properties.items() if k not in removed}
-    required = [name for name in definition.get("required", []) if name not in removed]
-    if required:
-        definition["required"] = required
-    else:
-        definition.pop("required", None)
 
 
 def _request_body(route: APIRoute, registry: SchemaRegistry) -> dict[str, Any] | None:

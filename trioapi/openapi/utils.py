@@ -17,7 +17,6 @@ from trioapi.encoders import jsonable_encoder
 from trioapi.openapi._operations import (
     DocumentState,
     build_path_item,
-    merge_form_models,
     register_route_fields,
 )
 from trioapi.openapi._schemas import VALIDATION_ERROR_DEFINITIONS, SchemaRegistry
@@ -146,8 +145,6 @@ def get_openapi(
     for route in [*api_routes, *webhook_routes]:
         register_route_fields(route, registry)
     registry.generate()
-    for route in [*api_routes, *webhook_routes]:
-        merge_form_models(route, registry)
     state = DocumentState(registry, limit_responses=limit_responses)
     paths = _paths(api_routes, state)
     webhook_paths = _paths(webhook_routes, state)
