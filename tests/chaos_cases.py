@@ -47,11 +47,6 @@ def known_failure(transport: str, kind: str, target: str) -> str | None:
             "issue 12 part 1 (cancel helper): a shutdown while the endpoint or a "
             "dependency waits on a worker thread waits for the thread instead of answering"
         )
-    if transport == "ws" and kind == "shutdown" and target in ("ws.dep.setup", "ws.accept"):
-        return (
-            "trioapi/_shutdown.py SocketGuard.receive answers a 1001 disconnect before the "
-            "endpoint has read websocket.connect, so accept() raises RuntimeError (500)"
-        )
     return None
 
 
@@ -92,7 +87,7 @@ def _select() -> list[tuple[str, str, str]]:
                 chosen.append((fine[turn % len(fine)], kind, target))
                 turn += 1
     chosen.append(("h11", "deadline", "endpoint.sync"))  # the issue's own repro
-    chosen.append(("ws", "shutdown", "ws.accept"))  # a known failure that fails fast
+    chosen.append(("ws", "shutdown", "ws.accept"))  # a socket accepted after shutdown began
     return chosen
 
 

@@ -22,6 +22,7 @@ import pytest
 from hypercorn import protocol as hypercorn_protocol
 from hypercorn.protocol import h2 as h2_protocol
 from hypercorn.protocol import http_stream
+from hypercorn.protocol.h2 import H2Protocol
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio import run as worker_run
 from hypercorn.trio.tcp_server import TCPServer
@@ -135,6 +136,21 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "ambiguous-framing",
         lambda mp: mp.delattr(H11Protocol, "_send_error_response"),
         "H11Protocol has no _send_error_response",
+    ),
+    (
+        "lingering-close",
+        lambda mp: mp.setattr(TCPServer, "_read_data", _close_with_a_new_parameter),
+        "TCPServer._read_data takes (self, how), not (self)",
+    ),
+    (
+        "early-answer-close",
+        lambda mp: mp.setattr(hypercorn_protocol, "H11Protocol", type("H11Protocol", (), {})),
+        "hypercorn.protocol:H11Protocol is not hypercorn's H11Protocol any more",
+    ),
+    (
+        "h2-late-data",
+        lambda mp: mp.setattr(H2Protocol, "__init__", _init_without_send_lock),
+        "H2Protocol.__init__ does not set connection, streams",
     ),
     (
         "h2-reset",

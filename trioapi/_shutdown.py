@@ -33,6 +33,12 @@ CLOSE_GRACE = 2.0
 # (its next receive reports the disconnect); then it is cancelled.
 ENDPOINT_GRACE = 1.0
 
+_GOING_AWAY_CLOSE = {
+    "type": "websocket.close",
+    "code": GOING_AWAY,
+    "reason": "Server shutting down",
+}
+
 _current: ContextVar[ServerShutdown | None] = ContextVar("trioapi_shutdown", default=None)
 
 
@@ -91,6 +97,8 @@ class SocketGuard:
         self.accepted = False
         self.closed = False
         self.going_away = False
+        # Whether the app has received the server's websocket.connect.
+        self._connect_received = False
 
     async def run(self, call: Callable[[Receive, Send], Awaitable[None]]) -> None:
         """Await ``call(receive, send)`` with this guard's receive and send. A checkpoint.
@@ -102,7 +110,17 @@ class SocketGuard:
             await call(self.receive, self.send)
 
     async def receive(self) -> Message:
-        """The server's next message; a 1001 disconnect once the server is going away."""
+        """The server's next message; a 1001 disconnect once the server is going away.
+
+        The server's first message, ``websocket.connect``, always reaches the
+        app, so an endpoint that accepts after shutdown began gets its socket
+        closed with 1001 like every other (see :meth:`send`), not an error.
+        """
+        if not self._connect_received:
+            # Not interrupted by go_away(): the server has it queued already.
+            message = await self._receive()
+            self._connect_received = message["type"] == "websocket.connect"
+            return message
         if not self.going_away:
             with trio.CancelScope() as scope:
                 self._receive_scope = scope
@@ -121,10 +139,15 @@ class SocketGuard:
         async with self._lock:
             kind = message["type"]
             if self.going_away and not self.closed and kind == "websocket.accept":
-                # Shutting down before the handshake finished: refuse it.
-                message = {"type": "websocket.close", "code": GOING_AWAY, "reason": ""}
-                kind = "websocket.close"
-            elif self.going_away and self.closed:
+                # Shutting down before the handshake finished: complete it and
+                # close at once with 1001, as every open socket is closed, so
+                # the client hears "going away" (and reconnects elsewhere)
+                # rather than a refused handshake (403).
+                self.accepted = self.closed = True
+                await self._send(message)
+                await self._send(_GOING_AWAY_CLOSE)
+                return
+            if self.going_away and self.closed:
                 if kind == "websocket.close":
                     return
                 raise ServerGoingAway(
@@ -145,13 +168,7 @@ class SocketGuard:
         async with self._lock:
             if self.accepted and not self.closed:
                 self.closed = True
-                await self._send(
-                    {
-                        "type": "websocket.close",
-                        "code": GOING_AWAY,
-                        "reason": "Server shutting down",
-                    }
-                )
+                await self._send(_GOING_AWAY_CLOSE)
 
 
 class ServerShutdown:

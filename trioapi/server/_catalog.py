@@ -14,5 +14,8 @@ FIX_MODULES: dict[str, str] = {
     "response-start-repair": "trioapi.server._response_start",
     "ambiguous-framing": "trioapi.server._framing",
     "h2-reset": "trioapi.server._h2_reset",
+    "h2-late-data": "trioapi.server._h2_late_data",
     "idle-task": "trioapi.server._idle_task",
+    "early-answer-close": "trioapi.server._early_close",
+    "lingering-close": "trioapi.server._linger",
 }

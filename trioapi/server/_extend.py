@@ -11,7 +11,8 @@ changed, and two fixes on one class stack: the second subclasses the first.
 :func:`extension_fix` builds the :class:`~trioapi.server._registry.HypercornFix`
 for one extension, with the shape check every extension needs: the name
 still holds hypercorn's class, and each method the extension overrides is
-still there, taking the same parameters.
+still there, taking the same parameters. An extension's own helpers and
+attributes are named ``_trioapi_*``, apart from hypercorn's.
 """
 
 from __future__ import annotations
@@ -84,8 +85,16 @@ def extension_fix(
 
 
 def overridden_methods(extension: type) -> list[str]:
-    """The functions ``extension`` defines itself (``__init__`` included)."""
-    return [key for key, value in vars(extension).items() if inspect.isfunction(value)]
+    """The hypercorn methods ``extension`` overrides (``__init__`` included).
+
+    Every function it defines, except its own helpers, whose names start
+    with ``_trioapi_`` (so a method hypercorn dropped is not taken for one).
+    """
+    return [
+        key
+        for key, value in vars(extension).items()
+        if inspect.isfunction(value) and not key.startswith("_trioapi_")
+    ]
 
 
 def _compare_parameters(owner: str, method: str, theirs: Any, ours: Any) -> str | None:
