@@ -19,7 +19,8 @@ from tests.serving import needs_fix, run_hypercorn
 from tests.trio_support import Exchange, http_scope
 from trioapi import APIRouter, Request, TrioAPI
 from trioapi import _receive as receive_module
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi.datastructures import Headers
 from trioapi.exceptions import HTTPException
 from trioapi.formparsers import FormParser, MultiPartException, MultiPartParser

@@ -9,7 +9,8 @@ import trio
 from trio.testing import wait_all_tasks_blocked
 
 from tests.middleware_support import Sent, body_receive, call, make_scope
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi.background import BackgroundTask
 from trioapi.middleware.base import BaseHTTPMiddleware
 from trioapi.middleware.exceptions import ExceptionMiddleware

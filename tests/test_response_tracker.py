@@ -8,7 +8,8 @@ import trio
 
 from tests.trio_support import call, http_scope
 from trioapi import Depends, TrioAPI
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi.types import Receive, Scope, Send
 
 START = {"type": "http.response.start", "status": 200, "headers": []}

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import trio
 
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi.background import BackgroundTask
 from trioapi.responses import (
     FileResponse,

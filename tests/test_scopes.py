@@ -14,8 +14,8 @@ from trioapi._scopes import (
     get_request_context,
     open_request_nursery,
     open_scope_nursery,
-    serve_request,
 )
+from trioapi._serve import serve_request
 from trioapi._watchdog import WATCH_AFTER, RequestWatchdog
 from trioapi.exceptions import HTTPException
 

@@ -16,7 +16,8 @@ import trio
 
 from tests.serving import run_hypercorn
 from trioapi import Depends, TrioAPI
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi.responses import Response, StreamingResponse
 
 

@@ -20,7 +20,8 @@ from trioapi._lifespan import AppTasks, serve_lifespan
 from trioapi._routing.router import Router
 from trioapi._routing.routes import BaseRoute
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
-from trioapi._scopes import RequestLimits, serve_request
+from trioapi._scopes import RequestLimits
+from trioapi._serve import serve_request
 from trioapi._shutdown import ServerShutdown
 from trioapi.datastructures import State, URLPath
 from trioapi.exceptions import RequestTimeout, TrioAPIError
