@@ -20,7 +20,8 @@ except ImportError as exc:
         "`pip install 'trioapi[telemetry]'`"
     ) from exc
 
-from trioapi.telemetry._api import TelemetryData, get_telemetry_data
+from trioapi.telemetry._api import TelemetryData
+from trioapi.telemetry._request import get_telemetry_data
 from trioapi.telemetry._settings import TelemetryConfig, TelemetryConfigError, TelemetrySettings
 
 __all__ = [

@@ -1,6 +1,7 @@
-"""``get_telemetry_data``: a request's own data, for OpenTelemetry processors that run in it.
+"""``TelemetryData``: a request's own data, and the context key it travels under.
 
-Each recorded request (or WebSocket connection) puts its ``RequestTelemetry``
+:func:`trioapi.telemetry.get_telemetry_data` (in ``_request``) hands it to
+OpenTelemetry processors that run in the request. Each recorded request (or WebSocket connection) puts its ``RequestTelemetry``
 in the OpenTelemetry context under one key. The context travels wherever
 the request's work goes: Trio copies it into nursery children and worker
 threads, so a span or log record made there carries it too. When the
@@ -14,11 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.context import Context
 
 if TYPE_CHECKING:
     from trioapi.requests import Request
-    from trioapi.telemetry._request import RequestTelemetry
     from trioapi.websockets import WebSocket
 
 #: The context key of the current request's ``RequestTelemetry`` (``None``: not recorded).
@@ -78,25 +77,3 @@ class TelemetryData:
 
     def __repr__(self) -> str:
         return f"TelemetryData(request={self.request!r}, websocket={self.websocket!r})"
-
-
-def current_request(context: Context | None = None) -> RequestTelemetry | None:
-    """The ``RequestTelemetry`` of the request ``context`` (default: the current one) is in."""
-    value = otel_context.get_value(REQUEST_KEY, context)
-    return value  # type: ignore[return-value]
-
-
-def get_telemetry_data(context: Context | None = None) -> TelemetryData | None:
-    """The data of the request an OpenTelemetry context belongs to.
-
-    Args:
-        context: The context to read (a log processor passes ``record.context``);
-            the current one by default.
-
-    Returns:
-        The request's ``TelemetryData`` while trioapi handles it; ``None``
-        outside a recorded request and once it is over, also for a context
-        kept from it.
-    """
-    request = current_request(context)
-    return None if request is None else request.data

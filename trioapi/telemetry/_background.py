@@ -7,9 +7,9 @@ from typing import Any
 from opentelemetry import context, trace
 from opentelemetry.trace import Status, StatusCode
 
-from trioapi.telemetry._api import current_request
 from trioapi.telemetry._cancel import is_cancellation
 from trioapi.telemetry._logs import exception_type
+from trioapi.telemetry._request import current_request
 
 
 async def run_background_task(task: Any) -> None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry._logs import LogRecord, SeverityNumber
 
 if TYPE_CHECKING:
-    from trioapi.telemetry._request import RequestTelemetry
+    from opentelemetry._logs import Logger
+    from opentelemetry.context import Context
 
 _BODIES = {
     "http": ("http.server.request.exception", "Unhandled exception in TrioAPI request"),
@@ -33,24 +34,26 @@ def exception_type(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _route_attributes(request: RequestTelemetry) -> dict[str, Any]:
-    route = request.route
+def _route_attributes(route: str | None) -> dict[str, Any]:
     return {} if route is None else {"http.route": route}
 
 
-def log_exception(request: RequestTelemetry, exc: BaseException, kind: str) -> None:
-    """Send an ERROR record for ``exc``, which escaped the app while serving ``request``.
+def log_exception(
+    logger: Logger | None, context: Context, route: str | None, exc: BaseException, kind: str
+) -> None:
+    """Send an ERROR record for ``exc``, which escaped the app while serving a request.
 
     Args:
-        request: The request's telemetry (its logger must be set).
+        logger: The request's logger (``None``: no record is sent).
+        context: The request's context (its server span, its trace).
+        route: The route's template, if a route answered.
         exc: The exception.
         kind: ``"http"`` or ``"websocket"``.
     """
-    logger = request.logger
     if logger is None:
         return
     event, body = _BODIES[kind]
-    attributes = _route_attributes(request)
+    attributes = _route_attributes(route)
     attributes["exception.type"] = exception_type(exc)
     attributes["exception.message"] = str(exc)
     attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc))
@@ -59,7 +62,7 @@ def log_exception(request: RequestTelemetry, exc: BaseException, kind: str) -> N
         LogRecord(
             timestamp=timestamp,
             observed_timestamp=max(timestamp, time_ns()),
-            context=request.context,
+            context=context,
             severity_text="ERROR",
             severity_number=SeverityNumber.ERROR,
             body=body,
@@ -70,19 +73,20 @@ def log_exception(request: RequestTelemetry, exc: BaseException, kind: str) -> N
     )
 
 
-def log_validation_failure(request: RequestTelemetry, error_count: int) -> None:
+def log_validation_failure(
+    logger: Logger | None, context: Context, route: str | None, error_count: int
+) -> None:
     """Send a WARN record: the request's input did not validate (the errors stay out of it)."""
-    logger = request.logger
     if logger is None:
         return
-    attributes = _route_attributes(request)
+    attributes = _route_attributes(route)
     attributes["trioapi.validation.error_count"] = error_count
     timestamp = time_ns()
     logger.emit(
         LogRecord(
             timestamp=timestamp,
             observed_timestamp=max(timestamp, time_ns()),
-            context=request.context,
+            context=context,
             severity_text="WARN",
             severity_number=SeverityNumber.WARN,
             body="Request validation failed",

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import context, trace
 from opentelemetry._logs import Logger
+from opentelemetry.context import Context, get_value
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from trioapi.concurrency import run_in_threadpool
@@ -218,7 +219,7 @@ class RequestTelemetry:
             if data.body is None:
                 data.body = getattr(exc, "body", None)
         if self.logger is not None:
-            log_validation_failure(self, len(errors))
+            log_validation_failure(self.logger, self.context, self.route, len(errors))
 
     def _begin_dependencies(self, function: Callable[..., Any]) -> None:
         # Current until the endpoint is called: dependencies' own spans and logs
@@ -264,3 +265,24 @@ class RequestTelemetry:
     def _call_in_thread(self, endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         with self.operation("trioapi.endpoint", endpoint):
             return endpoint(**kwargs)
+
+
+def current_request(context: Context | None = None) -> RequestTelemetry | None:
+    """The ``RequestTelemetry`` of the request ``context`` (default: the current one) is in."""
+    return cast("RequestTelemetry | None", get_value(REQUEST_KEY, context))
+
+
+def get_telemetry_data(context: Context | None = None) -> TelemetryData | None:
+    """The data of the request an OpenTelemetry context belongs to.
+
+    Args:
+        context: The context to read (a log processor passes ``record.context``);
+            the current one by default.
+
+    Returns:
+        The request's ``TelemetryData`` while trioapi handles it; ``None``
+        outside a recorded request and once it is over, also for a context
+        kept from it.
+    """
+    request = current_request(context)
+    return None if request is None else request.data

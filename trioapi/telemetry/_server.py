@@ -256,4 +256,4 @@ class TelemetryMiddleware:
         if is_cancellation(exc):
             request.cancelled = cancel_reason(scope)
         elif is_failure(exc):
-            log_exception(request, exc, kind)
+            log_exception(request.logger, request.context, request.route, exc, kind)
