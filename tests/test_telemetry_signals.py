@@ -1,8 +1,9 @@
 """trioapi.telemetry: request data, background task and WebSocket spans, logs, http.route."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
+import httpx
 import pytest
 import trio
 from opentelemetry import context, trace
@@ -16,8 +17,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from trioapi import APIRouter, BackgroundTasks, Request, TrioAPI, WebSocket
-from trioapi.nurseries import RequestNursery
+from tests.serving import run_hypercorn
+from trioapi import APIRouter, BackgroundTasks, Depends, Request, TrioAPI, WebSocket
+from trioapi.nurseries import AppNursery, RequestNursery
+from trioapi.responses import StreamingResponse
 from trioapi.telemetry import get_telemetry_data
 from trioapi.testclient import TestClient
 from trioapi.websockets import WebSocketDisconnect
@@ -231,3 +234,80 @@ def test_global_providers_set_after_the_app_is_built_are_used(
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: config["tracer_provider"])
     assert client.get("/").status_code == 404
     assert server(spans).name == "GET"
+
+
+async def test_teardown_and_app_nursery_work_through_hypercorn(recorded: Any) -> None:
+    config, spans, _ = recorded
+    app = TrioAPI(telemetry=config)
+    in_app_task: list[Any] = []
+    done = trio.Event()
+
+    async def session() -> Any:
+        yield "session"
+        await trio.sleep(0.01)  # teardown after the response
+
+    async def later() -> None:
+        in_app_task.append(trace.get_current_span().get_span_context())
+        done.set()
+
+    @app.get("/")
+    async def endpoint(
+        value: Annotated[str, Depends(session, scope="request")],
+        tasks: BackgroundTasks,
+        app_nursery: AppNursery,
+    ) -> str:
+        app_nursery.start_soon(later)
+        tasks.add_task(trio.sleep, 0)
+        return value
+
+    async with run_hypercorn(app) as base, httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/")).json() == "session"
+        with trio.fail_after(5):
+            await done.wait()
+            while not named(spans, "trioapi.request.teardown"):
+                await trio.sleep(0.01)
+    request = server(spans)
+    (teardown,) = named(spans, "trioapi.request.teardown")
+    (task,) = named(spans, "trioapi.background_task")
+    (endpoint_span,) = named(spans, "trioapi.endpoint")
+    assert teardown.parent is not None and teardown.parent.span_id == request.context.span_id
+    assert request.end_time is not None and teardown.start_time is not None
+    assert teardown.start_time >= request.end_time
+    assert task.end_time is not None and teardown.end_time is not None
+    assert task.end_time <= teardown.end_time
+    assert in_app_task == [endpoint_span.context]  # an app-nursery task keeps the trace
+
+
+def test_no_teardown_span_without_work_after_the_response(recorded: Any) -> None:
+    config, spans, _ = recorded
+    app = TrioAPI(telemetry=config)
+
+    @app.get("/")
+    async def endpoint() -> str:
+        return "ok"
+
+    assert TestClient(app).get("/").json() == "ok"
+    assert not named(spans, "trioapi.request.teardown")
+
+
+def test_a_streamed_response_ends_its_span_before_the_background_tasks(recorded: Any) -> None:
+    config, spans, _ = recorded
+    app = TrioAPI(telemetry=config)
+    seen: list[int] = []
+
+    async def background() -> None:
+        seen.append(len([s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]))
+
+    @app.get("/")
+    async def endpoint(tasks: BackgroundTasks) -> StreamingResponse:
+        tasks.add_task(background)
+
+        async def stream() -> Any:
+            yield "one"
+            await trio.sleep(0)
+            yield "two"
+
+        return StreamingResponse(stream())
+
+    assert TestClient(app).get("/").text == "onetwo"
+    assert seen == [1]

@@ -21,6 +21,8 @@ async def run_background_task(task: Any) -> None:
     """
     request = current_request()
     span = None if request is None else request.start_span("trioapi.background_task", task.func)
+    if request is not None:
+        request.after_response = True
     if span is None or request is None:
         await task()
         return

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from trioapi._exception_groups import is_cancellation
-from trioapi._request_state import CancelReason
+import trio
+
 from trioapi._scopes import get_request_context
 from trioapi.types import Scope
 
-__all__ = ["cancel_reason", "is_cancellation"]
+
+def is_cancellation(error: BaseException) -> bool:
+    """Whether ``error`` is Trio's cancellation (alone, or a group of nothing else)."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(trio.Cancelled)[1] is None
+    return isinstance(error, trio.Cancelled)
 
 
 def cancel_reason(scope: Scope) -> str:
-    """``"client_disconnected"``, ``"deadline"``, ``"send_timeout"`` or ``"shutdown"``.
+    """Why the request was cancelled: a ``CancelReason`` value.
 
-    Read from the request's ``RequestContext`` at the moment the cancellation
-    reaches the server span (``RequestContext.why_cancelled``); a request the
-    app sent an invalid response for counts as ``"invalid_response"``, one
-    cancelled from outside as ``"shutdown"``.
+    ``"disconnect"`` (the client went away), ``"deadline"``, ``"send_timeout"``,
+    ``"invalid_response"`` or ``"shutdown"`` (cancelled from outside the
+    request), as the request's ``RequestContext`` recorded it; read when the
+    cancellation reaches the server span.
     """
     context = get_request_context(scope)
     if context is None:
-        return CancelReason.SHUTDOWN.value
-    reason = context.why_cancelled()
-    if reason is CancelReason.DISCONNECT:
-        return "client_disconnected"
-    return reason.value
+        return "shutdown"
+    return str(context.why_cancelled())

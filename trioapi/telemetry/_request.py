@@ -20,6 +20,7 @@ from opentelemetry.context import Context, get_value
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from trioapi.concurrency import run_in_threadpool
+from trioapi.dependencies.plan import StepKind
 from trioapi.exceptions import (
     HTTPException,
     RequestValidationError,
@@ -33,6 +34,8 @@ from trioapi.telemetry._routes import route_template
 from trioapi.telemetry._settings import TelemetrySettings
 from trioapi.types import Scope
 from trioapi.websockets import WebSocket, WebSocketDisconnect
+
+_GENERATORS = frozenset({StepKind.ASYNC_GEN, StepKind.SYNC_GEN})
 
 #: The ASGI scope key under which a request's ``RequestTelemetry`` travels.
 SCOPE_KEY = "trioapi.telemetry"
@@ -80,6 +83,8 @@ class RequestTelemetry:
             (``None`` once the request is over).
         logger: Where log records go, or ``None``.
         cancelled: Why the request was cancelled, when it was.
+        after_response: Whether work runs after the response (request-scoped
+            yield dependencies to tear down, background tasks).
     """
 
     __slots__ = (
@@ -90,6 +95,7 @@ class RequestTelemetry:
         "_scope",
         "_token",
         "_tracer",
+        "after_response",
         "cancelled",
         "context",
         "data",
@@ -114,6 +120,7 @@ class RequestTelemetry:
         self.data: TelemetryData | None = TelemetryData()
         self.logger = logger
         self.cancelled: str | None = None
+        self.after_response = False
         self._app = app
         self._scope = scope
         self._entry = dict(scope)  # the scope as it entered the app, for http.route
@@ -210,6 +217,29 @@ class RequestTelemetry:
         """The body is read: the dependencies are about to be solved from ``state``."""
         if self.data is not None and state.body is not None:
             self.data.body = ParsedBodyView(state.body)
+        plan = state.plan
+        if any(plan.steps[index].kind in _GENERATORS for index in plan.early):
+            self.after_response = True  # request-scoped yield dependencies: torn down after it
+
+    def record_teardown(self, started: int, error: BaseException | None) -> None:
+        """Record ``trioapi.request.teardown``: the work after the last body byte.
+
+        Only for requests that had such work (background tasks, request-scoped
+        yield dependencies). It records why it was cancelled, or what failed.
+
+        Args:
+            started: When the last body byte was sent (``time.time_ns()``).
+            error: What ended the request, if anything did.
+        """
+        tracer = self._tracer
+        if tracer is None or not self.after_response:
+            return
+        span = tracer.start_span("trioapi.request.teardown", self.context, start_time=started)
+        if self.cancelled is not None:
+            span.set_attribute("trioapi.request.cancelled", self.cancelled)
+        elif error is not None:
+            mark_failed(span, error)
+        span.end()
 
     def _validation_failed(self, exc: ValidationException) -> None:
         errors = exc.errors()

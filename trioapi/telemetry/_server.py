@@ -207,16 +207,23 @@ class TelemetryMiddleware:
     ) -> None:
         exchange = _Exchange(request, attributes, self._instruments_of(meter))
         trailers = False
+        last_byte = 0  # time_ns() of the last body byte, once the span ended there
 
         async def watch_send(message: Message) -> None:
-            nonlocal trailers
+            nonlocal trailers, last_byte
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 trailers = bool(message.get("trailers", False))
-            await send(message)
             # A 5xx waits for the error that caused it (it follows at once) to name it.
-            if _is_last(message, trailers) and (exchange.status or 0) < 500:
-                exchange.finish(None)
+            last = _is_last(message, trailers) and (exchange.status or 0) < 500
+            try:
+                await send(message)
+            finally:
+                # Also when the last send is interrupted (a client that leaves as
+                # it is sent): the response was handed over, the rest is teardown.
+                if last:
+                    exchange.finish(None)
+                    last_byte = time.time_ns()
 
         error: BaseException | None = None
         try:
@@ -227,6 +234,8 @@ class TelemetryMiddleware:
             raise
         finally:
             exchange.finish(error)
+            if last_byte:
+                request.record_teardown(last_byte, error)
 
     async def _serve_websocket(
         self, request: RequestTelemetry, scope: Scope, receive: Receive, send: Send
