@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from contextlib import aclosing, asynccontextmanager
 
 import pytest
 import trio
 
+from trioapi import Depends, TrioAPI, WebSocket
 from trioapi._lifespan import serve_lifespan
 from trioapi._testing.lifespan import LifespanError
 from trioapi.testclient import TestClient
@@ -398,6 +401,33 @@ def test_leaving_a_websocket_cancels_an_app_that_only_waits_but_lets_cleanup_fin
         pass
 
     assert log == ["sleeper cancelled", "cleaner finished"]
+
+
+def test_leaving_a_websocket_waits_for_a_teardown_in_a_worker_thread_and_raises_the_error():
+    # The app waits on a thread (a sync dependency's teardown): it looks idle
+    # to Trio but is not, and cancelling it would lose the endpoint's error.
+    log: list[str] = []
+
+    def session() -> Iterator[str]:
+        try:
+            yield "session"
+        finally:
+            time.sleep(0.05)
+            log.append("teardown finished")
+
+    app = TrioAPI()
+
+    @app.websocket("/ws")
+    async def endpoint(websocket: WebSocket, _: str = Depends(session)) -> None:
+        await websocket.accept()
+        raise ValueError("Session closed")
+
+    with (
+        pytest.raises(ValueError, match="Session closed"),
+        TestClient(app).websocket_connect("/ws"),
+    ):
+        pass
+    assert log == ["teardown finished"]
 
 
 def test_the_app_sends_no_faster_than_the_client_reads():

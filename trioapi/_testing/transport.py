@@ -15,6 +15,7 @@ import trio.testing
 
 from trioapi._scopes import get_request_context
 from trioapi._testing import httpx
+from trioapi.concurrency import thread_limiter
 from trioapi.types import ASGIApp, Message, Scope
 
 _CLIENT = ("testclient", 50000)
@@ -150,12 +151,31 @@ class _AppCall:
         async with trio.open_nursery() as nursery:
 
             async def cancel_when_idle() -> None:
-                await trio.testing.wait_all_tasks_blocked()
+                await wait_until_idle()
                 self.cancel_scope.cancel()
 
             nursery.start_soon(cancel_when_idle)
             await self.done.wait()
             nursery.cancel_scope.cancel()
+
+
+async def wait_until_idle() -> None:
+    """Return once every task waits and none of trioapi's worker threads runs. A checkpoint.
+
+    A task waiting on a worker thread (a sync dependency's teardown) looks
+    blocked to Trio, yet it is still working: cancelling it then would turn
+    the error it is about to raise into a cancellation.
+    """
+    limiter = thread_limiter()
+    while True:
+        await trio.testing.wait_all_tasks_blocked()
+        if not limiter.borrowed_tokens:
+            return
+        await trio.sleep(_THREAD_POLL)
+
+
+# How often a test client looks again while the app waits on a worker thread (seconds).
+_THREAD_POLL = 0.005
 
 
 _BEFORE_START, _IN_BODY, _IN_TRAILERS, _COMPLETE = range(4)

@@ -12,7 +12,7 @@ import trio.testing
 
 from trioapi._testing import httpx
 from trioapi._testing.portal import LoopThread
-from trioapi._testing.transport import build_http_scope
+from trioapi._testing.transport import build_http_scope, wait_until_idle
 from trioapi.types import ASGIApp, Message, Scope
 
 
@@ -134,7 +134,7 @@ class _WebSocketCall:
         async with trio.open_nursery() as nursery:
 
             async def cancel_when_idle() -> None:
-                await trio.testing.wait_all_tasks_blocked()
+                await wait_until_idle()
                 self._cancel_scope.cancel()
 
             nursery.start_soon(cancel_when_idle)
