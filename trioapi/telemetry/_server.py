@@ -151,7 +151,9 @@ class TelemetryMiddleware:
         if tracer is None and meter is None and logger is None:
             await self.app(scope, receive, send)
             return
-        parent = propagate.extract(scope.get("headers", ()), getter=HEADER_GETTER)
+        # On top of the current context: an ASGI middleware around the app (or an
+        # outer request calling in-process) is the parent when no header names one.
+        parent = propagate.extract(scope.get("headers", ()), context.get_current(), HEADER_GETTER)
         if kind == "websocket":
             attributes = connection_attributes(scope)
             attributes["network.protocol.name"] = "websocket"
