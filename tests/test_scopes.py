@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from trioapi._exception_groups import single_leaf
+from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._scopes import (
     RequestLimits,
     get_request_context,
@@ -488,6 +488,35 @@ async def test_single_error_leaves_the_nursery_unwrapped():
     with pytest.raises(ValueError, match="boom"):
         async with open_scope_nursery():
             raise ValueError("boom")
+
+
+async def test_only_the_nurserys_own_level_comes_off_a_group_the_code_raised():
+    error = ValueError("boom")
+    with pytest.raises(ExceptionGroup) as info:
+        async with open_scope_nursery():
+            raise ExceptionGroup("the app's own", [error])
+    assert (info.value.message, info.value.exceptions) == ("the app's own", (error,))
+
+
+async def test_an_error_beside_cancelled_sibling_tasks_leaves_as_itself():
+    error = ValueError("boom")
+    with pytest.raises(ValueError) as info:
+        async with open_scope_nursery() as nursery:
+            nursery.start_soon(trio.sleep_forever)
+            await trio.testing.wait_all_tasks_blocked()
+            raise error
+    assert info.value is error
+    assert info.value.__context__ is None  # the group taken off is not its context
+
+
+async def test_a_strict_nursery_keeps_its_group_for_the_boundary_to_take_off():
+    error = ValueError("boom")
+    with pytest.RaisesGroup(ValueError) as info:
+        async with open_scope_nursery(collapse=False):
+            raise error
+    assert collapse_own_groups(info.value) is error
+    users_group = ExceptionGroup("the app's own", [error])
+    assert collapse_own_groups(users_group) is users_group
 
 
 async def test_two_errors_leave_as_a_group():

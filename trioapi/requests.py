@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, Generator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, NoReturn
 
@@ -269,6 +269,48 @@ async def empty_send(message: Message) -> NoReturn:
     raise RuntimeError("Send channel has not been made available")
 
 
+class _BodyStream:
+    """What :meth:`Request.stream` returns: the body's chunks, then ``b""``."""
+
+    __slots__ = ("_cached", "_done", "_request")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        # What is left to give of a body that body() already read, once known.
+        self._cached: list[bytes] | None = None
+        self._done = False
+
+    def __aiter__(self) -> _BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        request = self._request
+        if self._cached is None:
+            if _BODY_KEY in request.scope:
+                self._cached = [request.scope[_BODY_KEY], b""]
+            elif request._stream_consumed:
+                self._done = True
+                raise RuntimeError("Stream consumed")
+            else:
+                self._cached = []
+        if self._cached:
+            chunk = self._cached.pop(0)
+            self._done = not self._cached
+            return chunk
+        while not request._stream_consumed:
+            chunk = await request._next_chunk()
+            if chunk:
+                return chunk
+        self._done = True
+        return b""
+
+    async def aclose(self) -> None:
+        """Stop iterating; what is left of the body stays unread. Not a checkpoint."""
+        self._done = True
+
+
 class Request(HTTPConnection):
     """An HTTP request: the connection plus its method and body.
 
@@ -309,27 +351,19 @@ class Request(HTTPConnection):
             return self._pending.pop(0)
         return await self._receive()
 
-    async def stream(self) -> AsyncGenerator[bytes, None]:
-        """Yield the body in chunks as they arrive, then ``b""``.
+    def stream(self) -> AsyncIterator[bytes]:
+        """The body in chunks as they arrive, then ``b""``: ``async for chunk in request.stream()``.
 
         A checkpoint at each chunk. If :meth:`body` already ran, the cached body
-        is yielded instead.
+        is yielded instead. A plain async iterator rather than an async
+        generator: a loop over it that a deadline or a disconnect cancels
+        leaves nothing behind to finalize.
 
         Raises:
             RuntimeError: the stream was already consumed.
             ClientDisconnect: the client left before the body was complete.
         """
-        if _BODY_KEY in self.scope:
-            yield self.scope[_BODY_KEY]
-            yield b""
-            return
-        if self._stream_consumed:
-            raise RuntimeError("Stream consumed")
-        while not self._stream_consumed:
-            chunk = await self._next_chunk()
-            if chunk:
-                yield chunk
-        yield b""
+        return _BodyStream(self)
 
     async def _next_chunk(self) -> bytes:
         """The next piece of the body (maybe empty); marks the stream consumed at its end."""
