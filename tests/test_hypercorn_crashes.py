@@ -263,26 +263,7 @@ async def test_trioapi_served_by_hypercorn_has_the_fix_in_place():
 # -- (c) a response start cut half-way by the request's deadline --------------
 
 
-@needs_fix("response-start-repair")
-async def test_a_start_cut_by_the_deadline_leaves_hypercorn_one_response(autojump_clock):
-    # hypercorn's stream hands the start to its protocol, which records it at
-    # once, then waits for the socket; the deadline passes during that wait.
-    # Unrepaired, the stream then answers a second response (500) on top, which
-    # h11 refuses with LocalProtocolError, ending the worker.
-    app = TrioAPI()
-
-    @app.get("/", timeout=1)
-    async def just_in_time():
-        await trio.sleep(0.9)
-        return {"late": "by the socket"}
-
-    protocol_saw: list[tuple[str, int | None]] = []
-
-    async def protocol_send(event) -> None:
-        protocol_saw.append((type(event).__name__, getattr(event, "status_code", None)))
-        if isinstance(event, Response):
-            await trio.sleep(0.5)  # a slow socket: the deadline passes here
-
+async def serve_through_http_stream(app: TrioAPI, protocol_send) -> None:
     async with TaskGroup() as task_group:
         stream = HTTPStream(
             ASGIWrapper(app),
@@ -306,4 +287,53 @@ async def test_a_start_cut_by_the_deadline_leaves_hypercorn_one_response(autojum
             )
         )
         await stream.handle(EndBody(stream_id=1))
-    assert protocol_saw == [("Response", 200), ("StreamClosed", None)]
+
+
+@needs_fix("response-start-repair")
+async def test_a_start_cut_by_the_send_timeout_leaves_hypercorn_one_response(autojump_clock):
+    # hypercorn's stream hands the start to its protocol, which records it at
+    # once, then waits for the socket; the send timeout passes during that wait.
+    # Unrepaired, the stream then answers a second response (500) on top, which
+    # h11 refuses with LocalProtocolError, ending the worker.
+    app = TrioAPI(send_timeout=1)
+
+    @app.get("/")
+    async def answer():
+        return {"late": "by the socket"}
+
+    protocol_saw: list[tuple[str, int | None]] = []
+
+    async def protocol_send(event) -> None:
+        protocol_saw.append((type(event).__name__, getattr(event, "status_code", None)))
+        if isinstance(event, Response):
+            await trio.sleep(5)  # a client that takes nothing: the send timeout passes
+
+    await serve_through_http_stream(app, protocol_send)
+    assert protocol_saw[0] == ("Response", 200)
+    assert [name for name, _ in protocol_saw].count("Response") == 1  # no second one (500)
+    assert protocol_saw[-1] == ("StreamClosed", None)
+
+
+async def test_a_deadline_passing_while_the_start_is_written_does_not_cut_it(autojump_clock):
+    # The same wait, but the request's deadline passes during it: the start is
+    # written whole (a cut one leaves the client a closed connection and no
+    # status line), and the response goes on as any that had started.
+    app = TrioAPI()
+
+    @app.get("/", timeout=1)
+    async def just_in_time():
+        await trio.sleep(0.9)
+        return {"late": "by the socket"}
+
+    protocol_saw: list[tuple[str, int | None]] = []
+
+    async def protocol_send(event) -> None:
+        protocol_saw.append((type(event).__name__, getattr(event, "status_code", None)))
+        if isinstance(event, Response):
+            await trio.sleep(0.5)  # a slow socket: the deadline passes here
+            protocol_saw.append(("written", None))
+
+    await serve_through_http_stream(app, protocol_send)
+    assert protocol_saw[:2] == [("Response", 200), ("written", None)]
+    assert protocol_saw[-1] == ("StreamClosed", None)
+    assert [name for name, _ in protocol_saw].count("Response") == 1

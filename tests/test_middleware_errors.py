@@ -6,6 +6,7 @@ import pytest
 import trio
 
 from tests.middleware_support import Sent, body_receive, make_scope
+from trioapi._exception_groups import open_scope_nursery
 from trioapi.middleware.errors import ServerErrorMiddleware
 from trioapi.responses import JSONResponse, PlainTextResponse
 from trioapi.types import Receive, Scope, Send
@@ -116,35 +117,54 @@ async def test_error_after_the_response_started_sends_nothing_more_and_reraises(
     ]
 
 
-async def test_single_error_group_is_reduced_to_its_error():
+async def test_the_handler_sees_the_error_of_a_group_of_one_and_the_group_goes_on():
     original = KeyError("inner")
+    group = ExceptionGroup("outer", [ExceptionGroup("nested", [original])])
     seen = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        raise ExceptionGroup("outer", [ExceptionGroup("nested", [original])])
+        raise group
 
     async def handler(request, exc):
         seen.append(exc)
         return PlainTextResponse("handled", status_code=500)
 
-    sent, error = await call_expecting(KeyError, ServerErrorMiddleware(app, handler))
+    sent, error = await call_expecting(ExceptionGroup, ServerErrorMiddleware(app, handler))
 
-    assert error is original
+    assert error is group  # re-raised as the app raised it, as in FastAPI
     assert seen == [original]
     assert sent.body == b"handled"
 
 
-async def test_error_from_a_nursery_comes_out_as_itself():
+async def test_a_group_from_the_apps_own_nursery_goes_on_as_that_group():
+    error = ValueError("in a child task")
+
     async def fail() -> None:
-        raise ValueError("in a child task")
+        raise error
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(fail)
 
-    sent, error = await call_expecting(ValueError, ServerErrorMiddleware(app))
+    with pytest.RaisesGroup(ValueError) as info:
+        await ServerErrorMiddleware(app)(make_scope(), body_receive(), sent := Sent())
+    assert info.value.exceptions == (error,)
+    assert sent.status == 500
 
-    assert type(error) is ValueError
+
+async def test_the_level_of_trioapis_own_nursery_comes_off():
+    error = ValueError("in a child task")
+
+    async def fail() -> None:
+        raise error
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        async with open_scope_nursery(collapse=False) as nursery:  # as the request nursery
+            nursery.start_soon(fail)
+
+    sent, raised = await call_expecting(ValueError, ServerErrorMiddleware(app))
+
+    assert raised is error
     assert sent.status == 500
 
 

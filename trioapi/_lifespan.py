@@ -22,6 +22,7 @@ from typing import Any
 
 import trio
 
+from trioapi._exception_groups import collapse_own_groups
 from trioapi._scopes import open_scope_nursery
 from trioapi._watchdog import RequestWatchdog
 from trioapi.types import Receive, Scope, Send
@@ -51,7 +52,7 @@ class AppTasks:
         """Hold the nursery open until :meth:`stop`; for ``nursery.start``."""
         try:
             with self._cancel_scope:
-                async with open_scope_nursery() as nursery:
+                async with open_scope_nursery(collapse=False) as nursery:
                     self.nursery = nursery
                     self.watchdog = RequestWatchdog(nursery)
                     task_status.started()
@@ -87,7 +88,7 @@ async def serve_lifespan(
     started = False
     tasks = AppTasks()
     try:
-        async with open_scope_nursery() as nursery:
+        async with open_scope_nursery(collapse=False) as nursery:
             await nursery.start(tasks.run)
             on_tasks(tasks)
             try:
@@ -103,13 +104,19 @@ async def serve_lifespan(
                 nursery.cancel_scope.cancel()
     except BaseException as exc:
         # BaseException: a failing startup/shutdown must be reported to the
-        # server in the protocol's terms, whatever it was; it is re-raised.
+        # server in the protocol's terms, whatever it was; it is re-raised
+        # as the lifespan raised it, without the levels of trioapi's nurseries.
+        failed = collapse_own_groups(exc)
         phase = "shutdown" if started else "startup"
-        if isinstance(exc, Exception | BaseExceptionGroup):
-            text = "".join(traceback.format_exception(exc))
+        if isinstance(failed, Exception | BaseExceptionGroup):
+            text = "".join(traceback.format_exception(failed))
             await send({"type": f"lifespan.{phase}.failed", "message": text})
-        raise
-    await send({"type": "lifespan.shutdown.complete"})
+        if failed is exc:
+            raise
+    else:
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    raise failed  # outside the except block: no group as its __context__
 
 
 def _store_state(scope: Scope, state: Any) -> None:

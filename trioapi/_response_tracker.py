@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from trioapi._exception_groups import open_scope_nursery
 from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi.server import repair_cut_response_start
 from trioapi.types import Message, Receive, Scope, Send
@@ -38,15 +39,23 @@ if TYPE_CHECKING:
 
     TimeoutResponder = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["STUCK_AFTER", "ResponseTracker"]
+__all__ = ["DEADLINE_HANDLER_GRACE", "STUCK_AFTER", "ResponseTracker", "send_gateway_timeout"]
 
 logger = logging.getLogger("trioapi")
 
 # A request whose deadline passed this long ago without a response started is
 # stuck (its task cannot be cancelled): the deadline is answered for it.
 STUCK_AFTER = 0.025
-# Seconds the answer on the app's behalf may take (a client that does not read).
+# Seconds the answer to a passed deadline may take in all (a client that does not read).
 ANSWER_GRACE = 5.0
+# Seconds the app's handler for a passed deadline (its handler for 504,
+# RequestTimeout or HTTPException) has to start its response; after that a
+# bare 504 goes instead. A sync handler runs in a worker thread, which may
+# wait for a free thread and cannot be interrupted.
+DEADLINE_HANDLER_GRACE = 1.0
+# A response start sent this close to the request's deadline (seconds) is
+# shielded from it (see ResponseTracker._send_start_by_deadline).
+START_SHIELD_WINDOW = 1.0
 
 # The response's phases, as module names: compared on every message.
 _NOT_STARTED = ResponsePhase.NOT_STARTED
@@ -119,27 +128,13 @@ class ResponseTracker:
             if context.phase is not _NOT_STARTED:
                 await self._refuse(message, "a second response start")
                 return
-            # A request past its deadline (which passed while it waited on a
-            # thread, which Trio does not interrupt) sends no start: its
-            # deadline is answered instead. The scope's flag first: checking
-            # the task costs a coroutine, and the 504 itself is sent once the
-            # request scope is left. (To a client that left, a start is sent
-            # as ever: the server drops it.)
             request_scope = context.request_cancel_scope
-            try:
-                if (
-                    request_scope is not None
-                    and request_scope.cancel_called
-                    and context.why_cancelled() is CancelReason.DEADLINE
-                ):
-                    await trio.lowlevel.checkpoint_if_cancelled()
-            except trio.Cancelled:
-                logger.debug(
-                    "%s: response %s dropped; the request's deadline passed before it started",
-                    context.describe(),
-                    message.get("status"),
-                )
-                raise
+            if request_scope is not None and (
+                request_scope.cancel_called or request_scope.deadline != math.inf
+            ):
+                # Only requests with a deadline (or already cancelled) pay.
+                await self._send_start_by_deadline(message, request_scope)
+                return
             context.phase = _STARTED
             if context.close_connection:
                 headers = [*message.get("headers", ()), (b"connection", b"close")]
@@ -180,6 +175,62 @@ class ResponseTracker:
             if context.phase is _ENDING:
                 context.phase = _COMPLETE
 
+    async def _send_start_by_deadline(self, message: Message, scope: trio.CancelScope) -> None:
+        """Send the start of a request that has a deadline: none once it passed, else whole.
+
+        A request past its deadline (one that waited on a worker thread, or
+        ran without a checkpoint) sends no start: Cancelled is raised here and
+        its deadline is answered (504) once the request scope is left. (To a
+        client that left, a start is sent as ever: the server drops it.)
+
+        Otherwise, within :data:`START_SHIELD_WINDOW` of the deadline, the
+        start is sent shielded from it. Hypercorn records a start in its
+        protocol state (h11, h2) before it writes it; a deadline passing while
+        the write waits (a socket slow to take it) would cut it half-way, and
+        the client would get a closed connection with no status at all, since
+        a second status line is refused. Sent whole, the start is followed by
+        the deadline ending the stream, as for any response that had started;
+        the send timeout still bounds it. Further from the deadline, only a
+        client that takes nothing for that long meets the closed connection.
+        """
+        context = self._context
+        now = trio.current_time()
+        if scope.deadline <= now or (
+            scope.cancel_called and context.why_cancelled() is CancelReason.DEADLINE
+        ):
+            try:
+                # A schedule point first: Trio turns a passed deadline into a
+                # cancellation there, and this raises it. (Not in the task
+                # that answers the deadline: it is outside the request scope.)
+                await trio.lowlevel.checkpoint()
+            except trio.Cancelled:
+                self._log_dropped(message, "the request's deadline passed before it started")
+                raise
+        context.phase = _STARTED
+        if context.close_connection:
+            headers = [*message.get("headers", ()), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        if scope.deadline - now > START_SHIELD_WINDOW:
+            # Far from the deadline: a start is written long before it
+            # passes, unless the client reads nothing; no shield to pay for.
+            try:
+                await self._send_timed(message)
+            except trio.Cancelled:
+                repair_cut_response_start(self._send)  # see _forward
+                raise
+            return
+        timeout = context.send_timeout
+        with trio.CancelScope(shield=True) as shield:
+            # The watchdog's send deadline cannot reach through the shield:
+            # the shield's own (a tick later than the watchdog's) stands in.
+            shield.deadline = math.inf if timeout is None else now + timeout + STUCK_AFTER * 2
+            await self._send_timed(message)
+        if shield.cancelled_caught:  # the client took nothing for the send timeout
+            repair_cut_response_start(self._send)
+            if context.cancel_reason is not CancelReason.SEND_TIMEOUT:
+                self.on_send_timeout()
+            await trio.lowlevel.checkpoint()
+
     async def _send_timed(self, message: Message) -> None:
         # Read per message: the route may have replaced the app's send timeout.
         timeout = self._context.send_timeout
@@ -198,6 +249,8 @@ class ResponseTracker:
             with trio.move_on_after(timeout) as send_scope:
                 await self._send(message)
             if send_scope.cancelled_caught:
+                if message["type"] == "http.response.start":
+                    repair_cut_response_start(self._send)  # see _forward
                 self.on_send_timeout()
 
     async def _refuse(self, message: Message, what: str) -> None:
@@ -217,12 +270,7 @@ class ResponseTracker:
     async def _drop(self, message: Message) -> None:
         # The deadline was answered for the app while it was stuck; what it
         # sends once it is back (its result) has nowhere to go.
-        if message["type"] == "http.response.start":
-            logger.debug(
-                "%s: response %s dropped; the request already answered its deadline",
-                self._context.describe(),
-                message.get("status"),
-            )
+        self._log_dropped(message, "the request already answered its deadline")
         await trio.lowlevel.checkpoint()
 
     def is_stuck_past_deadline(self, now: float) -> bool:
@@ -272,11 +320,76 @@ class ResponseTracker:
                 "(a worker thread); answered now, its result is dropped when it returns",
                 self._context.describe(),
             )
-            with trio.move_on_after(ANSWER_GRACE):
-                await self.on_timeout(self._context.scope, self.receive, self._forward)
+            await self._answer_within_grace(self._forward)
         finally:
             if answered is not None:
                 answered.set()
+
+    async def answer_own_deadline(self) -> None:
+        """Answer the deadline the request's own task has just caught. A checkpoint.
+
+        Run shielded, once the request scope is left; see :meth:`_answer_within_grace`.
+        """
+        context = self._context
+        if context.phase is _NOT_STARTED and not self._taken_over:
+            await self._answer_within_grace(self)
+
+    async def _answer_within_grace(self, send: Send) -> None:
+        """Answer the deadline with ``on_timeout`` (the app's handler for it) through ``send``.
+
+        The handler has :data:`DEADLINE_HANDLER_GRACE` seconds to start its
+        response. It runs in a task of its own, because a sync handler waits
+        on a worker thread that cannot be interrupted: once the grace is over
+        without a start, a bare 504 goes from here, and what the handler sends
+        later is dropped. The whole answer is bounded by :data:`ANSWER_GRACE`.
+        """
+        context = self._context
+        responder, receive = self.on_timeout, self.receive
+        if responder is None or receive is None:
+            return
+        # Set when the handler's start goes out, or the handler is done.
+        settled = trio.Event()
+        start_sent = cut_off = False
+
+        async def handler_send(message: Message) -> None:
+            nonlocal start_sent
+            if cut_off:
+                self._log_dropped(message, "the deadline's bare 504 went in its place")
+                await trio.lowlevel.checkpoint()
+                return
+            if message["type"] == "http.response.start":
+                start_sent = True
+                settled.set()
+            await send(message)
+
+        async def run_handler() -> None:
+            try:
+                await responder(context.scope, receive, handler_send)
+            finally:
+                settled.set()
+
+        with trio.move_on_after(ANSWER_GRACE):
+            async with open_scope_nursery() as nursery:
+                nursery.start_soon(run_handler)
+                with trio.move_on_after(DEADLINE_HANDLER_GRACE):
+                    await settled.wait()
+                if not start_sent:
+                    cut_off = True
+                    logger.warning(
+                        "%s: the handler for the passed deadline did not start a response "
+                        "within %s s; a bare 504 is sent instead",
+                        context.describe(),
+                        DEADLINE_HANDLER_GRACE,
+                    )
+                    nursery.cancel_scope.cancel()  # a thread is still waited for
+                    with trio.CancelScope(shield=True):
+                        await send_gateway_timeout(context.scope, receive, send)
+
+    def _log_dropped(self, message: Message, why: str) -> None:
+        if message["type"] == "http.response.start":
+            logger.debug(
+                "%s: response %s dropped; %s", self._context.describe(), message.get("status"), why
+            )
 
     async def wait_answered(self) -> None:
         """Wait until an answer on the app's behalf is sent whole. A checkpoint if there is one."""
@@ -333,3 +446,19 @@ class ResponseTracker:
         request_scope = context.request_cancel_scope
         if request_scope is not None and request_scope.deadline != math.inf:
             request_scope.deadline = math.inf
+
+
+async def send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> None:
+    """Send the bare answer to a passed deadline: 504 ``{"detail":"Gateway Timeout"}``."""
+    body = b'{"detail":"Gateway Timeout"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 504,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

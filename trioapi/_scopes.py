@@ -20,6 +20,7 @@ from typing import Any
 import trio
 
 from trioapi._exception_groups import is_cancellation, iter_leaves, single_leaf
+from trioapi._exception_groups import open_scope_nursery as open_scope_nursery
 from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi._runtime import error_hint
 from trioapi.types import Scope
@@ -282,40 +283,6 @@ def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
     logger.error("%s in %s%s", what, context.describe(), hint, exc_info=error, extra=extra)
 
 
-class open_scope_nursery:
-    """A nursery whose single error comes out as itself, not as an exception group.
-
-    Handlers registered for ``ValueError`` must see the ``ValueError``; only
-    several real errors at once leave as a group. A class rather than an
-    ``asynccontextmanager``: it is on every request's path.
-    """
-
-    __slots__ = ("_manager",)
-
-    def __init__(self) -> None:
-        self._manager = trio.open_nursery()
-
-    async def __aenter__(self) -> trio.Nursery:
-        return await self._manager.__aenter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        leaf: BaseException | None = None
-        try:
-            return bool(await self._manager.__aexit__(exc_type, exc, traceback))
-        except BaseExceptionGroup as group:
-            leaf = single_leaf(group)
-            if leaf is None:
-                raise
-        # Raised outside the except block so the group does not become the
-        # leaf's __context__ and its own chain stays as the user made it.
-        raise leaf
-
-
 Job = Callable[[], Awaitable[None]]
 
 
@@ -375,6 +342,8 @@ class open_request_nursery:
 
     async def __aenter__(self) -> None:
         if self._context is not None:
+            # Its own level comes off on the way out: the route catches the
+            # errors of its dependencies (a ValidationException) right here.
             self._nursery = open_scope_nursery()
             self._context.request_nursery = await self._nursery.__aenter__()
 

@@ -21,12 +21,11 @@ from functools import partial
 
 import trio
 
-from trioapi._exception_groups import is_cancellation
+from trioapi._exception_groups import collapse_own_groups, is_cancellation
 from trioapi._receive import ReceivePump
 from trioapi._request_state import CancelReason, ResponsePhase
-from trioapi._response_tracker import ResponseTracker
+from trioapi._response_tracker import ResponseTracker, send_gateway_timeout
 from trioapi._scopes import (
-    CLEANUP_GRACE,
     CONTEXT_KEY,
     RequestContext,
     RequestLimits,
@@ -44,21 +43,6 @@ logger = logging.getLogger("trioapi")
 TimeoutResponder = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def _send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> None:
-    body = b'{"detail":"Gateway Timeout"}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 504,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 async def serve_request(
     app: ASGIApp,
     scope: Scope,
@@ -68,7 +52,7 @@ async def serve_request(
     limits: RequestLimits,
     app_nursery: trio.Nursery | None = None,
     watchdog: RequestWatchdog | None = None,
-    on_timeout: TimeoutResponder = _send_gateway_timeout,
+    on_timeout: TimeoutResponder = send_gateway_timeout,
 ) -> None:
     """Run one HTTP or WebSocket call of ``app`` inside its scopes.
 
@@ -93,6 +77,7 @@ async def serve_request(
     # covers its own call, and the outer one's is put back afterwards.
     outer_context = scope.get(CONTEXT_KEY)
     scope[CONTEXT_KEY] = context
+    escaped: BaseException | None = None
     try:
         if scope["type"] == "http":
             await _serve_http(app, scope, receive, send, context, limits, watchdog, on_timeout)
@@ -103,10 +88,13 @@ async def serve_request(
         # Whatever escapes the app (a background task, a teardown after the
         # response, several errors at once) is logged with its request before
         # the server sees it: the server's own log line does not name it.
-        # BaseException so groups are seen too; it is re-raised unchanged.
-        if not is_cancellation(error):
-            log_request_error(scope, "Unhandled error", error)
-        raise
+        # BaseException so groups are seen too; it is re-raised without the
+        # group levels trioapi's own nurseries added.
+        escaped = collapse_own_groups(error)
+        if not is_cancellation(escaped):
+            log_request_error(scope, "Unhandled error", escaped)
+        if escaped is error:
+            raise
     finally:
         if context.has_cleanups:
             await context.run_cleanups()
@@ -123,6 +111,10 @@ async def serve_request(
             del scope[CONTEXT_KEY]
         else:
             scope[CONTEXT_KEY] = outer_context
+    if escaped is not None:
+        # Raised outside the except block, so the group taken off does not
+        # become the error's __context__.
+        raise escaped
 
 
 async def _serve_http(
@@ -150,16 +142,14 @@ async def _serve_http(
         )
         tracked_send.on_timeout = on_timeout
         tracked_send.receive = pump.receive
-        async with open_scope_nursery() as middleware_nursery:
+        async with open_scope_nursery(collapse=False) as middleware_nursery:
             # Shielded like the pump's task: the request's end cancels it.
             guard = trio.CancelScope(shield=True)
             middleware_nursery.start_soon(
                 watch_one_request, pump, middleware_nursery, tracked_send, guard
             )
             try:
-                await _run_request_scope(
-                    app, scope, pump, tracked_send, context, limits, on_timeout
-                )
+                await _run_request_scope(app, scope, pump, tracked_send, context, limits)
                 if tracked_send.is_taken_over:
                     await tracked_send.wait_answered()
             finally:
@@ -173,7 +163,7 @@ async def _serve_http(
     tracked_send.receive = pump.receive
     watchdog.watch(pump, context.started_at, tracked_send)
     try:
-        await _run_request_scope(app, scope, pump, tracked_send, context, limits, on_timeout)
+        await _run_request_scope(app, scope, pump, tracked_send, context, limits)
     finally:
         # The request must not return to the server while its deadline's
         # answer, sent for it by the watchdog, is half sent.
@@ -190,7 +180,6 @@ async def _run_request_scope(
     send: ResponseTracker,
     context: RequestContext,
     limits: RequestLimits,
-    on_timeout: TimeoutResponder,
 ) -> None:
     # A deadline or a disconnect cancels this scope. The request nursery is
     # opened inside it by the routes that inject one (open_request_nursery):
@@ -212,8 +201,9 @@ async def _run_request_scope(
             and context.phase is ResponsePhase.NOT_STARTED
             and not send.is_taken_over
         ):
-            with trio.move_on_after(CLEANUP_GRACE, shield=True):
-                await on_timeout(scope, pump.receive, send)
+            # Shielded: the request scope is cancelled; the answer bounds itself.
+            with trio.CancelScope(shield=True):
+                await send.answer_own_deadline()
     if pump.stop_feeding_app():
         await pump.drain()
 

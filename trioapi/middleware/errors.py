@@ -9,7 +9,7 @@ from typing import Any
 
 import trio
 
-from trioapi._exception_groups import single_leaf
+from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._scopes import log_request_error
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.middleware._response_start import ResponseStartWatch
@@ -61,8 +61,9 @@ class ServerErrorMiddleware:
     ``text/html``, plain text otherwise); else ``handler``'s response (the
     app's handler for 500 or ``Exception``), or ``Internal Server Error``.
     The exception is always raised again so the server logs it and the test
-    client can re-raise it. An exception group holding a single error is
-    first reduced to that error.
+    client can re-raise it: as the app raised it (a group of its own stays a
+    group, as in FastAPI), without the group levels trioapi's own nurseries
+    added; the handler sees the error inside a group of one.
 
     Args:
         app: the ASGI app to wrap.
@@ -84,17 +85,22 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
         watch = ResponseStartWatch(scope, send)
-        error: Exception | None = None
+        error: BaseException | None = None
         try:
             await self.app(scope, receive, watch.send)
-        except Exception as exc:
-            error = unwrap_single_error(exc)
+        except BaseException as exc:
+            error = collapse_own_groups(exc)
+            if error is exc and not isinstance(exc, Exception):
+                raise  # a cancellation, KeyboardInterrupt: no 500 for those
         if error is None:
             return
+        if not isinstance(error, Exception):
+            raise error
         # Outside the except block, so a reduced group does not become the
-        # error's __context__ in the server's log.
+        # error's __context__ in the server's log. The handler sees the error
+        # inside a group of one, as the exception handlers do.
         try:
-            response = await self._error_response(Request(scope), error)
+            response = await self._error_response(Request(scope), unwrap_single_error(error))
             if not watch.started:
                 await response(scope, receive, send)
         except trio.Cancelled:

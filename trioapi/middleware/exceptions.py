@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trioapi._exception_groups import single_leaf
+from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._response import PlainTextResponse, Response, has_no_body
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
@@ -142,18 +142,25 @@ async def _run_answering_errors(
     status_handlers: StatusHandlers,
 ) -> None:
     watch = ResponseStartWatch(scope, send)
-    error: Exception | None = None
+    raised: BaseException | None = None
     try:
         await app(scope, receive, watch.send)
-    except Exception as exc:
-        error = exc
-    if error is None:
+    except BaseException as exc:
+        # The boundary where errors reach the app's handlers: the group levels
+        # trioapi's own nurseries added come off here (a level holding an
+        # error and its sibling tasks' cancellations stands for that error).
+        raised = collapse_own_groups(exc)
+        if raised is exc and not isinstance(exc, Exception):
+            raise  # a cancellation, KeyboardInterrupt: not for handlers
+    if raised is None:
         return
-    # Handled outside the except block, so a group reduced to its one error
-    # does not become that error's __context__.
-    error, handler = _find_handler(error, exception_handlers, status_handlers)
+    if not isinstance(raised, Exception):
+        raise raised
+    # Handled outside the except block, so a group taken off does not become
+    # the error's __context__.
+    error, handler = _find_handler(raised, exception_handlers, status_handlers)
     if handler is None:
-        raise error
+        raise raised  # as the app raised it, a group of its own included
     if watch.started:
         raise RuntimeError("Caught handled exception, but response already started.") from error
     connection = _connection_for(scope, receive, watch.send)
