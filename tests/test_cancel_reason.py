@@ -6,12 +6,15 @@ request is cancelled for its own reason, and ``client_disconnected`` stays false
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import httpx
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.serving import run_hypercorn
 from tests.trio_support import http_scope
 from trioapi import TrioAPI
 from trioapi._cli.logs import access_record
@@ -150,3 +153,36 @@ async def test_a_deadline_that_passed_counts_before_a_later_reason(autojump_cloc
         context.cancel(CancelReason.DISCONNECT)
         assert context.why_cancelled() is CancelReason.DEADLINE
         await trio.sleep(0)
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["http1.1", "http2"])
+async def test_through_hypercorn_a_client_that_stops_reading_counts_as_send_timeout(http2, caplog):
+    # Over HTTP/1.1 hypercorn shields its socket writes, so the request given
+    # up on stays in its send until the client leaves; it is counted then, and
+    # still as a send timeout: the first reason stands.
+    app = TrioAPI(send_timeout=0.3)
+    metrics = instrument(app)
+
+    @app.get("/flood")
+    async def flood():
+        async def chunks():
+            while True:
+                yield b"x" * 65536
+
+        return StreamingResponse(chunks())
+
+    caplog.set_level(logging.INFO, logger="trioapi")
+    async with run_hypercorn(app) as url:
+        async with (
+            httpx.AsyncClient(base_url=url, http1=not http2, http2=http2, timeout=5) as reader,
+            reader.stream("GET", "/flood") as response,
+        ):
+            assert response.status_code == 200
+            # Reads nothing more: the socket buffers fill and the server's send waits.
+            with trio.fail_after(10):
+                while "Client stopped reading" not in caplog.text:
+                    await trio.sleep(0.05)
+        with trio.fail_after(10):  # the client has left now
+            while not cancelled_counts(app, metrics):
+                await trio.sleep(0.05)
+    assert cancelled_counts(app, metrics) == {"send_timeout": 1.0}
