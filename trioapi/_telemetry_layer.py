@@ -9,6 +9,7 @@ optional extra) is never imported.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -34,18 +35,20 @@ def telemetry_middleware(stack: ASGIApp, settings: Any, owner: Any) -> ASGIApp:
 class _DeferredTelemetry:
     """Passes requests through until OpenTelemetry is imported, then records them."""
 
-    __slots__ = ("app", "owner", "recording")
+    __slots__ = ("app", "auto_configure", "owner", "recording")
 
     def __init__(self, app: ASGIApp, owner: Any) -> None:
         self.app = app
         self.owner = owner
         self.recording: ASGIApp | None = None
+        # Set up from the environment: OpenTelemetry is wanted from the lifespan on.
+        self.auto_configure = os.environ.get("TRIOAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request, recorded once OpenTelemetry is in use. A checkpoint."""
         recording = self.recording
         if recording is None:
-            if "opentelemetry.trace" not in sys.modules:
+            if not self.auto_configure and "opentelemetry.trace" not in sys.modules:
                 await self.app(scope, receive, send)
                 return
             from trioapi.telemetry import TelemetrySettings

@@ -14,6 +14,7 @@ from trioapi.telemetry._api import REQUEST_KEY
 from trioapi.telemetry._attributes import HEADER_GETTER, connection_attributes, request_attributes
 from trioapi.telemetry._background import run_background_task
 from trioapi.telemetry._cancel import cancel_reason, is_cancellation
+from trioapi.telemetry._environment import configure_from_environment, serve_lifespan
 from trioapi.telemetry._logs import exception_type, log_exception
 from trioapi.telemetry._request import SCOPE_KEY, RequestTelemetry, is_failure, mark_failed
 from trioapi.telemetry._settings import TelemetrySettings
@@ -134,10 +135,19 @@ class TelemetryMiddleware:
         self.settings = settings
         self.owner = owner
         self._instruments: _Instruments | None = None
+        self._configure = settings.auto_configure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request inside its server span. A checkpoint."""
         kind = scope["type"]
+        if self._configure:
+            # The first call (the lifespan's startup, or the first request when
+            # the lifespan does not pass through the middleware stack).
+            self._configure = False
+            configure_from_environment()
+        if kind == "lifespan" and self.settings.auto_configure:
+            await serve_lifespan(self.app, scope, receive, send)
+            return
         if kind not in ("http", "websocket") or SCOPE_KEY in scope:
             await self.app(scope, receive, send)
             return

@@ -35,7 +35,8 @@ _DEFERRED = frozenset(
 )
 
 
-def _configured(provider: object) -> bool:
+def is_configured(provider: object) -> bool:
+    """Whether a global ``provider`` is a real one, not the API's stand-in before set-up."""
     cls = type(provider)
     return (cls.__module__, cls.__name__) not in _DEFERRED
 
@@ -51,7 +52,8 @@ class TelemetryConfig(TypedDict, total=False):
         tracer_provider: Where spans go (``None``: OpenTelemetry's global provider).
         meter_provider: Where metrics go (``None``: the global provider).
         logger_provider: Where log records go (``None``: the global provider).
-        auto_configure: Set OTLP exporters up from the environment (default:
+        auto_configure: When the lifespan starts, set the global providers not
+            set up yet from the ``OTEL_*`` variables (default:
             ``TRIOAPI_OTEL_AUTO_CONFIGURE=true``).
         tracing: Record request and WebSocket spans (default on).
         metrics: Record the HTTP server metrics (default on).
@@ -139,7 +141,7 @@ class TelemetrySettings:
         provider = self.tracer_provider
         if provider is None:
             provider = trace.get_tracer_provider()
-            if not _configured(provider):
+            if not is_configured(provider):
                 return None
         return self._from(  # type: ignore[no-any-return]
             "tracer", provider, lambda p: p.get_tracer(SCOPE_NAME, schema_url=SCHEMA_URL)
@@ -152,7 +154,7 @@ class TelemetrySettings:
         provider = self.meter_provider
         if provider is None:
             provider = metrics.get_meter_provider()
-            if not _configured(provider):
+            if not is_configured(provider):
                 return None
         return self._from(  # type: ignore[no-any-return]
             "meter", provider, lambda p: p.get_meter(SCOPE_NAME, schema_url=SCHEMA_URL)
@@ -165,7 +167,7 @@ class TelemetrySettings:
         provider = self.logger_provider
         if provider is None:
             provider = _logs.get_logger_provider()
-            if not _configured(provider):
+            if not is_configured(provider):
                 return None
         return self._from(  # type: ignore[no-any-return]
             "logger", provider, lambda p: p.get_logger(SCOPE_NAME, schema_url=SCHEMA_URL)
