@@ -1,4 +1,4 @@
-"""Trio's exception groups, and the one error a group of one stands for.
+"""Trio's exception groups: the one error a group of one stands for, and the levels trioapi adds.
 
 Nurseries report their errors as exception groups (nested, when nurseries
 are), and inside trioapi they stay Trio's strict groups. Where an error

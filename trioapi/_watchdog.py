@@ -1,4 +1,4 @@
-"""``RequestWatchdog``: one task per app that looks after requests running for a while.
+"""``RequestWatchdog``: one task per lifespan that looks after requests running for a while.
 
 Short requests finish before anything needs watching, so they get no task of
 their own. Each tick the watchdog starts the receive pump of requests older
