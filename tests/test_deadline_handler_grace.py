@@ -15,7 +15,6 @@ races past any grace while a thread runs.
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -46,15 +45,18 @@ class Handler:
         return PlainTextResponse(f"handled {exc.status_code}", status_code=504)
 
 
-def deadline_app(handler: Handler, key: object, *, sync_endpoint: bool = False) -> TrioAPI:
+def deadline_app(
+    handler: Handler, key: object, *, sync_endpoint: threading.Event | None = None
+) -> TrioAPI:
     app = TrioAPI()
     app.add_exception_handler(key, handler)  # type: ignore[arg-type]
 
-    if sync_endpoint:
+    if sync_endpoint is not None:
+        endpoint_release = sync_endpoint
 
         @app.get("/slow", timeout=2)
         def slow_in_a_thread():
-            time.sleep(0.05)  # past the deadline on the mock clock once it is moved
+            endpoint_release.wait(10)  # past the deadline, once the test moves the clock
             return {"late": True}
 
     else:
@@ -116,20 +118,26 @@ async def test_with_a_lifespan_a_thread_past_its_deadline_is_answered_by_the_slo
     # The watchdog answers for the request stuck in its sync endpoint; the
     # sync handler it calls gets the same grace.
     handler = Handler()
-    app = deadline_app(handler, RequestTimeout, sync_endpoint=True)
+    endpoint_release = threading.Event()
+    app = deadline_app(handler, RequestTimeout, sync_endpoint=endpoint_release)
     responses: list[httpx.Response] = []
-    async with AsyncTestClient(app) as client, trio.open_nursery() as nursery:
+    try:
+        async with AsyncTestClient(app) as client, trio.open_nursery() as nursery:
 
-        async def fetch() -> None:
-            responses.append(await client.get("/slow"))
+            async def fetch() -> None:
+                responses.append(await client.get("/slow"))
 
-        nursery.start_soon(fetch)
-        await trio.testing.wait_all_tasks_blocked()
-        mock_clock.jump(2.1)  # past the deadline, while the endpoint's thread runs
-        await in_thread(handler.entered)
-        mock_clock.jump(DEADLINE_HANDLER_GRACE * 0.5)
-        await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(fetch)
+            await trio.testing.wait_all_tasks_blocked()
+            mock_clock.jump(2.1)  # past the deadline, while the endpoint's thread runs
+            await in_thread(handler.entered)
+            mock_clock.jump(DEADLINE_HANDLER_GRACE * 0.5)
+            await trio.testing.wait_all_tasks_blocked()
+            handler.release.set()
+            endpoint_release.set()  # its result, when it returns, is dropped
+    finally:
         handler.release.set()
+        endpoint_release.set()
     [response] = responses
     assert (response.status_code, response.text) == (504, "handled 504")
 
@@ -165,7 +173,7 @@ def served_app(delay: float, release: threading.Event) -> TrioAPI:
 
 @pytest.mark.parametrize("http2", [False, True], ids=["http1.1", "http2"])
 async def test_through_hypercorn_the_slow_handler_answers_then_the_grace_holds(http2):
-    for delay, expected in ((0.3, b"handled"), (30, BARE_504)):
+    for delay, expected in ((0.1, b"handled"), (30, BARE_504)):
         release = threading.Event()
         try:
             async with (
