@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.serving import run_hypercorn
+from tests.ws_client import open_ws
 from trioapi import APIRouter, BackgroundTasks, Depends, Request, TrioAPI, WebSocket
 from trioapi.nurseries import AppNursery, RequestNursery
 from trioapi.responses import StreamingResponse
@@ -311,3 +312,33 @@ def test_a_streamed_response_ends_its_span_before_the_background_tasks(recorded:
 
     assert TestClient(app).get("/").text == "onetwo"
     assert seen == [1]
+
+
+async def test_websocket_span_through_hypercorn(recorded: Any) -> None:
+    config, spans, _ = recorded
+    app = TrioAPI(telemetry=config)
+    in_child: list[Any] = []
+
+    async def child() -> None:
+        in_child.append(trace.get_current_span().get_span_context().trace_id)
+
+    @app.websocket("/echo/{room}")
+    async def echo(websocket: WebSocket, room: str, nursery: RequestNursery) -> None:
+        await websocket.accept()
+        nursery.start_soon(child)
+        await websocket.send_text(await websocket.receive_text() + room)
+        await websocket.close()
+
+    async with run_hypercorn(app) as base:
+        async with open_ws(base, "/echo/a") as ws:
+            await ws.send_message("hi ")
+            assert await ws.get_message() == "hi a"
+        with trio.fail_after(5):
+            while not [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]:
+                await trio.sleep(0.01)
+    span = server(spans)
+    assert span.name == "WS /echo/{room}"
+    assert span.status.status_code == StatusCode.UNSET
+    attributes = span.attributes or {}
+    assert (attributes["url.scheme"], attributes["http.route"]) == ("ws", "/echo/{room}")
+    assert in_child == [span.context.trace_id]
