@@ -11,7 +11,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from trioapi.server import plan_hypercorn_fixes
+from trioapi.server import call_shutdown_trigger, plan_hypercorn_fixes
 
 
 def needs_fix(name: str) -> pytest.MarkDecorator:
@@ -48,7 +48,7 @@ async def run_hypercorn(
     shutdown = stop if stop is not None else trio.Event()
     trigger: Callable[[], Awaitable[Any]] = shutdown.wait
     if stop is not None and hasattr(app, "shutdown_trigger"):
-        trigger = app.shutdown_trigger(trigger)
+        trigger = call_shutdown_trigger(app, trigger, config.graceful_timeout)
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(
             lambda task_status: serve(

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -308,19 +309,67 @@ class ResponseTracker:
 
         Run in a task of its own (the watchdog's nursery), after :meth:`take_over`.
         """
+        if self.on_timeout is not None:
+            await self._answer_for_app(
+                partial(self._answer_within_grace, self._forward),
+                CancelReason.DEADLINE,
+                "deadline passed",
+            )
+
+    def can_answer_shutdown(self) -> bool:
+        """Whether :meth:`answer_shutdown` can answer: no response started, nothing answers yet.
+
+        HTTP/1 only: hypercorn sends HTTP/2 body frames from a task of the
+        connection that its hard cancel has ended, so only the head of an
+        answer would go out.
+        """
+        context = self._context
+        return (
+            context.phase is _NOT_STARTED
+            and not self._taken_over
+            and self.receive is not None
+            and not context.client_disconnected
+            and context.scope.get("http_version", "1.1") in ("1.0", "1.1")
+        )
+
+    async def answer_shutdown(self, responder: TimeoutResponder) -> None:
+        """Answer with ``responder`` (503) for a request the server's hard cancel could not end.
+
+        A checkpoint. Run in a task of its own (the watchdog's nursery), after
+        :meth:`take_over` (see :meth:`can_answer_shutdown`). The answer says
+        ``Connection: close``.
+        """
+        context = self._context
+        context.close_connection = True
+        receive = self.receive
+
+        async def answer() -> None:
+            if receive is not None:
+                with trio.move_on_after(ANSWER_GRACE):
+                    await responder(context.scope, receive, self._forward)
+
+        await self._answer_for_app(
+            answer, CancelReason.SHUTDOWN, "the server's graceful timeout passed"
+        )
+
+    async def _answer_for_app(
+        self, answer: Callable[[], Awaitable[None]], reason: CancelReason, what: str
+    ) -> None:
+        """Log why, then ``answer()`` for the app, unless a response has started. A checkpoint."""
         answered = self._answered
         try:
             context = self._context
-            if self.on_timeout is None or self.receive is None or context.phase is not _NOT_STARTED:
+            if self.receive is None or context.phase is not _NOT_STARTED:
                 return
             if context.cancel_reason is None:
-                context.cancel_reason = CancelReason.DEADLINE
+                context.cancel_reason = reason
             logger.info(
-                "%s: deadline passed while the request waits on work it cannot interrupt "
+                "%s: %s while the request waits on work it cannot interrupt "
                 "(a worker thread); answered now, its result is dropped when it returns",
-                self._context.describe(),
+                context.describe(),
+                what,
             )
-            await self._answer_within_grace(self._forward)
+            await answer()
         finally:
             if answered is not None:
                 answered.set()

@@ -17,14 +17,16 @@ import trio
 
 from trioapi._foreign import check_not_foreign
 from trioapi._lifespan import AppTasks, serve_lifespan
+from trioapi._response_tracker import STUCK_AFTER
 from trioapi._routing.router import Router
 from trioapi._routing.routes import BaseRoute
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
 from trioapi._scopes import RequestLimits
 from trioapi._serve import serve_request
 from trioapi._shutdown import ServerShutdown
+from trioapi._watchdog import RequestWatchdog
 from trioapi.datastructures import State, URLPath
-from trioapi.exceptions import RequestTimeout, TrioAPIError
+from trioapi.exceptions import HTTPException, RequestTimeout, TrioAPIError
 from trioapi.middleware import Middleware
 from trioapi.middleware.body_limit import RequestBodyLimitMiddleware
 from trioapi.middleware.errors import ServerErrorMiddleware
@@ -186,7 +188,7 @@ class Starlette:
         await serve_lifespan(self, scope, receive, send, lifespan, self._set_app_tasks)
 
     def shutdown_trigger(
-        self, trigger: Callable[[], Awaitable[object]]
+        self, trigger: Callable[[], Awaitable[object]], *, graceful_timeout: float | None = None
     ) -> Callable[[], Awaitable[None]]:
         """Wrap a server's shutdown trigger so the app shuts its connections down first.
 
@@ -199,15 +201,37 @@ class Starlette:
         ``hypercorn --worker-class trio app:app``, ``trioapi run`` and
         ``trioapi dev`` apply it to hypercorn's own trigger for you.
 
+        Requests in flight go on; at hypercorn's hard cancel, ``graceful_timeout``
+        seconds after the trigger, they are cancelled. An HTTP/1.1 request
+        that cannot be, because it waits on a worker thread, is answered 503
+        then (when ``graceful_timeout`` is given), its result dropped when
+        the thread returns, as for a deadline.
+
         Args:
             trigger: The async callable that returns when the server should stop.
+            graceful_timeout: The server's ``graceful_timeout``, in seconds.
         """
 
         async def wait_then_begin_shutdown() -> None:
             await trigger()
+            tasks = self._app_tasks
+            nursery, watchdog = (None, None) if tasks is None else (tasks.nursery, tasks.watchdog)
+            if graceful_timeout is not None and nursery is not None and watchdog is not None:
+                cancel_at = trio.current_time() + graceful_timeout
+                nursery.start_soon(self._answer_at_hard_cancel, watchdog, cancel_at)
             await self._shutdown.begin()
 
         return wait_then_begin_shutdown
+
+    async def _answer_at_hard_cancel(self, watchdog: RequestWatchdog, cancel_at: float) -> None:
+        # Just after the server's hard cancel: a request still without a
+        # response then cannot be cancelled (it waits on a worker thread).
+        await trio.sleep_until(cancel_at + STUCK_AFTER)
+        watchdog.answer_unstarted(self._answer_unavailable)
+
+    async def _answer_unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 503 with the handler for status 503 or ``HTTPException``."""
+        await self._answer_error(HTTPException(503), scope, receive, send)
 
     async def _answer_timeout(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a request whose deadline passed with the handler for ``RequestTimeout``.
@@ -216,11 +240,16 @@ class Starlette:
         for ``RequestTimeout`` or its nearest base class (``HTTPException``),
         else the application's default answer.
         """
+        await self._answer_error(RequestTimeout(), scope, receive, send)
+
+    async def _answer_error(
+        self, error: HTTPException, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer ``error`` on a request's behalf with the handler registered for it."""
         from trioapi.concurrency import is_async_callable, run_in_threadpool
         from trioapi.requests import Request
 
-        error = RequestTimeout()
-        handler = self.exception_handlers.get(504)
+        handler = self.exception_handlers.get(error.status_code)
         if handler is None:
             by_class = {k: v for k, v in self.exception_handlers.items() if isinstance(k, type)}
             handler = lookup_exception_handler(by_class, error)

@@ -17,11 +17,16 @@ bounds each send itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import trio
 
 from trioapi._receive import ReceivePump
+from trioapi.types import Receive, Scope, Send
+
+# Sends an answer on a request's behalf (the app's 503 at the hard cancel).
+Responder = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 __all__ = ["WATCH_AFTER", "RequestWatchdog", "watch_one_request"]
 
@@ -50,6 +55,10 @@ class _Watched(Protocol):
     def is_taken_over(self) -> bool: ...
 
     async def answer_deadline(self) -> None: ...
+
+    def can_answer_shutdown(self) -> bool: ...
+
+    async def answer_shutdown(self, responder: Responder) -> None: ...
 
 
 class RequestWatchdog:
@@ -88,6 +97,18 @@ class RequestWatchdog:
                 return
             self._running = True
         self._wakeup.set()
+
+    def answer_unstarted(self, responder: Responder) -> None:
+        """Answer with ``responder``, from here, every request that has started no response.
+
+        Called once the server's hard cancel has had its chance: a request
+        still here is waiting on work it cannot leave (a worker thread).
+        HTTP/1 requests only (see ``ResponseTracker.can_answer_shutdown``).
+        """
+        for watched in list(self._sending):
+            if watched.can_answer_shutdown():
+                watched.take_over()
+                self._nursery.start_soon(watched.answer_shutdown, responder)
 
     def forget(self, pump: ReceivePump, watched: _Watched) -> None:
         """The request is over."""

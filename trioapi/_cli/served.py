@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from trioapi.server import find_shutdown_target
+from trioapi.server import call_shutdown_trigger, find_shutdown_target
 from trioapi.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("trioapi.server")
@@ -92,9 +92,12 @@ class ServedApp:
             self.state = READY
 
     def shutdown_trigger(
-        self, trigger: Callable[[], Awaitable[object]]
-    ) -> Callable[[], Awaitable[None]]:
-        """Wrap the server's trigger: start draining, then let the app's own trigger fire."""
+        self, trigger: Callable[[], Awaitable[object]], *, graceful_timeout: float | None = None
+    ) -> Callable[[], Awaitable[object]]:
+        """Wrap the server's trigger: start draining, then let the app's own trigger fire.
+
+        ``graceful_timeout`` (the server's) is passed on to the app's trigger.
+        """
 
         async def begin_draining() -> None:
             await trigger()
@@ -108,8 +111,7 @@ class ServedApp:
         inner: Any = find_shutdown_target(self.app)
         if inner is None:
             return begin_draining
-        wrapped: Callable[[], Awaitable[None]] = inner.shutdown_trigger(begin_draining)
-        return wrapped
+        return call_shutdown_trigger(inner, begin_draining, graceful_timeout)
 
     def log_stopped(self) -> None:
         """Log the shutdown line: how many requests were drained, how many were cut off."""

@@ -33,7 +33,7 @@ from trioapi.server._registry import (
     load_fixes,
 )
 from trioapi.server._response_start import repair_cut_response_start
-from trioapi.server._shutdown_trigger import find_shutdown_target
+from trioapi.server._shutdown_trigger import call_shutdown_trigger, find_shutdown_target
 
 __all__ = [
     "ENV_VAR",
@@ -41,6 +41,7 @@ __all__ = [
     "HypercornFix",
     "HypercornFixesError",
     "applied_hypercorn_fixes",
+    "call_shutdown_trigger",
     "apply_hypercorn_fixes",
     "apply_hypercorn_fixes_if_served",
     "find_shutdown_target",

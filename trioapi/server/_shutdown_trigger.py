@@ -35,7 +35,7 @@ import trio
 
 from trioapi.server._registry import HypercornFix
 
-__all__ = ["FIX", "find_shutdown_target", "wrap_worker_serve"]
+__all__ = ["FIX", "call_shutdown_trigger", "find_shutdown_target", "wrap_worker_serve"]
 
 WORKER_RUN_MODULE = "hypercorn.trio.run"
 
@@ -78,6 +78,30 @@ def find_shutdown_target(app: object) -> Any:
     return None
 
 
+def call_shutdown_trigger(
+    target: Any, trigger: ShutdownTrigger, graceful_timeout: float | None
+) -> ShutdownTrigger:
+    """``target.shutdown_trigger(trigger)``, telling it the server's ``graceful_timeout`` if it asks.
+
+    A ``TrioAPI`` takes it to answer 503, at the server's hard cancel, the
+    requests still waiting on a worker thread; a ``shutdown_trigger`` without
+    the keyword (another framework's) gets the trigger alone.
+    """
+    method = target.shutdown_trigger
+    if graceful_timeout is not None and _takes_graceful_timeout(method):
+        wrapped: ShutdownTrigger = method(trigger, graceful_timeout=graceful_timeout)
+    else:
+        wrapped = method(trigger)
+    return wrapped
+
+
+def _takes_graceful_timeout(method: Callable[..., object]) -> bool:
+    try:
+        return "graceful_timeout" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def wrap_worker_serve(original: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """hypercorn's ``worker_serve``, handing a served app with ``shutdown_trigger`` the trigger.
 
@@ -103,7 +127,8 @@ def wrap_worker_serve(original: Callable[..., Awaitable[None]]) -> Callable[...,
         elif threading.current_thread() is not threading.main_thread():
             # Signal handlers can only be installed from the main thread.
             if given is not None:
-                kwargs["shutdown_trigger"] = target.shutdown_trigger(given)
+                graceful = getattr(config, "graceful_timeout", None)
+                kwargs["shutdown_trigger"] = call_shutdown_trigger(target, given, graceful)
             await original(app, config, *args, **kwargs)
         else:
             await _serve_with_stop_signals(original, target, given, app, config, *args, **kwargs)
@@ -132,7 +157,8 @@ async def _serve_with_stop_signals(
     signums = (signal.SIGTERM,) if given is not None else (signal.SIGINT, signal.SIGTERM)
     signalled = trio.Event()
     trigger = signalled.wait if given is None else _first_of(given, signalled.wait)
-    kwargs["shutdown_trigger"] = target.shutdown_trigger(trigger)
+    graceful = getattr(args[1], "graceful_timeout", None)  # args: app, config, ...
+    kwargs["shutdown_trigger"] = call_shutdown_trigger(target, trigger, graceful)
     with trio.open_signal_receiver(*signums) as received:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_watch_stop_signals, received, signalled)
