@@ -190,3 +190,21 @@ async def test_through_hypercorn_the_slow_handler_answers_then_the_grace_holds(h
                 release.set()  # the held thread returns, so the server can stop
         finally:
             release.set()
+
+
+async def test_a_deadline_handler_that_fails_still_leaves_the_client_a_504(autojump_clock, caplog):
+    app = TrioAPI()
+
+    @app.exception_handler(RequestTimeout)
+    async def broken(request: Request, exc: RequestTimeout):
+        raise KeyError("the handler's own bug")
+
+    @app.get("/slow", timeout=2)
+    async def slow():
+        await trio.sleep(10)
+
+    answered: list[float] = []
+    with pytest.raises(KeyError, match="the handler's own bug"):
+        await call(app, "/slow", on_answer=lambda: answered.append(trio.current_time()))
+    assert answered == [2.0]  # the bare 504, at the deadline
+    assert "did not start a response (it ended without one)" in caplog.text

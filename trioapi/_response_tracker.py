@@ -425,10 +425,12 @@ class ResponseTracker:
                 if not start_sent:
                     cut_off = True
                     logger.warning(
-                        "%s: the handler for the passed deadline did not start a response "
-                        "within %s s; a bare 504 is sent instead",
+                        "%s: the handler for the passed deadline did not start a response %s; "
+                        "a bare 504 is sent instead",
                         context.describe(),
-                        DEADLINE_HANDLER_GRACE,
+                        "(it ended without one)"
+                        if settled.is_set()
+                        else f"within {DEADLINE_HANDLER_GRACE} s",
                     )
                     nursery.cancel_scope.cancel()  # a thread is still waited for
                     with trio.CancelScope(shield=True):
