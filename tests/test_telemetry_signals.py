@@ -342,3 +342,31 @@ async def test_websocket_span_through_hypercorn(recorded: Any) -> None:
     attributes = span.attributes or {}
     assert (attributes["url.scheme"], attributes["http.route"]) == ("ws", "/echo/{room}")
     assert in_child == [span.context.trace_id]
+
+
+async def test_shutdown_during_teardown_is_recorded_through_hypercorn(recorded: Any) -> None:
+    config, spans, _ = recorded
+    app = TrioAPI(telemetry=config)
+    running = trio.Event()
+
+    async def forever() -> None:
+        running.set()
+        await trio.sleep_forever()
+
+    @app.get("/")
+    async def endpoint(tasks: BackgroundTasks) -> str:
+        tasks.add_task(forever)
+        return "ok"
+
+    stop = trio.Event()
+    async with run_hypercorn(app, stop=stop, graceful_timeout=0.2) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            assert (await client.get("/")).json() == "ok"
+        with trio.fail_after(5):
+            await running.wait()
+        stop.set()
+    (teardown,) = named(spans, "trioapi.request.teardown")
+    assert (teardown.attributes or {})["trioapi.request.cancelled"] == "shutdown"
+    assert server(spans).status.status_code == StatusCode.UNSET
+    (task,) = named(spans, "trioapi.background_task")
+    assert task.status.status_code == StatusCode.UNSET  # cancelled, not failed
