@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.chaos_app import HTTP_CHECKPOINTS, WEBSOCKET_CHECKPOINTS
-from tests.chaos_runner import IN_PROCESS, KINDS, SERVED, STOPS, THREAD_WAIT, Report, phase_of
+from tests.chaos_runner import IN_PROCESS, KINDS, SERVED, Report, phase_of
 
 
 def applies(transport: str, kind: str, target: str) -> bool:
@@ -44,12 +44,7 @@ def known_failure(transport: str, kind: str, target: str) -> str | None:
     A bug found next gets its rule here (strict xfail in ``make test``,
     counted apart by ``bench/chaos.py``).
     """
-    if target in THREAD_WAIT and kind in STOPS and transport == "h2":
-        return (
-            "hypercorn sends HTTP/2 body frames from a task of the connection that its hard "
-            "cancel ends, so the 503 answered for a request stuck on a worker thread cannot go "
-            "out (HTTP/1.1 gets it); the client waits for the thread"
-        )
+    del transport, kind, target  # no known failure left
     return None
 
 

@@ -153,6 +153,11 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "H2Protocol.__init__ does not set connection, streams",
     ),
     (
+        "h2-stream-cancel",
+        lambda mp: mp.delattr(H2Protocol, "_flush"),
+        "H2Protocol has no _flush",
+    ),
+    (
         "h2-reset",
         lambda mp: mp.setattr(h2_protocol, "StreamClosed", type("StreamClosed", (), {})),
         "hypercorn.protocol.h2 does not use StreamClosed any more",

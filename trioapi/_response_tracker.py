@@ -29,7 +29,11 @@ import trio
 
 from trioapi._exception_groups import open_scope_nursery
 from trioapi._request_state import CancelReason, ResponsePhase
-from trioapi.server import repair_cut_response_start
+from trioapi.server import (
+    can_cancel_http2_stream,
+    cancel_http2_stream,
+    repair_cut_response_start,
+)
 from trioapi.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -319,9 +323,9 @@ class ResponseTracker:
     def can_answer_shutdown(self) -> bool:
         """Whether :meth:`answer_shutdown` can answer: no response started, nothing answers yet.
 
-        HTTP/1 only: hypercorn sends HTTP/2 body frames from a task of the
-        connection that its hard cancel has ended, so only the head of an
-        answer would go out.
+        Over HTTP/2 only if the server layer can reset the stream: hypercorn
+        sends HTTP/2 body frames from a task of the connection that its hard
+        cancel has ended, so no answer could go out whole.
         """
         context = self._context
         return (
@@ -329,7 +333,7 @@ class ResponseTracker:
             and not self._taken_over
             and self.receive is not None
             and not context.client_disconnected
-            and context.scope.get("http_version", "1.1") in ("1.0", "1.1")
+            and (_is_http1(context.scope) or can_cancel_http2_stream(self._send))
         )
 
     async def answer_shutdown(self, responder: TimeoutResponder) -> None:
@@ -337,14 +341,17 @@ class ResponseTracker:
 
         A checkpoint. Run in a task of its own (the watchdog's nursery), after
         :meth:`take_over` (see :meth:`can_answer_shutdown`). The answer says
-        ``Connection: close``.
+        ``Connection: close``; over HTTP/2 the stream is reset (``CANCEL``)
+        instead, as async work is cut at that moment.
         """
         context = self._context
         context.close_connection = True
         receive = self.receive
 
         async def answer() -> None:
-            if receive is not None:
+            if not _is_http1(context.scope):
+                await cancel_http2_stream(self._send)
+            elif receive is not None:
                 with trio.move_on_after(ANSWER_GRACE):
                     await responder(context.scope, receive, self._forward)
 
@@ -513,3 +520,7 @@ async def send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _is_http1(scope: Scope) -> bool:
+    return scope.get("http_version", "1.1") in ("1.0", "1.1")

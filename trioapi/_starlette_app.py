@@ -202,10 +202,10 @@ class Starlette:
         ``trioapi dev`` apply it to hypercorn's own trigger for you.
 
         Requests in flight go on; at hypercorn's hard cancel, ``graceful_timeout``
-        seconds after the trigger, they are cancelled. An HTTP/1.1 request
-        that cannot be, because it waits on a worker thread, is answered 503
-        then (when ``graceful_timeout`` is given), its result dropped when
-        the thread returns, as for a deadline.
+        seconds after the trigger, they are cancelled. A request that cannot
+        be, because it waits on a worker thread, is answered 503 then (over
+        HTTP/2 its stream is reset) when ``graceful_timeout`` is given, its
+        result dropped when the thread returns, as for a deadline.
 
         Args:
             trigger: The async callable that returns when the server should stop.

@@ -103,7 +103,7 @@ class RequestWatchdog:
 
         Called once the server's hard cancel has had its chance: a request
         still here is waiting on work it cannot leave (a worker thread).
-        HTTP/1 requests only (see ``ResponseTracker.can_answer_shutdown``).
+        (See ``ResponseTracker.can_answer_shutdown``: over HTTP/2 the stream is reset.)
         """
         for watched in list(self._sending):
             if watched.can_answer_shutdown():

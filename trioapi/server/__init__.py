@@ -34,6 +34,7 @@ from trioapi.server._registry import (
 )
 from trioapi.server._response_start import repair_cut_response_start
 from trioapi.server._shutdown_trigger import call_shutdown_trigger, find_shutdown_target
+from trioapi.server._stream_cancel import can_cancel_http2_stream, cancel_http2_stream
 
 __all__ = [
     "ENV_VAR",
@@ -42,6 +43,8 @@ __all__ = [
     "HypercornFixesError",
     "applied_hypercorn_fixes",
     "call_shutdown_trigger",
+    "can_cancel_http2_stream",
+    "cancel_http2_stream",
     "apply_hypercorn_fixes",
     "apply_hypercorn_fixes_if_served",
     "find_shutdown_target",

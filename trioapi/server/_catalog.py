@@ -15,6 +15,7 @@ FIX_MODULES: dict[str, str] = {
     "ambiguous-framing": "trioapi.server._framing",
     "h2-reset": "trioapi.server._h2_reset",
     "h2-late-data": "trioapi.server._h2_late_data",
+    "h2-stream-cancel": "trioapi.server._stream_cancel",
     "idle-task": "trioapi.server._idle_task",
     "early-answer-close": "trioapi.server._early_close",
     "lingering-close": "trioapi.server._linger",
