@@ -17,7 +17,7 @@ import trio
 import trioapi
 import trioapi.exceptions
 from tests.trio_support import call
-from trioapi import Depends, File, Form, Header, TrioAPI, UploadFile
+from trioapi import APIRouter, Depends, File, Form, Header, TrioAPI, UploadFile
 from trioapi.exceptions import TrioAPIDeprecationWarning, TrioAPIError
 from trioapi.params import Query
 from trioapi.testclient import TestClient
@@ -128,6 +128,36 @@ async def test_the_limit_is_shared_by_every_route_declaring_the_same_dependency(
     assert [e.json() for e in exchanges] == ["a", "b", "a"]
     assert gauge.peak == 1
     assert sorted(e.finished_at for e in exchanges) == pytest.approx([1, 2, 3])
+
+
+async def test_each_app_owns_its_slots_and_included_routes_share_them(autojump_clock):
+    gauge = Gauge()
+
+    async def database() -> str:
+        await gauge.hold(1)
+        return "db"
+
+    async def endpoint(db: Annotated[str, Depends(database, max_concurrency=1)]) -> str:
+        return db
+
+    first, second = TrioAPI(), TrioAPI()
+    router = APIRouter()
+    router.add_api_route("/", endpoint)
+    first.include_router(router, prefix="/a")
+    first.include_router(router, prefix="/b")
+    second.include_router(router)
+
+    async def one(app: TrioAPI, path: str, finished: list) -> None:
+        finished.append((path, (await call(app, path)).finished_at))
+
+    finished: list = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(one, first, "/a/", finished)
+        nursery.start_soon(one, first, "/b/", finished)
+        nursery.start_soon(one, second, "/", finished)
+    # The first app's two routes share one slot; the second app has its own.
+    assert sorted(at for _, at in finished) == pytest.approx([1, 1, 2])
+    assert gauge.peak == 2
 
 
 async def test_a_sync_dependency_takes_its_slot_before_going_to_a_worker_thread():

@@ -209,7 +209,7 @@ def test_a_route_that_sets_no_limit_has_no_per_request_settings():
 
     route = app.routes[-1]
     assert route.scope_settings is None
-    assert route.body_plan.max_json_depth is NOT_GIVEN
+    assert route.limits.max_json_depth is NOT_GIVEN
 
 
 async def test_route_body_limits_through_real_hypercorn():

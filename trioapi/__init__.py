@@ -1,6 +1,7 @@
 """trioapi: FastAPI's programming model on Trio."""
 
 from trioapi import status as status
+from trioapi._settings import Limits as Limits
 from trioapi.applications import TrioAPI as TrioAPI
 from trioapi.background import BackgroundTasks as BackgroundTasks
 from trioapi.datastructures import UploadFile as UploadFile
@@ -37,6 +38,7 @@ __all__ = [
     "Form",
     "HTTPException",
     "Header",
+    "Limits",
     "Path",
     "Query",
     "Request",

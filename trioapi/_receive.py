@@ -22,6 +22,7 @@ from typing import Protocol
 import trio
 
 from trioapi._request_state import CancelReason, ResponsePhase
+from trioapi._settings import Limits
 from trioapi.exceptions import HTTPException
 from trioapi.types import Message, Receive
 
@@ -40,11 +41,9 @@ class _Context(Protocol):
 
     client_disconnected: bool
     close_connection: bool
-    cancel_on_disconnect: bool
     phase: ResponsePhase
-    max_body_size: int | None
-    body_timeout: float | None
-    min_body_rate: float | None
+    # cancel_on_disconnect and the body limits: max_body_size, body_timeout, min_body_rate.
+    limits: Limits
 
     def cancel(self, reason: CancelReason) -> None: ...
 
@@ -172,7 +171,7 @@ class ReceivePump:
         # Not during the last body message's send: hypercorn reports the
         # disconnect of a stream it has just finished from inside that send
         # (the watchdog cancels such a send if it stays stuck).
-        if context.cancel_on_disconnect and context.phase < ResponsePhase.ENDING:
+        if context.limits.cancel_on_disconnect and context.phase < ResponsePhase.ENDING:
             context.cancel(CancelReason.DISCONNECT)
 
     async def receive(self) -> Message:
@@ -188,7 +187,7 @@ class ReceivePump:
         # Both limits are read from the context on each read, not when the
         # pump is made: the route the request reaches may replace the app's
         # before it reads the body.
-        limit = self._context.max_body_size
+        limit = self._context.limits.max_body_size
         if limit is not None and self._received_bytes == 0:
             self._check_declared_length(limit)
         if self._disconnected:
@@ -204,8 +203,8 @@ class ReceivePump:
     async def _wait_for_message(self) -> Message:
         """The next message, waited for within the read deadline and the rate limit."""
         context = self._context
-        body_timeout = context.body_timeout
-        min_rate = context.min_body_rate
+        body_timeout = context.limits.body_timeout
+        min_rate = context.limits.min_body_rate
         if (
             self._body_complete
             or (body_timeout is None and not min_rate)

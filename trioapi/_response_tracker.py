@@ -224,7 +224,7 @@ class ResponseTracker:
                 repair_cut_response_start(self._send)  # see _forward
                 raise
             return
-        timeout = context.send_timeout
+        timeout = context.limits.send_timeout
         with trio.CancelScope(shield=True) as shield:
             # The watchdog's send deadline cannot reach through the shield:
             # the shield's own (a tick later than the watchdog's) stands in.
@@ -238,7 +238,7 @@ class ResponseTracker:
 
     async def _send_timed(self, message: Message) -> None:
         # Read per message: the route may have replaced the app's send timeout.
-        timeout = self._context.send_timeout
+        timeout = self._context.limits.send_timeout
         if self._watchdog is not None:
             # Counted also without a timeout: a last send to a client that
             # has gone is watched for all the same.
@@ -468,7 +468,7 @@ class ResponseTracker:
         return (
             context.phase is _ENDING
             and context.client_disconnected
-            and context.cancel_on_disconnect
+            and context.limits.cancel_on_disconnect
         )
 
     def abandon_last_send(self) -> None:

@@ -23,85 +23,16 @@ from trioapi._exception_groups import is_cancellation, iter_leaves, single_leaf
 from trioapi._exception_groups import open_scope_nursery as open_scope_nursery
 from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi._runtime import error_hint
+from trioapi._settings import DEFAULT_LIMITS, Limits
+from trioapi._settings import RequestLimits as RequestLimits  # the app-wide value
 from trioapi.types import Scope
 
 CONTEXT_KEY = "trioapi.context"
-DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
-DEFAULT_BODY_TIMEOUT = 60.0
-# A body must keep coming at this average rate (bytes per second) once the
-# pump's grace period (trioapi._receive.BODY_RATE_GRACE, 10 s) is over.
-DEFAULT_MIN_BODY_RATE = 500.0
-DEFAULT_SEND_TIMEOUT = (
-    60.0  # one response message; a client that reads nothing for this long is gone
-)
-DEFAULT_MAX_FORM_FILES = 1000
-DEFAULT_MAX_FORM_FIELDS = 1000
-DEFAULT_MAX_FORM_PART_SIZE = 1024 * 1024
-# python-multipart's own defaults: headers per part, bytes per header line.
-DEFAULT_MAX_FORM_HEADER_COUNT = 8
-DEFAULT_MAX_FORM_HEADER_SIZE = 4096 + 128
 CLEANUP_GRACE = 5.0
 
 logger = logging.getLogger("trioapi")
 
 Cleanup = Callable[[], Awaitable[Any]]
-
-
-class RequestLimits:
-    """App-wide settings for the request scope, fixed when the app is built."""
-
-    __slots__ = (
-        "body_timeout",
-        "cancel_on_disconnect",
-        "form_limits",
-        "max_body_size",
-        "min_body_rate",
-        "send_timeout",
-        "timeout",
-    )
-
-    def __init__(
-        self,
-        *,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-        timeout: float | None = None,
-        cancel_on_disconnect: bool = True,
-        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
-        max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
-        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
-        max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
-        min_body_rate: float | None = DEFAULT_MIN_BODY_RATE,
-        max_form_header_count: int | None = DEFAULT_MAX_FORM_HEADER_COUNT,
-        max_form_header_size: int | None = DEFAULT_MAX_FORM_HEADER_SIZE,
-    ) -> None:
-        self.max_body_size = max_body_size
-        self.body_timeout = body_timeout
-        self.min_body_rate = min_body_rate
-        self.timeout = timeout
-        self.cancel_on_disconnect = cancel_on_disconnect
-        self.send_timeout = send_timeout
-        self.form_limits = form_limits(
-            max_form_files,
-            max_form_fields,
-            max_form_part_size,
-            max_form_header_count,
-            max_form_header_size,
-        )
-
-
-FormLimits = tuple[float, float, float, float, float]
-"""Most files, most fields, largest non-file part (bytes), most headers per part
-and largest header line (bytes) of a form (the field limit applies to URL-encoded
-forms too)."""
-
-
-def form_limits(*limits: float | None) -> FormLimits:
-    """The five form limits as the parsers take them: ``None`` (no limit) becomes infinity."""
-    files, fields, part_size, header_count, header_size = (
-        math.inf if limit is None else limit for limit in limits
-    )
-    return (files, fields, part_size, header_count, header_size)
 
 
 class RequestContext:
@@ -122,24 +53,19 @@ class RequestContext:
         "_request_id",
         "answered_for_app",
         "app_nursery",
-        "body_timeout",
-        "cancel_on_disconnect",
         "cancel_reason",
         "client_disconnected",
         "close_connection",
-        "form_limits",
-        "max_body_size",
-        "min_body_rate",
+        "limits",
         "phase",
         "request_cancel_scope",
         "request_nursery",
         "scope",
-        "send_timeout",
         "started_at",
     )
 
     def __init__(
-        self, limits: RequestLimits, app_nursery: trio.Nursery | None, scope: Scope | None = None
+        self, limits: Limits, app_nursery: trio.Nursery | None, scope: Scope | None = None
     ) -> None:
         self.scope: Scope = scope if scope is not None else {}
         self.client_disconnected = False
@@ -148,13 +74,10 @@ class RequestContext:
         # The deadline was answered on the app's behalf while its task waited
         # on a worker thread; the app's own response is dropped.
         self.answered_for_app = False
-        self.max_body_size = limits.max_body_size
-        self.body_timeout = limits.body_timeout
-        self.min_body_rate = limits.min_body_rate
-        self.cancel_on_disconnect = limits.cancel_on_disconnect
-        # Read by Request.form() and by each response send; a route may replace them.
-        self.form_limits = limits.form_limits
-        self.send_timeout = limits.send_timeout
+        # The settings the request runs under (trioapi._settings): the app's,
+        # until its route replaces them (use_limits). Read where each acts: the
+        # receive pump, Request.form(), each response send, the body reader.
+        self.limits = limits
         # Set when the body was refused (413/408/400): the response closes an HTTP/1 connection.
         self.close_connection = False
         self.app_nursery = app_nursery
@@ -185,13 +108,24 @@ class RequestContext:
         method = scope.get("method", scope.get("type", "?").upper())
         return f"{method} {scope.get('path', '?')} (request id {self.request_id})"
 
-    def set_cancel_on_disconnect(self, enabled: bool) -> None:
-        """Switch cancellation on client disconnect on or off for the rest of the request.
+    def use_limits(self, limits: Limits) -> None:
+        """Run the rest of the request under ``limits`` (its route's, merged onto the app's).
 
-        Switching it on after the client has already gone cancels the request now.
+        A changed ``timeout`` moves the deadline (still counted from the
+        request's start); switching ``cancel_on_disconnect`` on after the
+        client has already gone cancels the request now. The other settings
+        are read where they act, from here on.
         """
-        self.cancel_on_disconnect = enabled
-        if enabled and self.client_disconnected and self.phase < ResponsePhase.ENDING:
+        previous = self.limits
+        self.limits = limits
+        if limits.timeout != previous.timeout:
+            self.set_timeout(limits.timeout)
+        if (
+            limits.cancel_on_disconnect
+            and not previous.cancel_on_disconnect
+            and self.client_disconnected
+            and self.phase < ResponsePhase.ENDING
+        ):
             self.cancel(CancelReason.DISCONNECT)
 
     def cancel(self, reason: CancelReason) -> None:
@@ -273,7 +207,7 @@ def log_request_error(scope: Scope, what: str, error: BaseException) -> None:
     """
     context = get_request_context(scope)
     if context is None:
-        context = RequestContext(RequestLimits(), None, scope)
+        context = RequestContext(DEFAULT_LIMITS, None, scope)
     extra = {
         "method": scope.get("method", scope.get("type", "?").upper()),
         "path": scope.get("path", "?"),

@@ -28,10 +28,10 @@ from trioapi._response_tracker import ResponseTracker, send_gateway_timeout
 from trioapi._scopes import (
     CONTEXT_KEY,
     RequestContext,
-    RequestLimits,
     log_request_error,
     open_scope_nursery,
 )
+from trioapi._settings import Limits
 from trioapi._watchdog import RequestWatchdog, watch_one_request
 from trioapi.types import ASGIApp, Receive, Scope, Send
 
@@ -49,7 +49,7 @@ async def serve_request(
     receive: Receive,
     send: Send,
     *,
-    limits: RequestLimits,
+    limits: Limits,
     app_nursery: trio.Nursery | None = None,
     watchdog: RequestWatchdog | None = None,
     on_timeout: TimeoutResponder = send_gateway_timeout,
@@ -123,7 +123,7 @@ async def _serve_http(
     receive: Receive,
     send: Send,
     context: RequestContext,
-    limits: RequestLimits,
+    limits: Limits,
     watchdog: RequestWatchdog | None,
     on_timeout: TimeoutResponder,
 ) -> None:
@@ -179,7 +179,7 @@ async def _run_request_scope(
     pump: ReceivePump,
     send: ResponseTracker,
     context: RequestContext,
-    limits: RequestLimits,
+    limits: Limits,
 ) -> None:
     # A deadline or a disconnect cancels this scope. The request nursery is
     # opened inside it by the routes that inject one (open_request_nursery):

@@ -21,8 +21,8 @@ from trioapi._response_tracker import STUCK_AFTER
 from trioapi._routing.router import Router
 from trioapi._routing.routes import BaseRoute
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
-from trioapi._scopes import RequestLimits
 from trioapi._serve import serve_request
+from trioapi._settings import Limits, RequestLimits
 from trioapi._shutdown import ServerShutdown
 from trioapi._watchdog import RequestWatchdog
 from trioapi.datastructures import State, URLPath
@@ -90,7 +90,7 @@ class Starlette:
         debug: bool,
         middleware: Sequence[Middleware[Any]] | None,
         exception_handlers: dict[Any, ExceptionHandlerFn],
-        limits: RequestLimits,
+        limits: Limits,
         root_path: str = "",
         asyncio_bridge: AsyncioBridge | None = None,
     ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -12,22 +13,11 @@ from trioapi._docs_routes import install_docs_routes
 from trioapi._routing.api_router import APIRouter
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.unique_id import generate_unique_id
-from trioapi._scopes import (
-    DEFAULT_BODY_TIMEOUT,
-    DEFAULT_MAX_BODY_SIZE,
-    DEFAULT_MAX_FORM_FIELDS,
-    DEFAULT_MAX_FORM_FILES,
-    DEFAULT_MAX_FORM_HEADER_COUNT,
-    DEFAULT_MAX_FORM_HEADER_SIZE,
-    DEFAULT_MAX_FORM_PART_SIZE,
-    DEFAULT_MIN_BODY_RATE,
-    DEFAULT_SEND_TIMEOUT,
-    RequestLimits,
-)
+from trioapi._settings import DEFAULT_LIMITS, LIMIT_NAMES, Limits, split_limits
 from trioapi._starlette_app import Starlette
 from trioapi.asyncio_bridge import AsyncioBridge
 from trioapi.datastructures import Default
-from trioapi.dependencies.body import DEFAULT_MAX_JSON_DEPTH
+from trioapi.dependencies.limits import DependencyLimiters
 from trioapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -61,32 +51,14 @@ def _telemetry_settings(config: Mapping[str, Any]) -> Any:
 class TrioAPI(Starlette):
     """The application: FastAPI's ``FastAPI`` class, on Trio.
 
-    Arguments are FastAPI's, plus the request-scope settings of trioapi:
-    ``max_body_size`` (bytes, default 16 MiB; 413 above it), ``body_timeout``
-    (seconds to receive a request body, default 60; 408 after it),
-    ``min_body_rate`` (slowest average rate of a body in bytes per second
-    once 10 s have passed since its first read, default 500; 408 below it),
-    ``timeout`` (seconds for a whole request, default none; 504 after it, see
-    ``trioapi.exceptions.RequestTimeout``; routers and routes may set their own) and
-    ``cancel_on_disconnect`` (cancel the handler when the client goes away,
-    default on; routers and routes may set their own) and
-    ``concurrent_dependencies`` (resolve independent async dependencies
-    concurrently, default on) and ``send_timeout`` (seconds one response
-    message may wait for a client that does not read, default 60; the handler
-    is then cancelled as on a disconnect) and ``strict_content_type`` (``False``:
-    a body without a Content-Type is parsed as JSON on every route that does
-    not set its own ``strict_content_type``) and ``max_json_depth``
-    (deepest JSON nesting of a typed body, default 64; 422 past it) and
-    ``max_form_files``, ``max_form_fields`` (most file / non-file parts of a
-    multipart body, default 1000 each; the field limit also holds for
-    URL-encoded forms), ``max_form_part_size`` (largest non-file part in
-    bytes, default 1 MiB), ``max_form_header_count`` and
-    ``max_form_header_size`` (headers per multipart part, default 8, and
-    bytes per header line, default 4224); 400 above any of them.
-    ``max_body_size``, ``body_timeout``, ``min_body_rate``, ``send_timeout``,
-    the five form limits, ``max_json_depth``, ``timeout`` and ``cancel_on_disconnect`` may
-    be replaced per router and per route (``None``: no limit). See
-    docs/security.md. ``asyncio_bridge=True`` runs an asyncio loop as long as
+    Arguments are FastAPI's, plus the request settings of trioapi as keyword
+    arguments (``timeout=``, ``max_body_size=``, ``body_timeout=``,
+    ``strict_content_type=``, ...) or as one ``limits=Limits(...)`` value:
+    see :class:`trioapi.Limits` for each one and its default, and
+    docs/security.md. Routers and routes may replace each of them
+    (``None``: no limit); ``app.request_limits`` holds the app's complete
+    value, and each setting is also an attribute (``app.timeout``) that may
+    be reassigned before the app serves. ``asyncio_bridge=True`` runs an asyncio loop as long as
     the lifespan, for asyncio-only libraries (``trioapi.asyncio_bridge``,
     docs/guides/databases.md). ``telemetry={...}`` records OpenTelemetry
     spans and metrics for each request, as FastAPI 0.163 does (the
@@ -132,20 +104,6 @@ class TrioAPI(Starlette):
         generate_unique_id_function: Callable[[Any], str] = Default(generate_unique_id),
         separate_input_output_schemas: bool = True,
         openapi_external_docs: dict[str, Any] | None = None,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
-        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
-        timeout: float | None = None,
-        cancel_on_disconnect: bool = True,
-        concurrent_dependencies: bool = True,
-        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
-        strict_content_type: bool = True,
-        max_json_depth: int | None = DEFAULT_MAX_JSON_DEPTH,
-        max_form_files: int | None = DEFAULT_MAX_FORM_FILES,
-        max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS,
-        max_form_part_size: int | None = DEFAULT_MAX_FORM_PART_SIZE,
-        min_body_rate: float | None = DEFAULT_MIN_BODY_RATE,
-        max_form_header_count: int | None = DEFAULT_MAX_FORM_HEADER_COUNT,
-        max_form_header_size: int | None = DEFAULT_MAX_FORM_HEADER_SIZE,
         asyncio_bridge: bool = False,
         telemetry: Mapping[str, Any] | None = None,
         **extra: Any,
@@ -169,7 +127,6 @@ class TrioAPI(Starlette):
         self.swagger_ui_parameters = swagger_ui_parameters
         self.servers = servers or []
         self.separate_input_output_schemas = separate_input_output_schemas
-        self.extra = extra
         self.openapi_schema: dict[str, Any] | None = None
         # trioapi's own: routes that set timeout=/max_body_size=/body_timeout= document
         # their 504/413/408; False keeps FastAPI's document exactly.
@@ -177,25 +134,14 @@ class TrioAPI(Starlette):
         if root_path:
             _warn_root_path_deprecated(root_path)
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        # The semaphores of Depends(max_concurrency=N), shared by the app's
+        # routes, which find them through dependency_overrides_provider.
+        self.dependency_limiters = DependencyLimiters()
         self.webhooks = webhooks or APIRouter()
-        self.concurrent_dependencies = concurrent_dependencies
         self.telemetry = None if telemetry is None else _telemetry_settings(telemetry)
-        # Read per request by the body reader (trioapi.dependencies.body).
-        self.strict_content_type = strict_content_type
-        self.max_json_depth = max_json_depth
-        limits = RequestLimits(
-            max_body_size=max_body_size,
-            body_timeout=body_timeout,
-            timeout=timeout,
-            cancel_on_disconnect=cancel_on_disconnect,
-            send_timeout=send_timeout,
-            max_form_files=max_form_files,
-            max_form_fields=max_form_fields,
-            max_form_part_size=max_form_part_size,
-            min_body_rate=min_body_rate,
-            max_form_header_count=max_form_header_count,
-            max_form_header_size=max_form_header_size,
-        )
+        # The request settings, given as keywords among FastAPI's **extra.
+        limits = DEFAULT_LIMITS.merge(split_limits(extra, "TrioAPI"))
+        self.extra = extra
         self.router: APIRouter = APIRouter(
             routes=routes,
             redirect_slashes=redirect_slashes,
@@ -228,8 +174,20 @@ class TrioAPI(Starlette):
         install_docs_routes(self)
 
     def _body_limit_layers(self) -> list[Middleware[Any]]:
-        # The body limit is the core's (RequestLimits), per router and route.
+        # The body limit is the core's (request_limits), per router and route.
         return []
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Each request setting is an attribute too (app.max_json_depth = 2, as
+        # FastAPI apps set app attributes); setting one replaces it in the
+        # app's value, which every request reads when it starts.
+        if name in LIMIT_NAMES:
+            limits: Limits = self.request_limits
+            super().__setattr__("request_limits", replace(limits, **{name: value}))
+        elif name == "request_limits":
+            for setting in LIMIT_NAMES:
+                super().__setattr__(setting, getattr(value, setting))
+        super().__setattr__(name, value)
 
     # -- configuration -----------------------------------------------------
 

@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 import trio
 
 from trioapi._extensions import send_early_hints
-from trioapi._scopes import RequestLimits, get_request_context
+from trioapi._scopes import get_request_context
+from trioapi._settings import DEFAULT_LIMITS, form_limits
 from trioapi.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from trioapi.exceptions import HTTPException
 from trioapi.types import Message, Receive, Scope, Send
@@ -41,7 +42,7 @@ _PUSH_HEADERS = ("accept", "accept-encoding", "accept-language", "cache-control"
 # How long is_disconnected() lets a receive take to hand over a ready message.
 _DISCONNECT_POLL = 0.001
 # The multipart limits of a request served outside TrioAPI (no request context).
-_DEFAULT_FORM_LIMITS = RequestLimits().form_limits
+_DEFAULT_FORM_LIMITS = form_limits(DEFAULT_LIMITS)
 
 _COOKIE_ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")
 
@@ -467,7 +468,7 @@ class Request(HTTPConnection):
         content_type = _media_type(self.headers.get("content-type", ""))
         context = get_request_context(self.scope)
         # Explicit arguments win over the limits the request's route set.
-        defaults = _DEFAULT_FORM_LIMITS if context is None else context.form_limits
+        defaults = _DEFAULT_FORM_LIMITS if context is None else form_limits(context.limits)
         files, fields, part_size, header_count, header_size = (
             default if value is None else value
             for default, value in zip(defaults, given, strict=True)

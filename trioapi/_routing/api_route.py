@@ -15,10 +15,11 @@ from functools import partial
 from typing import Any
 
 from pydantic import PydanticSchemaGenerationError, TypeAdapter
+from typing_extensions import Unpack
 
 from trioapi._compat import uses_pydantic_v1
 from trioapi._foreign import check_not_foreign
-from trioapi._route_scope import NOT_GIVEN, SCOPE_SETTING_NAMES, RouteScopeSettings
+from trioapi._route_scope import RouteLimits
 from trioapi._routing.endpoint_response import ResponseBuilder
 from trioapi._routing.endpoint_stream import StreamBuilder, is_stream_endpoint, stream_item_type
 from trioapi._routing.response_model import (
@@ -32,7 +33,8 @@ from trioapi._routing.response_model import (
 from trioapi._routing.route_plans import RoutePlans
 from trioapi._routing.routes import Match, Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
-from trioapi._scopes import open_request_nursery
+from trioapi._scopes import get_request_context, open_request_nursery
+from trioapi._settings import DEFAULT_LIMITS, LIMIT_NAMES, LimitOptions, Limits, limits_from
 from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
@@ -65,11 +67,6 @@ def _endpoint_name(endpoint: Callable[..., Any]) -> str:
 
 def _unwrap_default(value: Any) -> Any:
     return value.value if isinstance(value, DefaultPlaceholder) else value
-
-
-def _given(value: Any) -> Any:
-    """``NOT_GIVEN`` for a ``Default(...)`` placeholder (the router's or app's setting applies)."""
-    return NOT_GIVEN if isinstance(value, DefaultPlaceholder) else value
 
 
 def endpoint_context(endpoint: Callable[..., Any], method: str, path: str) -> EndpointContext:
@@ -136,10 +133,14 @@ async def _serve_plain(
 ) -> None:
     plan = route.plans.for_scope(request.scope)
     body_plan = route.body_plan
+    limits = route._route_limits.current(request.scope)
     if body_plan is None:
-        state = RequestSolution(request, plan, None, False)
+        state = RequestSolution(request, plan, None, False, limits.concurrent_dependencies)
     else:
-        state = RequestSolution(request, plan, await read_body(request, body_plan), body_plan.embed)
+        body = await read_body(request, body_plan, limits)
+        state = RequestSolution(
+            request, plan, body, body_plan.embed, limits.concurrent_dependencies
+        )
     if telemetry is not None:
         telemetry.solving(state)
 
@@ -186,7 +187,7 @@ class _HTTPHandler:
         """Serve one request. A checkpoint; cancellation tears the dependencies down."""
         route = self.route
         if route.scope_settings is not None:
-            route.scope_settings.apply(scope)
+            route._route_limits.apply(scope)
         if route.needs_request_nursery:
             async with open_request_nursery(scope):
                 await _serve(route, Request(scope, receive, send), send)
@@ -197,16 +198,16 @@ class _HTTPHandler:
 class _RouteHandlerApp:
     """The ASGI app of a route whose class overrides ``get_route_handler``."""
 
-    __slots__ = ("handler", "settings")
+    __slots__ = ("handler", "limits")
 
-    def __init__(self, handler: RouteHandler, settings: RouteScopeSettings | None) -> None:
+    def __init__(self, handler: RouteHandler, limits: RouteLimits | None) -> None:
         self.handler = handler
-        self.settings = settings
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Call the handler for the response, then send it. A checkpoint."""
-        if self.settings is not None:
-            self.settings.apply(scope)
+        if self.limits is not None:
+            self.limits.apply(scope)
         # Always open: a custom handler may reach the nursery in ways no plan shows.
         async with open_request_nursery(scope):
             response = await self.handler(Request(scope, receive, send))
@@ -220,13 +221,11 @@ class APIRoute(Route):
         path: The path, with ``{param}`` segments.
         endpoint: The path operation function (``def`` runs in a worker thread).
         **options: Those of :class:`~trioapi._routing.route_options.RouteOptions`,
-            plus ``methods``, ``dependency_overrides_provider``,
-            ``strict_content_type`` (parse JSON only with a JSON
-            ``Content-Type``; default on, as in FastAPI 0.132+), ``timeout``,
-            ``cancel_on_disconnect``, ``max_body_size``, ``body_timeout``,
-            ``min_body_rate``, ``send_timeout``, the five ``max_form_*``
-            limits and ``max_json_depth`` (``Default(None)`` / ``None`` for
-            ``cancel_on_disconnect``: the app's).
+            plus ``methods`` and ``dependency_overrides_provider``. The
+            request settings (``timeout=``, ``max_body_size=``, ...,
+            ``limits=``; see :class:`trioapi.Limits`) are kept as
+            :attr:`limits` and each as an attribute of its own name
+            (``route.timeout``); those not given are the app's.
 
     Raises:
         TrioAPIError: a parameter, dependency, status code or response model
@@ -266,19 +265,7 @@ class APIRoute(Route):
         generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder = Default(
             generate_unique_id
         ),
-        strict_content_type: bool | DefaultPlaceholder = Default(True),
-        timeout: float | DefaultPlaceholder | None = Default(None),
-        cancel_on_disconnect: bool | None = None,
-        max_body_size: int | DefaultPlaceholder | None = Default(None),
-        body_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_json_depth: int | DefaultPlaceholder | None = Default(None),
-        send_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_form_files: int | DefaultPlaceholder | None = Default(None),
-        max_form_fields: int | DefaultPlaceholder | None = Default(None),
-        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
-        min_body_rate: float | DefaultPlaceholder | None = Default(None),
-        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
-        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
+        **settings: Unpack[LimitOptions],
     ) -> None:
         if not callable(endpoint):
             raise TrioAPIError(
@@ -302,23 +289,7 @@ class APIRoute(Route):
         self.callbacks = callbacks
         self.openapi_extra = openapi_extra
         self.generate_unique_id_function = generate_unique_id_function
-        self.strict_content_type = strict_content_type
-        self.timeout = timeout
-        self.cancel_on_disconnect = cancel_on_disconnect
-        self.max_body_size = max_body_size
-        self.body_timeout = body_timeout
-        self.max_json_depth = max_json_depth
-        self.send_timeout = send_timeout
-        self.max_form_files = max_form_files
-        self.max_form_fields = max_form_fields
-        self.max_form_part_size = max_form_part_size
-        self.min_body_rate = min_body_rate
-        self.max_form_header_count = max_form_header_count
-        self.max_form_header_size = max_form_header_size
-        self.scope_settings = RouteScopeSettings.build(
-            cancel_on_disconnect=cancel_on_disconnect,
-            **{name: _given(getattr(self, name)) for name in SCOPE_SETTING_NAMES},
-        )
+        self._init_limits(limits_from(settings, type(self).__name__))
         self.tags = tags or []
         self.responses = responses or {}
         self.dependencies = list(dependencies or [])
@@ -341,6 +312,18 @@ class APIRoute(Route):
         self.description = self._description(description)
         self.label = f"{','.join(sorted(self.methods))} {self.path}"
         self.rebuild()
+
+    def _init_limits(self, limits: Limits) -> None:
+        # The route's settings, its router's and include calls' merged in (the
+        # app's are merged per request, trioapi._route_scope).
+        self.limits = limits
+        # FastAPI's APIRoute has strict_content_type as an attribute: each
+        # setting is one, NOT_GIVEN when the app's applies.
+        for name in LIMIT_NAMES:
+            setattr(self, name, getattr(limits, name))
+        # None when the route gives no setting: nothing to apply per request.
+        self.scope_settings: Limits | None = None if limits.is_empty else limits
+        self._route_limits = RouteLimits(limits)
 
     def get_route_handler(self) -> RouteHandler:
         """FastAPI's extension point: a coroutine function ``request -> Response``.
@@ -389,7 +372,8 @@ class APIRoute(Route):
         """
         self._build_typed_parts()
         if type(self).get_route_handler is not APIRoute.get_route_handler:
-            self.app = _RouteHandlerApp(self.get_route_handler(), self.scope_settings)
+            limits = None if self.scope_settings is None else self._route_limits
+            self.app = _RouteHandlerApp(self.get_route_handler(), limits)
 
     def _description(self, description: str | None) -> str:
         text = description or inspect.cleandoc(self.endpoint.__doc__ or "")
@@ -411,15 +395,7 @@ class APIRoute(Route):
         )
         self.dependant: Dependant = self.plans.dependant
         self.needs_request_nursery = needs_request_nursery(self.dependant)
-        self.body_plan: BodyPlan | None = build_body_plan(
-            self.dependant,
-            strict_content_type=(
-                None
-                if isinstance(self.strict_content_type, DefaultPlaceholder)
-                else self.strict_content_type
-            ),
-            max_json_depth=_given(self.max_json_depth),
-        )
+        self.body_plan: BodyPlan | None = build_body_plan(self.dependant)
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
         response_class = _unwrap_default(self.response_class)
         stream = None
@@ -511,7 +487,10 @@ class _WebSocketHandler:
         route = self.route
         websocket = WebSocket(scope, receive, send)
         plan = route.plans.for_scope(scope)
-        state = RequestSolution(websocket, plan, None, False)
+        # A WebSocket route has no settings of its own: the app's apply.
+        context = get_request_context(scope)
+        limits = DEFAULT_LIMITS if context is None else context.limits
+        state = RequestSolution(websocket, plan, None, False, limits.concurrent_dependencies)
 
         async def solve(call_endpoint: Callable[[dict[str, Any]], Awaitable[Any]], _: Any) -> None:
             await solve_and_run(

@@ -20,7 +20,6 @@ from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.router import Router
 from trioapi._routing.router_include import (
-    SCOPE_LIMIT_OPTIONS,
     Inclusion,
     check_prefix,
     first_given,
@@ -34,6 +33,7 @@ from trioapi._routing.router_lifespan import (
 )
 from trioapi._routing.routes import BaseRoute
 from trioapi._routing.unique_id import generate_unique_id
+from trioapi._settings import LimitOptions, limits_from, split_limits
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.exceptions import InvalidDeclarationError
 from trioapi.params import Depends
@@ -76,37 +76,10 @@ class APIRouter(Router):
         deprecated: Mark every route deprecated in OpenAPI.
         include_in_schema: List the routes in OpenAPI.
         generate_unique_id_function: Builds each route's unique id.
-        timeout: Seconds each request to these routes may take (a route's own
-            ``timeout=`` wins; ``None``: no deadline; not given: the app's).
-        cancel_on_disconnect: Cancel these routes' endpoints when the client
-            goes away (a route's own setting wins; ``None``: the app's).
-        max_body_size: Largest request body in bytes these routes accept (413
-            above it; ``None``: no limit; not given: the app's). A route's wins.
-        body_timeout: Seconds to receive a request body (408 after it;
-            ``None``: no deadline; not given: the app's). A route's wins.
-        max_json_depth: Deepest JSON nesting of a typed body (422 past it;
-            ``None``: no limit; not given: the app's). A route's wins.
-        send_timeout: Seconds one response message may wait for a client
-            that does not read (``None``: no limit; not given: the app's).
-            A route's wins.
-        max_form_files: Most file parts of a multipart body (400 above it;
-            ``None``: no limit; not given: the app's). A route's wins.
-        max_form_fields: Most non-file parts of a multipart body (400 above
-            it; ``None``: no limit; not given: the app's). A route's wins.
-        max_form_part_size: Largest non-file part of a multipart body in
-            bytes (400 above it; ``None``: no limit; not given: the app's).
-            A route's wins.
-        min_body_rate: Slowest average body rate in bytes per second after
-            a 10 s grace period (408 below it; ``None``: no minimum; not
-            given: the app's). A route's wins.
-        max_form_header_count: Most headers in one multipart part (400 above
-            it; ``None``: no limit; not given: the app's). A route's wins.
-        max_form_header_size: Longest header line of a multipart part in
-            bytes (400 above it; ``None``: no limit; not given: the app's).
-            A route's wins.
-        strict_content_type: Parse a body as JSON only when its
-            ``Content-Type`` says JSON (``False``: also without one; not
-            given: the app's). A route's or an inner router's wins.
+        **settings: The request settings of :class:`trioapi.Limits`
+            (``timeout=``, ``max_body_size=``, ..., or a whole ``limits=``
+            value) for these routes: a route's own, or an ``include_router``
+            call's, wins; those none of them gives are the app's.
     """
 
     def __init__(
@@ -131,19 +104,7 @@ class APIRouter(Router):
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder = Default(
             generate_unique_id
         ),
-        timeout: float | DefaultPlaceholder | None = Default(None),
-        cancel_on_disconnect: bool | None = None,
-        max_body_size: int | DefaultPlaceholder | None = Default(None),
-        body_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_json_depth: int | DefaultPlaceholder | None = Default(None),
-        send_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_form_files: int | DefaultPlaceholder | None = Default(None),
-        max_form_fields: int | DefaultPlaceholder | None = Default(None),
-        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
-        min_body_rate: float | DefaultPlaceholder | None = Default(None),
-        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
-        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
-        strict_content_type: bool | DefaultPlaceholder = Default(True),
+        **settings: Unpack[LimitOptions],
     ) -> None:
         check_prefix(prefix, "APIRouter(prefix=...)")
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
@@ -158,19 +119,8 @@ class APIRouter(Router):
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.generate_unique_id_function = generate_unique_id_function
-        self.timeout = timeout
-        self.cancel_on_disconnect = cancel_on_disconnect
-        self.max_body_size = max_body_size
-        self.body_timeout = body_timeout
-        self.max_json_depth = max_json_depth
-        self.send_timeout = send_timeout
-        self.max_form_files = max_form_files
-        self.max_form_fields = max_form_fields
-        self.max_form_part_size = max_form_part_size
-        self.min_body_rate = min_body_rate
-        self.max_form_header_count = max_form_header_count
-        self.max_form_header_size = max_form_header_size
-        self.strict_content_type = strict_content_type
+        # The settings merged into each route registered here (trioapi._settings).
+        self.limits = limits_from(settings, "APIRouter")
         self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
         self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self._init_lifespan(lifespan)
@@ -238,16 +188,16 @@ class APIRouter(Router):
         *,
         methods: Sequence[str] | set[str] | None = None,
         route_class_override: type[APIRoute] | None = None,
-        strict_content_type: bool | DefaultPlaceholder = Default(True),
         **options: Unpack[RouteOptions],
     ) -> None:
         """Register ``endpoint`` at ``self.prefix + path`` with this router's settings merged in.
 
         Tags, dependencies and callbacks are the router's followed by the
-        route's; responses are the router's updated with the route's.
-        ``strict_content_type`` given here wins over the router's.
+        route's; responses are the router's updated with the route's; each
+        request setting (``timeout=``, ...) given here wins over the router's.
         """
         merged: dict[str, Any] = dict(options)
+        merged["limits"] = self.limits.merge(split_limits(merged, "add_api_route"))
         merged["tags"] = [*self.tags, *(options.get("tags") or [])]
         merged["dependencies"] = [*self.dependencies, *(options.get("dependencies") or [])]
         merged["callbacks"] = [*self.callbacks, *(options.get("callbacks") or [])]
@@ -263,11 +213,6 @@ class APIRouter(Router):
             options.get("generate_unique_id_function", Default(generate_unique_id)),
             self.generate_unique_id_function,
         )
-        for limit in SCOPE_LIMIT_OPTIONS:
-            merged[limit] = first_given(options.get(limit, Default(None)), getattr(self, limit))
-        cancel = options.get("cancel_on_disconnect")
-        merged["cancel_on_disconnect"] = self.cancel_on_disconnect if cancel is None else cancel
-        merged["strict_content_type"] = first_given(strict_content_type, self.strict_content_type)
         route_class = route_class_override or self.route_class
         route = route_class(
             self.prefix + path,
@@ -371,19 +316,7 @@ class APIRouter(Router):
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder = Default(
             generate_unique_id
         ),
-        timeout: float | DefaultPlaceholder | None = Default(None),
-        cancel_on_disconnect: bool | None = None,
-        max_body_size: int | DefaultPlaceholder | None = Default(None),
-        body_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_json_depth: int | DefaultPlaceholder | None = Default(None),
-        send_timeout: float | DefaultPlaceholder | None = Default(None),
-        max_form_files: int | DefaultPlaceholder | None = Default(None),
-        max_form_fields: int | DefaultPlaceholder | None = Default(None),
-        max_form_part_size: int | DefaultPlaceholder | None = Default(None),
-        min_body_rate: float | DefaultPlaceholder | None = Default(None),
-        max_form_header_count: int | DefaultPlaceholder | None = Default(None),
-        max_form_header_size: int | DefaultPlaceholder | None = Default(None),
-        strict_content_type: bool | DefaultPlaceholder = Default(True),
+        **settings: Unpack[LimitOptions],
     ) -> None:
         """Copy every route of ``router`` into this one, under ``prefix``.
 
@@ -394,11 +327,9 @@ class APIRouter(Router):
         argument, this router's default. ``router``'s lifespan is entered
         inside this router's, and its startup/shutdown handlers are added to
         this router's lists. Routes added to ``router`` afterwards are not seen.
-        ``timeout``, ``cancel_on_disconnect``, ``max_body_size``,
-        ``body_timeout``, ``min_body_rate``, ``send_timeout``, the five
-        ``max_form_*`` limits, ``max_json_depth`` and ``strict_content_type``
-        apply to the included routes
-        that (with their router) set none; the innermost setting wins.
+        The request settings (``timeout=``, ..., ``limits=``; see
+        :class:`trioapi.Limits`) apply to the included routes that (with
+        their router) give none; the innermost setting wins.
 
         Raises:
             TrioAPIError: ``router`` is this router, ``prefix`` is malformed,
@@ -420,19 +351,7 @@ class APIRouter(Router):
             deprecated=deprecated,
             include_in_schema=include_in_schema,
             generate_unique_id_function=generate_unique_id_function,
-            timeout=timeout,
-            cancel_on_disconnect=cancel_on_disconnect,
-            max_body_size=max_body_size,
-            body_timeout=body_timeout,
-            max_json_depth=max_json_depth,
-            send_timeout=send_timeout,
-            max_form_files=max_form_files,
-            max_form_fields=max_form_fields,
-            max_form_part_size=max_form_part_size,
-            min_body_rate=min_body_rate,
-            max_form_header_count=max_form_header_count,
-            max_form_header_size=max_form_header_size,
-            strict_content_type=strict_content_type,
+            limits=limits_from(settings, "include_router"),
         )
         for route in list(router.routes):
             include_route(self, router, route, include)

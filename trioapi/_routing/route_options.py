@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
+
+from trioapi._settings import LimitOptions
 
 if TYPE_CHECKING:
     from trioapi._routing.routes import BaseRoute
@@ -22,8 +24,13 @@ if TYPE_CHECKING:
 __all__ = ["ROUTE_OPTION_NAMES", "RouteOptions"]
 
 
-class RouteOptions(TypedDict, total=False):
+class RouteOptions(LimitOptions, total=False):
     """Keyword options of a path operation, shared by every verb decorator.
+
+    Besides these, the request settings of :class:`trioapi.Limits`
+    (``timeout=``, ``max_body_size=``, ..., or a whole ``limits=`` value),
+    declared once in :class:`~trioapi._settings.LimitOptions`: each one given
+    replaces the router's and the app's for this route.
 
     Attributes:
         response_model: The type the return value is validated against and
@@ -52,44 +59,6 @@ class RouteOptions(TypedDict, total=False):
         callbacks: OpenAPI callbacks, appended to the router's.
         openapi_extra: Extra keys merged into the OpenAPI operation.
         generate_unique_id_function: Builds the operation's unique id from the route.
-        timeout: Seconds the whole request may take, counted from its start;
-            replaces the router's and the app's (``None``: no deadline). When
-            it passes before the response has started the client gets 504
-            (see ``trioapi.exceptions.RequestTimeout``); once the response
-            has started, the stream is ended.
-        cancel_on_disconnect: Cancel the endpoint when the client goes away;
-            replaces the router's and the app's setting.
-        max_body_size: Largest request body in bytes (413 above it, at once
-            when ``Content-Length`` says so); replaces the router's and the
-            app's, lower or higher (``None``: no limit).
-        body_timeout: Seconds to receive the whole request body, counted
-            from the first read (408 after it); replaces the router's and the
-            app's (``None``: no deadline).
-        min_body_rate: Slowest average rate, in bytes per second, at which
-            the body may arrive once a 10 s grace period from the first read
-            is over (408 below it); replaces the router's and the app's
-            (``None``: no minimum).
-        send_timeout: Seconds one response message may wait for a client
-            that does not read (the endpoint is then cancelled as on a
-            disconnect); replaces the router's and the app's (``None``: no
-            limit).
-        max_form_files: Most file parts in a multipart body parsed by
-            ``Request.form()`` or ``File()``/``Form()`` parameters (400
-            above it); replaces the router's and the app's (``None``: no limit).
-        max_form_fields: Most non-file parts in a multipart body (400 above
-            it); replaces the router's and the app's (``None``: no limit).
-        max_form_part_size: Largest non-file part of a multipart body, in
-            bytes (400 above it); replaces the router's and the app's
-            (``None``: no limit).
-        max_form_header_count: Most headers in one part of a multipart body
-            (400 above it); replaces the router's and the app's (``None``:
-            no limit).
-        max_form_header_size: Longest header line of a multipart part, in
-            bytes (400 above it); replaces the router's and the app's
-            (``None``: no limit).
-        max_json_depth: Deepest nesting of arrays/objects in a JSON body read
-            by the endpoint (422 past it); replaces the router's and the app's
-            (``None``: no limit).
     """
 
     response_model: Any
@@ -114,18 +83,6 @@ class RouteOptions(TypedDict, total=False):
     callbacks: list[BaseRoute] | None
     openapi_extra: dict[str, Any] | None
     generate_unique_id_function: Callable[[Any], str] | DefaultPlaceholder
-    timeout: float | DefaultPlaceholder | None
-    cancel_on_disconnect: bool | None
-    max_body_size: int | DefaultPlaceholder | None
-    body_timeout: float | DefaultPlaceholder | None
-    min_body_rate: float | DefaultPlaceholder | None
-    max_json_depth: int | DefaultPlaceholder | None
-    send_timeout: float | DefaultPlaceholder | None
-    max_form_files: int | DefaultPlaceholder | None
-    max_form_fields: int | DefaultPlaceholder | None
-    max_form_part_size: int | DefaultPlaceholder | None
-    max_form_header_count: int | DefaultPlaceholder | None
-    max_form_header_size: int | DefaultPlaceholder | None
 
 
 ROUTE_OPTION_NAMES: frozenset[str] = frozenset(RouteOptions.__annotations__)

@@ -22,6 +22,7 @@ from trioapi.dependencies.form_body import (
     form_models,
     is_nullable_form_model,
 )
+from trioapi.dependencies.limits import DependencyLimiters
 from trioapi.dependencies.models import Dependant, ParamField
 from trioapi.dependencies.plan import Plan, compile_plan
 from trioapi.params import Body, Depends, File, Form
@@ -52,9 +53,17 @@ class RoutePlans:
         self._path = path
         self._label = label
         self._provider = overrides_provider
-        self.dependant = build_dependant(path=path, call=endpoint, label=label)
+        # The app owns the semaphores of Depends(max_concurrency=N); a route
+        # not registered on one has its own.
+        limiters = getattr(overrides_provider, "dependency_limiters", None)
+        self._limiters: DependencyLimiters = limiters or DependencyLimiters()
+        self.dependant = build_dependant(
+            path=path, call=endpoint, label=label, limiters=self._limiters
+        )
         extra = [
-            build_parameterless_dependant(path=path, depends=depends, label=label)
+            build_parameterless_dependant(
+                path=path, depends=depends, label=label, limiters=self._limiters
+            )
             for depends in dependencies
         ]
         self.dependant.dependencies[:0] = extra
@@ -70,6 +79,7 @@ class RoutePlans:
             label=self._label,
             depends=depends,
             parent=original,
+            limiters=self._limiters,
         )
         return dependant
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from trioapi._route_scope import SCOPE_SETTING_NAMES
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.router import Mount
 from trioapi._routing.routes import BaseRoute, Route, WebSocketRoute
-from trioapi.datastructures import Default, DefaultPlaceholder
+from trioapi._settings import Limits
+from trioapi.datastructures import DefaultPlaceholder
 from trioapi.exceptions import TrioAPIError
 from trioapi.params import Depends
 from trioapi.responses import Response
@@ -24,7 +24,7 @@ from trioapi.responses import Response
 if TYPE_CHECKING:
     from trioapi._routing.api_router import APIRouter
 
-__all__ = ["SCOPE_LIMIT_OPTIONS", "Inclusion", "check_prefix", "first_given", "include_route"]
+__all__ = ["Inclusion", "check_prefix", "first_given", "include_route"]
 
 UniqueIdFunction = Callable[[Any], str]
 
@@ -45,11 +45,6 @@ _COPIED_OPTIONS = (
     "name",
     "openapi_extra",
 )
-
-
-# Request-scope settings where ``Default(None)`` means "not given" and the
-# innermost one given wins: route, its router, include call, parent router.
-SCOPE_LIMIT_OPTIONS = (*SCOPE_SETTING_NAMES, "max_json_depth")
 
 
 def check_prefix(prefix: str, where: str) -> None:
@@ -83,17 +78,15 @@ class Inclusion:
 
     __slots__ = (
         "callbacks",
-        "cancel_on_disconnect",
         "default_response_class",
         "dependencies",
         "deprecated",
         "generate_unique_id_function",
         "include_in_schema",
+        "limits",
         "prefix",
         "responses",
-        "strict_content_type",
         "tags",
-        *SCOPE_LIMIT_OPTIONS,
     )
 
     def __init__(
@@ -108,15 +101,9 @@ class Inclusion:
         deprecated: bool | None,
         include_in_schema: bool,
         generate_unique_id_function: UniqueIdFunction | DefaultPlaceholder,
-        cancel_on_disconnect: bool | None,
-        strict_content_type: bool | DefaultPlaceholder = Default(True),
-        **limits: float | DefaultPlaceholder | None,
+        limits: Limits,
     ) -> None:
-        # Each of SCOPE_LIMIT_OPTIONS; Default(None) when the call gives none.
-        for name in SCOPE_LIMIT_OPTIONS:
-            setattr(self, name, limits.get(name, Default(None)))
-        self.cancel_on_disconnect = cancel_on_disconnect
-        self.strict_content_type = strict_content_type
+        self.limits = limits
         self.prefix = prefix
         self.tags = tags
         self.dependencies = dependencies
@@ -175,17 +162,8 @@ def _include_api_route(
 ) -> None:
     options: dict[str, Any] = {name: getattr(route, name) for name in _COPIED_OPTIONS}
     # The innermost setting wins: the route's (its router's already merged in),
-    # then this include call's, then the parent's (added by add_api_route).
-    for limit in SCOPE_LIMIT_OPTIONS:
-        given = getattr(include, limit)
-        options[limit] = first_given(getattr(route, limit, given), given)
-    cancel = getattr(route, "cancel_on_disconnect", None)
-    options["cancel_on_disconnect"] = include.cancel_on_disconnect if cancel is None else cancel
-    # The route's (its router's merged in), then this include call's; the
-    # parent's own comes in through add_api_route.
-    options["strict_content_type"] = first_given(
-        getattr(route, "strict_content_type", Default(True)), include.strict_content_type
-    )
+    # then this include call's, then the parent's (merged in by add_api_route).
+    options["limits"] = include.limits.merge(getattr(route, "limits", include.limits))
     parent.add_api_route(
         include.prefix + route.path,
         route.endpoint,

@@ -35,7 +35,7 @@ from trioapi.dependencies.fields import (
     request_alias,
 )
 from trioapi.dependencies.form_unions import form_union_annotation
-from trioapi.dependencies.limits import limiter_for
+from trioapi.dependencies.limits import DependencyLimiters
 from trioapi.dependencies.models import Dependant, SecurityScopes
 from trioapi.exceptions import (
     DependencyScopeError,
@@ -82,11 +82,15 @@ def _bare_name(call: Any) -> str:
 class _Context:
     """What every message about one route needs: where we are."""
 
-    __slots__ = ("label", "path_param_names")
+    __slots__ = ("label", "limiters", "path_param_names")
 
-    def __init__(self, label: str, path_param_names: frozenset[str]) -> None:
+    def __init__(
+        self, label: str, path_param_names: frozenset[str], limiters: DependencyLimiters
+    ) -> None:
         self.label = label
         self.path_param_names = path_param_names
+        # The app's semaphores for Depends(max_concurrency=N).
+        self.limiters = limiters
 
     def error(self, text: str, *, cls: type[TrioAPIError] = TrioAPIError) -> TrioAPIError:
         return cls(f"{self.label}: {text}")
@@ -363,10 +367,12 @@ def _flags(dependant: Dependant, call: Callable[..., Any]) -> None:
     dependant.is_coroutine_callable = kind.is_coroutine
 
 
-def _limiter(call: Callable[..., Any], depends: params.Depends | None) -> trio.Semaphore | None:
+def _limiter(
+    ctx: _Context, call: Callable[..., Any], depends: params.Depends | None
+) -> trio.Semaphore | None:
     if depends is None or depends.max_concurrency is None:
         return None
-    return limiter_for(call, depends.max_concurrency)
+    return ctx.limiters.limiter_for(call, depends.max_concurrency)
 
 
 def _build(
@@ -388,7 +394,7 @@ def _build(
         parent_oauth_scopes=list(parent.oauth_scopes) if parent is not None else [],
         use_cache=depends.use_cache if depends is not None else True,
         scope=depends.scope if depends is not None else None,
-        limiter=_limiter(call, depends),
+        limiter=_limiter(ctx, call, depends),
         is_security_scheme=isinstance(call, SecurityBase),
     )
     _flags(dependant, call)
@@ -406,6 +412,7 @@ def build_dependant(
     path_param_names: frozenset[str] | None = None,
     depends: params.Depends | None = None,
     parent: Dependant | None = None,
+    limiters: DependencyLimiters | None = None,
 ) -> Dependant:
     """Analyse ``call`` (an endpoint or a dependency) and everything it depends on.
 
@@ -418,18 +425,26 @@ def build_dependant(
         path_param_names: The path's parameter names, when already known.
         depends: The ``Depends``/``Security`` it was declared with, if any.
         parent: The dependant it is a sub-dependency of (for OAuth2 scopes).
+        limiters: The app's semaphores for ``Depends(max_concurrency=N)``
+            (``None``: a registry of this analysis's own).
 
     Raises:
         TrioAPIError: a parameter is declared in a way that cannot work.
     """
     if path_param_names is None:
         path_param_names = path_param_names_of(path)
-    ctx = _Context(label or path, path_param_names)
+    if limiters is None:
+        limiters = DependencyLimiters()
+    ctx = _Context(label or path, path_param_names, limiters)
     return _build(ctx, call, name=name, depends=depends, parent=parent)
 
 
 def build_parameterless_dependant(
-    *, path: str, depends: params.Depends, label: str | None = None
+    *,
+    path: str,
+    depends: params.Depends,
+    label: str | None = None,
+    limiters: DependencyLimiters | None = None,
 ) -> Dependant:
     """Analyse an entry of a route's ``dependencies=[...]`` (its value is not passed on)."""
     if depends.dependency is None:
@@ -437,7 +452,9 @@ def build_parameterless_dependant(
             f"{label or path}: an entry of dependencies=[...] is Depends() without a callable. "
             f"Pass the dependency: Depends(my_dependency)."
         )
-    return build_dependant(path=path, call=depends.dependency, label=label, depends=depends)
+    return build_dependant(
+        path=path, call=depends.dependency, label=label, depends=depends, limiters=limiters
+    )
 
 
 def path_param_names_of(path: str) -> frozenset[str]:

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from trioapi._route_scope import NOT_GIVEN
 from trioapi._scopes import get_request_context
+from trioapi._settings import Limits
 from trioapi.datastructures import FormData, UploadFile
 from trioapi.dependencies.fields import models_of
 from trioapi.dependencies.form_body import form_models
@@ -41,9 +41,6 @@ __all__ = ["BodyPlan", "ParsedBody", "build_body_plan", "read_body", "validate_b
 
 _NOT_PARSED: Any = object()
 
-DEFAULT_MAX_JSON_DEPTH = 64
-"""Deepest nesting of arrays/objects accepted in a JSON body (``app.max_json_depth``)."""
-
 # A JSON string (escapes included) or one bracket; strings are matched whole
 # so brackets inside them are not counted.
 _JSON_NESTING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -58,10 +55,6 @@ class BodyPlan:
         embed: Read each parameter from ``{"alias": value}``.
         is_form: Read a form (URL-encoded or multipart) instead of JSON.
         fast_field: The lone JSON body parameter validated straight from bytes, if any.
-        strict_content_type: Parse as JSON only with a JSON ``Content-Type``
-            (``None``: as the app's ``strict_content_type`` says).
-        max_json_depth: The route's JSON nesting limit (``None``: off), or
-            ``NOT_GIVEN`` for the app's ``max_json_depth``.
         documented: The body parameters as FastAPI documents them: each
             dependency's own, even under a name met before (a repeated
             dependency once).
@@ -71,8 +64,6 @@ class BodyPlan:
     embed: bool
     is_form: bool
     fast_field: ParamField | None
-    strict_content_type: bool | None
-    max_json_depth: Any = NOT_GIVEN
     documented: tuple[ParamField, ...] = ()
 
 
@@ -128,9 +119,7 @@ def _has_strict(schema: Any) -> bool:
     return False
 
 
-def build_body_plan(
-    root: Dependant, *, strict_content_type: bool | None = None, max_json_depth: Any = NOT_GIVEN
-) -> BodyPlan | None:
+def build_body_plan(root: Dependant) -> BodyPlan | None:
     """Decide how a route reads its body; ``None`` when it has no body parameters."""
     fields = root.flat_body_params()
     if not fields:
@@ -144,9 +133,7 @@ def build_body_plan(
         candidate = fields[0]
         if candidate.adapter is not None and not _has_strict(candidate.adapter.core_schema):
             fast_field = candidate
-    return BodyPlan(
-        tuple(fields), embed, is_form, fast_field, strict_content_type, max_json_depth, documented
-    )
+    return BodyPlan(tuple(fields), embed, is_form, fast_field, documented)
 
 
 def _documented_body_params(root: Dependant) -> tuple[ParamField, ...]:
@@ -227,13 +214,15 @@ async def _read_form(request: Request) -> FormData:
     return form
 
 
-async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
+async def read_body(request: Request, plan: BodyPlan, limits: Limits) -> ParsedBody:
     """Read and parse the body as FastAPI does. A checkpoint (waits for the body).
+
+    ``limits`` are the request's settings (the app's, with its route's over
+    them): ``strict_content_type`` and ``max_json_depth`` apply here.
 
     Raises:
         RequestValidationError: malformed JSON (``json_invalid`` at ``["body", pos]``),
-            or JSON nested deeper than the route's ``max_json_depth`` (else the
-            app's, default 64).
+            or JSON nested deeper than ``limits.max_json_depth``.
         HTTPException: 400 when the body cannot be parsed at all (bad multipart).
     """
     try:
@@ -242,19 +231,12 @@ async def read_body(request: Request, plan: BodyPlan) -> ParsedBody:
         body = await request.body()
         if not body:
             return ParsedBody(None, absent=True)
-        # A route's own setting wins; a route that gives none follows the app's.
-        strict = plan.strict_content_type
-        if strict is None:
-            strict = getattr(request.scope.get("app"), "strict_content_type", True)
+        strict = limits.strict_content_type
         if not _is_json_content_type(request.headers.get("content-type"), strict):
             return ParsedBody(body)
         # Deep nesting costs recursion in both JSON parsers (and a RecursionError
         # far past the limit): refuse it before parsing.
-        depth_limit = plan.max_json_depth
-        if depth_limit is NOT_GIVEN:
-            depth_limit = getattr(
-                request.scope.get("app"), "max_json_depth", DEFAULT_MAX_JSON_DEPTH
-            )
+        depth_limit = limits.max_json_depth
         if depth_limit is not None and json_depth_exceeds(body, depth_limit):
             raise _json_too_deep(body, depth_limit)
         if plan.fast_field is not None:

@@ -81,7 +81,12 @@ class RequestSolution:
     )
 
     def __init__(
-        self, connection: HTTPConnection, plan: Plan, body: ParsedBody | None, embed: bool
+        self,
+        connection: HTTPConnection,
+        plan: Plan,
+        body: ParsedBody | None,
+        embed: bool,
+        concurrent: bool = True,
     ) -> None:
         count = len(plan.steps)
         self.plan = plan
@@ -94,10 +99,9 @@ class RequestSolution:
         self.has_errors = False
         self.sub_response: Response | None = None
         self.background_tasks: BackgroundTasks | None = None
-        # Off when the app says concurrent_dependencies=False (or the plan has no group).
-        self.concurrent = bool(plan.groups) and getattr(
-            connection.scope.get("app"), "concurrent_dependencies", True
-        )
+        # Off when the request's settings say concurrent_dependencies=False
+        # (or the plan has no group).
+        self.concurrent = concurrent and bool(plan.groups)
 
     def errors(self) -> Errors:
         """Every validation error so far, in FastAPI's order."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from trioapi._routing.endpoint_stream import JSON_LINES
 from trioapi._routing.response_model import is_body_allowed_for_status_code
+from trioapi._settings import NOT_GIVEN
 from trioapi.datastructures import DefaultPlaceholder
 from trioapi.openapi._schemas import SchemaRegistry
 from trioapi.openapi.constants import REF_PREFIX
@@ -196,7 +197,7 @@ _HTTP_ERROR_SCHEMA = {
 
 def _explicit(value: Any) -> bool:
     """Whether a route setting was given (not left to the router's or app's default) and is on."""
-    return value is not None and not isinstance(value, DefaultPlaceholder)
+    return value is not None and value is not NOT_GIVEN
 
 
 def limit_responses(route: APIRoute) -> dict[str, dict[str, Any]]:
@@ -206,11 +207,11 @@ def limit_responses(route: APIRoute) -> dict[str, dict[str, Any]]:
     routes that set none stay exactly FastAPI's.
     """
     found: list[tuple[int, str]] = []
-    if _explicit(route.timeout):
+    if _explicit(route.limits.timeout):
         found.append((504, "The request took longer than the route's timeout"))
-    if route.body_field is not None and _explicit(route.max_body_size):
+    if route.body_field is not None and _explicit(route.limits.max_body_size):
         found.append((413, "The request body is larger than the route's max_body_size"))
-    if route.body_field is not None and _explicit(route.body_timeout):
+    if route.body_field is not None and _explicit(route.limits.body_timeout):
         found.append((408, "The request body did not arrive within the route's body_timeout"))
     schema = {"application/json": {"schema": _HTTP_ERROR_SCHEMA}}
     return {str(code): {"description": text, "content": schema} for code, text in found}
