@@ -120,9 +120,12 @@ def expected_seen(transport: str, kind: str, target: str, delay: float | None = 
             # server's hard cancel cannot end the request; trioapi answers
             # 503 over HTTP/1.1 and resets the HTTP/2 stream.
             return {"503"} if transport == "h11" else {"cut"}
+        # A request still in a teardown shielded from the hard cancel, with
+        # no response started, is answered 503 for it over HTTP/1.1.
+        answered = {"503"} if transport == "h11" and phase == "before" else set()
         if kind == "shutdown":  # the request goes on; streams stop at their next chunk
-            return {"complete", "short"}
-        return {"cut", "short"}
+            return {"complete", "short"} | answered
+        return {"cut", "short"} | answered
     if websocket:
         if kind == "disconnect":
             return {"left"}
