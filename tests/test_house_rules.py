@@ -22,10 +22,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "trioapi"
 DESIGN = ROOT / "docs" / "design.md"
-# The cycles still being taken apart (issue 13): this list only shrinks.
-KNOWN_CYCLES = [
-    ["trioapi._routing.api_router", "trioapi._routing.router_include"],
-]
 # Layers that must not import pydantic, even under TYPE_CHECKING.
 WITHOUT_PYDANTIC = ("foundation", "server", "core")
 
@@ -265,12 +261,8 @@ def test_every_module_has_a_layer_and_imports_only_downward():
 
 def test_no_import_cycles():
     modules, imports = import_graph()
-    groups = find_cycles(modules, imports)
-    cycles = [
-        describe_cycle(group, modules, imports) for group in groups if group not in KNOWN_CYCLES
-    ]
+    cycles = [describe_cycle(group, modules, imports) for group in find_cycles(modules, imports)]
     assert cycles == []
-    assert [group for group in KNOWN_CYCLES if group not in groups] == [], "gone: drop them"
 
 
 def test_the_lower_layers_know_nothing_of_pydantic():

@@ -18,12 +18,12 @@ from typing_extensions import Unpack
 
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
 from trioapi._routing.route_options import RouteOptions
-from trioapi._routing.router import Router
+from trioapi._routing.router import Mount, Router
 from trioapi._routing.router_include import (
     Inclusion,
     check_prefix,
     first_given,
-    include_route,
+    included_api_route_options,
 )
 from trioapi._routing.router_lifespan import (
     LifespanContext,
@@ -31,11 +31,11 @@ from trioapi._routing.router_lifespan import (
     compose_lifespan,
     to_lifespan,
 )
-from trioapi._routing.routes import BaseRoute
+from trioapi._routing.routes import BaseRoute, Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._settings import LimitOptions, limits_from, split_limits
 from trioapi.datastructures import Default, DefaultPlaceholder
-from trioapi.exceptions import InvalidDeclarationError
+from trioapi.exceptions import InvalidDeclarationError, TrioAPIError
 from trioapi.params import Depends
 from trioapi.responses import JSONResponse, Response
 from trioapi.types import ASGIApp
@@ -354,5 +354,53 @@ class APIRouter(Router):
             limits=limits_from(settings, "include_router"),
         )
         for route in list(router.routes):
-            include_route(self, router, route, include)
+            self._include_route(router, route, include)
         self._adopt_lifespan(router)
+
+    def _include_route(self, router: APIRouter, route: BaseRoute, include: Inclusion) -> None:
+        """Register one route of ``router`` on this router with the include's settings merged in.
+
+        Raises:
+            TrioAPIError: the route's path and the include prefix are both empty.
+        """
+        path = getattr(route, "path", None)
+        if path == "" and not include.prefix:
+            name = getattr(route, "name", "unknown")
+            raise TrioAPIError(
+                f"include_router(): prefix and path cannot both be empty (path operation: "
+                f"{name}). Give the route a path, or include the router with a prefix."
+            )
+        full_prefix = self.prefix + include.prefix
+        if isinstance(route, APIRoute):
+            self.add_api_route(
+                include.prefix + route.path,
+                route.endpoint,
+                **included_api_route_options(
+                    route,
+                    include,
+                    response_class=router.default_response_class,
+                    generate_unique_id_function=router.generate_unique_id_function,
+                ),
+            )
+        elif isinstance(route, APIWebSocketRoute):
+            self.add_api_websocket_route(
+                include.prefix + route.path,
+                route.endpoint,
+                name=route.name,
+                dependencies=[*include.dependencies, *route.dependencies],
+            )
+        elif isinstance(route, Route):
+            self.add_route(
+                full_prefix + route.path,
+                route.endpoint,
+                methods=sorted(route.methods or ()),
+                name=route.name,
+                include_in_schema=route.include_in_schema,
+            )
+        elif isinstance(route, WebSocketRoute):
+            self.add_websocket_route(full_prefix + route.path, route.endpoint, name=route.name)
+        elif isinstance(route, Mount):
+            self.routes.append(Mount(full_prefix + route.path, app=route.app, name=route.name))
+        else:
+            # Host and custom routes do not match on the path: kept as they are.
+            self.routes.append(route)

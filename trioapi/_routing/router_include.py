@@ -1,30 +1,27 @@
 """How ``APIRouter.include_router`` copies routes: FastAPI's merging rules.
 
 Each route of the included router is registered again on the including
-router, under ``parent.prefix + include prefix + route path``. Typed routes
-go through the parent's ``add_api_route``, which adds the parent's own
-settings in front, so the final order is always parent, include call, route.
+router (``APIRouter.include_router``), under ``parent.prefix + include prefix +
+route path``. Typed routes go through the parent's ``add_api_route`` with the
+keywords worked out here, and the parent adds its own settings in front, so the
+final order is always parent, include call, route.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
-from trioapi._routing.router import Mount
-from trioapi._routing.routes import BaseRoute, Route, WebSocketRoute
+from trioapi._routing.api_route import APIRoute
+from trioapi._routing.routes import BaseRoute
 from trioapi._settings import Limits
 from trioapi.datastructures import DefaultPlaceholder
 from trioapi.exceptions import TrioAPIError
 from trioapi.params import Depends
 from trioapi.responses import Response
 
-if TYPE_CHECKING:
-    from trioapi._routing.api_router import APIRouter
-
-__all__ = ["Inclusion", "check_prefix", "first_given", "include_route"]
+__all__ = ["Inclusion", "check_prefix", "first_given", "included_api_route_options"]
 
 UniqueIdFunction = Callable[[Any], str]
 
@@ -115,73 +112,45 @@ class Inclusion:
         self.generate_unique_id_function = generate_unique_id_function
 
 
-def include_route(
-    parent: APIRouter, router: APIRouter, route: BaseRoute, include: Inclusion
-) -> None:
-    """Register one route of ``router`` on ``parent`` with the include's settings merged in.
+def included_api_route_options(
+    route: APIRoute,
+    include: Inclusion,
+    *,
+    response_class: Any,
+    generate_unique_id_function: Any,
+) -> dict[str, Any]:
+    """The ``add_api_route`` keywords that register ``route`` again under ``include``.
 
-    Raises:
-        TrioAPIError: the route's path and the include prefix are both empty.
+    Args:
+        route: A typed route of the included router.
+        include: The ``include_router`` call's arguments.
+        response_class: The included router's ``default_response_class``.
+        generate_unique_id_function: The included router's own function.
+
+    Returns:
+        Every keyword but the path and the endpoint: the route's settings with
+        the include call's merged in (the including router adds its own).
     """
-    path = getattr(route, "path", None)
-    if path == "" and not include.prefix:
-        name = getattr(route, "name", "unknown")
-        raise TrioAPIError(
-            f"include_router(): prefix and path cannot both be empty (path operation: "
-            f"{name}). Give the route a path, or include the router with a prefix."
-        )
-    full_prefix = parent.prefix + include.prefix
-    if isinstance(route, APIRoute):
-        _include_api_route(parent, router, route, include)
-    elif isinstance(route, APIWebSocketRoute):
-        parent.add_api_websocket_route(
-            include.prefix + route.path,
-            route.endpoint,
-            name=route.name,
-            dependencies=[*include.dependencies, *route.dependencies],
-        )
-    elif isinstance(route, Route):
-        parent.add_route(
-            full_prefix + route.path,
-            route.endpoint,
-            methods=sorted(route.methods or ()),
-            name=route.name,
-            include_in_schema=route.include_in_schema,
-        )
-    elif isinstance(route, WebSocketRoute):
-        parent.add_websocket_route(full_prefix + route.path, route.endpoint, name=route.name)
-    elif isinstance(route, Mount):
-        parent.routes.append(Mount(full_prefix + route.path, app=route.app, name=route.name))
-    else:
-        # Host and custom routes do not match on the path: kept as they are.
-        parent.routes.append(route)
-
-
-def _include_api_route(
-    parent: APIRouter, router: APIRouter, route: APIRoute, include: Inclusion
-) -> None:
     options: dict[str, Any] = {name: getattr(route, name) for name in _COPIED_OPTIONS}
     # The innermost setting wins: the route's (its router's already merged in),
     # then this include call's, then the parent's (merged in by add_api_route).
     options["limits"] = include.limits.merge(getattr(route, "limits", include.limits))
-    parent.add_api_route(
-        include.prefix + route.path,
-        route.endpoint,
-        methods=route.methods,
-        route_class_override=type(route),
-        tags=[*include.tags, *route.tags],
-        dependencies=[*include.dependencies, *route.dependencies],
-        responses={**include.responses, **route.responses},
-        callbacks=[*include.callbacks, *(route.callbacks or [])],
-        deprecated=route.deprecated or include.deprecated,
-        include_in_schema=route.include_in_schema and include.include_in_schema,
-        response_class=first_given(
-            route.response_class, router.default_response_class, include.default_response_class
+    return {
+        **options,
+        "methods": route.methods,
+        "route_class_override": type(route),
+        "tags": [*include.tags, *route.tags],
+        "dependencies": [*include.dependencies, *route.dependencies],
+        "responses": {**include.responses, **route.responses},
+        "callbacks": [*include.callbacks, *(route.callbacks or [])],
+        "deprecated": route.deprecated or include.deprecated,
+        "include_in_schema": route.include_in_schema and include.include_in_schema,
+        "response_class": first_given(
+            route.response_class, response_class, include.default_response_class
         ),
-        generate_unique_id_function=first_given(
+        "generate_unique_id_function": first_given(
             route.generate_unique_id_function,
-            router.generate_unique_id_function,
+            generate_unique_id_function,
             include.generate_unique_id_function,
         ),
-        **options,
-    )
+    }
