@@ -30,7 +30,7 @@ from trioapi._routing.response_model import (
     is_body_allowed_for_status_code,
     resolve_response_model,
 )
-from trioapi._routing.route_plans import RoutePlans
+from trioapi._routing.route_plans import PlannedRoute
 from trioapi._routing.routes import Match, Route, WebSocketRoute
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import get_request_context, open_request_nursery
@@ -39,7 +39,6 @@ from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
 from trioapi.dependencies.call_kinds import call_kind
-from trioapi.dependencies.models import Dependant
 from trioapi.dependencies.solver import RequestSolution, solve_and_run
 from trioapi.exceptions import (
     EndpointContext,
@@ -214,7 +213,7 @@ class _RouteHandlerApp:
             await response(scope, receive, send)
 
 
-class APIRoute(Route):
+class APIRoute(PlannedRoute, Route):
     """A path operation: FastAPI's ``APIRoute``, with the same attributes.
 
     Args:
@@ -344,26 +343,6 @@ class APIRoute(Route):
 
         return route_handler
 
-    def add_dependency(self, dependency: Depends) -> None:
-        """Add ``dependency`` to this registered route and recompile the route.
-
-        The public way for extension libraries (pagination, auth, ...) to
-        attach a dependency to routes that already exist: it runs as if it
-        had been given in ``dependencies=[...]`` (after the others), its
-        parameters are read and validated, and OpenAPI shows them. It takes
-        effect from the next request; an app's cached ``openapi_schema`` is
-        not rebuilt (set it to ``None`` to regenerate it).
-
-        Raises:
-            TrioAPIError: the dependency is declared wrongly, as at registration.
-        """
-        self.dependencies.append(dependency)
-        try:
-            self.rebuild()
-        except Exception:
-            self.dependencies.pop()  # a failed addition leaves the route as it was
-            raise
-
     def rebuild(self) -> None:
         """Recompile the route after its ``dependencies`` (or response settings) changed.
 
@@ -386,14 +365,7 @@ class APIRoute(Route):
             self.response_serializer.type_adapter if self.response_serializer else None
         )
         self.response_fields = self._build_response_fields()
-        self.plans = RoutePlans(
-            path=self.path_format,
-            label=self.label,
-            endpoint=self.endpoint,
-            dependencies=self.dependencies,
-            overrides_provider=self.dependency_overrides_provider,
-        )
-        self.dependant: Dependant = self.plans.dependant
+        self.compile_plans(self.path_format, self.label)
         self.needs_request_nursery = needs_request_nursery(self.dependant)
         self.body_plan: BodyPlan | None = build_body_plan(self.dependant)
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
@@ -515,7 +487,7 @@ class _WebSocketHandler:
             raise
 
 
-class APIWebSocketRoute(WebSocketRoute):
+class APIWebSocketRoute(PlannedRoute, WebSocketRoute):
     """A typed WebSocket endpoint: parameters and dependencies as for ``APIRoute``.
 
     Validation failures raise ``WebSocketRequestValidationError``, which the
@@ -540,28 +512,9 @@ class APIWebSocketRoute(WebSocketRoute):
         self.dependency_overrides_provider = dependency_overrides_provider
         self.rebuild()
 
-    def add_dependency(self, dependency: Depends) -> None:
-        """Add ``dependency`` to this registered WebSocket route and recompile it.
-
-        As :meth:`APIRoute.add_dependency`.
-        """
-        self.dependencies.append(dependency)
-        try:
-            self.rebuild()
-        except Exception:
-            self.dependencies.pop()  # a failed addition leaves the route as it was
-            raise
-
     def rebuild(self) -> None:
         """Recompile the route's dependency plan after its ``dependencies`` changed."""
-        self.plans = RoutePlans(
-            path=self.path_format,
-            label=f"WEBSOCKET {self.path}",
-            endpoint=self.endpoint,
-            dependencies=self.dependencies,
-            overrides_provider=self.dependency_overrides_provider,
-        )
-        self.dependant: Dependant = self.plans.dependant
+        self.compile_plans(self.path_format, f"WEBSOCKET {self.path}")
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """As the toolkit route's, with ``scope["route"]`` set to this route (as FastAPI does)."""

@@ -28,7 +28,7 @@ from trioapi.dependencies.plan import Plan, compile_plan
 from trioapi.params import Body, Depends, File, Form
 from trioapi.types import Scope
 
-__all__ = ["RoutePlans"]
+__all__ = ["PlannedRoute", "RoutePlans"]
 
 _MAX_OVERRIDE_PLANS = 32
 
@@ -170,3 +170,53 @@ def _embedded_body_model(fields: Sequence[ParamField], name: str) -> type[BaseMo
         definitions[field.name] = (field.annotation, field.field_info)
     model: type[BaseModel] = create_model(name, **definitions)
     return model
+
+
+class PlannedRoute:
+    """What ``APIRoute`` and ``APIWebSocketRoute`` share: an endpoint and its ``dependencies``.
+
+    They are compiled into :class:`RoutePlans` at registration and again by
+    :meth:`rebuild`, which each route class defines (an HTTP route also
+    rebuilds its body plan and response serializer).
+    """
+
+    endpoint: Callable[..., Any]
+    dependencies: list[Depends]
+    dependency_overrides_provider: Any | None
+    plans: RoutePlans
+    dependant: Dependant
+
+    def add_dependency(self, dependency: Depends) -> None:
+        """Add ``dependency`` to this registered route and recompile the route.
+
+        The public way for extension libraries (pagination, auth, ...) to
+        attach a dependency to routes that already exist: it runs as if it
+        had been given in ``dependencies=[...]`` (after the others), its
+        parameters are read and validated, and OpenAPI shows them. It takes
+        effect from the next request; an app's cached ``openapi_schema`` is
+        not rebuilt (set it to ``None`` to regenerate it).
+
+        Raises:
+            TrioAPIError: the dependency is declared wrongly, as at registration.
+        """
+        self.dependencies.append(dependency)
+        try:
+            self.rebuild()
+        except Exception:
+            self.dependencies.pop()  # a failed addition leaves the route as it was
+            raise
+
+    def rebuild(self) -> None:
+        """Recompile the route after its ``dependencies`` changed."""
+        raise NotImplementedError
+
+    def compile_plans(self, path: str, label: str) -> None:
+        """Analyse the endpoint with the route's dependencies into ``plans`` and ``dependant``."""
+        self.plans = RoutePlans(
+            path=path,
+            label=label,
+            endpoint=self.endpoint,
+            dependencies=self.dependencies,
+            overrides_provider=self.dependency_overrides_provider,
+        )
+        self.dependant = self.plans.dependant
