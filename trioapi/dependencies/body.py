@@ -261,7 +261,7 @@ def _validate_fast(field: ParamField, body: bytes) -> ParsedBody | None:
     except ValidationError:
         return None  # the slow path reports FastAPI's exact errors
     if value is None:
-        return None  # JSON null means "missing" to FastAPI, not None
+        return None  # JSON null: the slow path validates it as None, with FastAPI's errors
     return ParsedBody(_NOT_PARSED, value, body)
 
 
@@ -332,7 +332,13 @@ async def validate_body_params(
     values: dict[str, Any] = {}
     if single:
         before = len(errors)
-        value = validate_present(first, to_process, ("body",), errors)
+        if body.absent:
+            value = validate_present(first, None, ("body",), errors)
+        else:
+            # A body that is there is validated as it is: JSON null is the
+            # value None, not "missing" (as in FastAPI 0.163).
+            value, new_errors = first.validate(to_process, ("body",))
+            errors.extend(new_errors)
         if len(errors) == before:
             values[first.name] = value
         return values
