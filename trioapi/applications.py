@@ -51,18 +51,70 @@ def _telemetry_settings(config: Mapping[str, Any]) -> Any:
 class TrioAPI(Starlette):
     """The application: FastAPI's ``FastAPI`` class, on Trio.
 
-    Arguments are FastAPI's, plus the request settings of trioapi as keyword
-    arguments (``timeout=``, ``max_body_size=``, ``body_timeout=``,
-    ``strict_content_type=``, ...) or as one ``limits=Limits(...)`` value:
-    see :class:`trioapi.Limits` for each one and its default, and
-    docs/security.md. Routers and routes may replace each of them
-    (``None``: no limit); ``app.request_limits`` holds the app's complete
-    value, and each setting is also an attribute (``app.timeout``) that may
-    be reassigned before the app serves. ``asyncio_bridge=True`` runs an asyncio loop as long as
-    the lifespan, for asyncio-only libraries (``trioapi.asyncio_bridge``,
-    docs/guides/databases.md). ``telemetry={...}`` records OpenTelemetry
-    spans and metrics for each request, as FastAPI 0.163 does (the
-    ``telemetry`` extra; ``trioapi.telemetry``, docs/guides/telemetry.md).
+    Every argument FastAPI 0.163 accepts is accepted here, with the same
+    meaning and default (except ``title``, ``"TrioAPI"``); the ones trioapi
+    adds are ``asyncio_bridge``, ``telemetry`` and the request settings.
+
+    Args:
+        debug: Answer unhandled errors with their traceback (never in production).
+        routes: Routes to start with; usually left out for the decorators.
+        title: The API's name in the OpenAPI document and the docs pages.
+        summary: A one-line summary in the OpenAPI document.
+        description: A longer description (Markdown) in the OpenAPI document.
+        version: The API's own version (not trioapi's) in the OpenAPI document.
+        openapi_url: Where the OpenAPI document is served; ``None`` turns the
+            document and both docs pages off.
+        openapi_tags: Descriptions and order of the tags used by operations.
+        servers: The ``servers`` list of the OpenAPI document.
+        dependencies: Dependencies run for every path operation of the app.
+        default_response_class: The response class of routes that set none.
+        redirect_slashes: Redirect ``/items/`` to ``/items`` (and back) when
+            only the other one is routed.
+        docs_url: Where Swagger UI is served; ``None`` turns it off.
+        redoc_url: Where ReDoc is served; ``None`` turns it off.
+        swagger_ui_oauth2_redirect_url: The OAuth2 redirect page Swagger UI uses.
+        swagger_ui_init_oauth: Swagger UI's ``initOAuth`` settings.
+        middleware: Middleware to wrap the app in, outermost first.
+        exception_handlers: Handlers by status code or exception class.
+        on_startup: Callables run at startup (deprecated: use ``lifespan``).
+        on_shutdown: Callables run at shutdown (deprecated: use ``lifespan``).
+        lifespan: An async context manager factory around the app's life; its
+            ``yield`` may give the state that ``request.state`` reads. Under
+            trioapi it also opens the app nursery (``AppNursery``).
+        terms_of_service: A URL in the OpenAPI document's ``info``.
+        contact: The ``info.contact`` object of the OpenAPI document.
+        license_info: The ``info.license`` object of the OpenAPI document.
+        openapi_prefix: Deprecated name of ``root_path``.
+        root_path: The path prefix a proxy strips (better given to the server:
+            ``trioapi run --root-path``).
+        root_path_in_servers: List ``root_path`` in the document's ``servers``.
+        responses: Extra responses documented on every path operation.
+        callbacks: OpenAPI callbacks documented on every path operation.
+        webhooks: A router whose routes document the webhooks the API sends.
+        deprecated: Mark every path operation deprecated.
+        include_in_schema: ``False`` leaves every path operation out of the document.
+        swagger_ui_parameters: Swagger UI configuration parameters.
+        generate_unique_id_function: Makes each operation's ``operationId``.
+        separate_input_output_schemas: Separate ``-Input``/``-Output`` schemas
+            for models whose validation and serialization shapes differ.
+        openapi_external_docs: The document's ``externalDocs`` object.
+        asyncio_bridge: Run an asyncio loop as long as the lifespan, for
+            asyncio-only libraries (``trioapi.asyncio_bridge``,
+            docs/guides/databases.md).
+        telemetry: OpenTelemetry settings: spans, metrics and logs for each
+            request, as FastAPI 0.163 has them (the ``telemetry`` extra;
+            ``trioapi.telemetry``, docs/guides/telemetry.md).
+        **extra: The request settings, as keywords (``timeout=``,
+            ``max_body_size=``, ``body_timeout=``, ``min_body_rate=``,
+            ``send_timeout=``, ``cancel_on_disconnect=``,
+            ``strict_content_type=``, ``max_json_depth=``, the form limits,
+            ``concurrent_dependencies=``) or as one ``limits=Limits(...)``:
+            see :class:`trioapi.Limits` for each one, its default and the
+            status it answers, and docs/security.md. Routers and routes may
+            replace each (``None``: no limit); ``app.request_limits`` holds
+            the app's complete value, and each setting is also an attribute
+            (``app.timeout``) that may be reassigned before the app serves.
+            Any other keyword is kept in ``app.extra``, as in FastAPI.
     """
 
     def __init__(
