@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import pickle
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel
 
+import trioapi
 from tests.serving import run_hypercorn
 from trioapi import APIRouter, Limits, Request, TrioAPI, WebSocket
 from trioapi._scopes import get_request_context
@@ -197,6 +200,35 @@ def test_replacing_the_app_value_replaces_each_attribute():
     app.request_limits = DEFAULT_LIMITS.merge(Limits(strict_content_type=False))
     assert app.strict_content_type is False
     assert app.timeout is None
+
+
+def test_a_subclass_may_set_a_setting_before_the_app_is_built():
+    class SlowApp(TrioAPI):
+        def __init__(self) -> None:
+            self.note = "before"
+            self.timeout = 99  # replaced by the app's value below, as any attribute would be
+            super().__init__(timeout=7)
+
+    app = SlowApp()
+    assert (app.timeout, app.request_limits.timeout) == (7, 7)
+
+
+def test_no_module_reads_a_setting_off_the_app_by_name():
+    # Settings are read from the request's value (context.limits), never
+    # looked up on scope["app"] per request with getattr(app, "<name>", default).
+    found = []
+    for path in Path(trioapi.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in LIMIT_NAMES
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []
 
 
 def test_a_websocket_runs_under_the_app_settings():

@@ -234,8 +234,10 @@ class TrioAPI(Starlette):
         # FastAPI apps set app attributes); setting one replaces it in the
         # app's value, which every request reads when it starts.
         if name in LIMIT_NAMES:
-            limits: Limits = self.request_limits
-            super().__setattr__("request_limits", replace(limits, **{name: value}))
+            # Absent while a subclass sets one before TrioAPI.__init__ has run.
+            limits: Limits | None = self.__dict__.get("request_limits")
+            if limits is not None:
+                super().__setattr__("request_limits", replace(limits, **{name: value}))
         elif name == "request_limits":
             for setting in LIMIT_NAMES:
                 super().__setattr__(setting, getattr(value, setting))
