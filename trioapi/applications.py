@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import Unpack
 
 from trioapi._docs_routes import install_docs_routes
 from trioapi._routing.api_router import APIRouter
+from trioapi._routing.frontend import add_frontend
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._settings import DEFAULT_LIMITS, LIMIT_NAMES, Limits, split_limits
@@ -282,6 +284,24 @@ class TrioAPI(Starlette):
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
         """Add a typed route; see :class:`trioapi.routing.APIRoute` for the options."""
         self.router.add_api_route(path, endpoint, **options)
+
+    def frontend(
+        self,
+        path: str,
+        *,
+        directory: str | os.PathLike[str],
+        fallback: Literal["auto", "index.html", "404.html"] | None = "auto",
+        check_dir: bool | Literal["auto"] = "auto",
+    ) -> None:
+        """Serve a static frontend build after all routes; see :meth:`APIRouter.frontend`."""
+        add_frontend(
+            self.router.add_api_route,
+            path,
+            directory=directory,
+            fallback=fallback,
+            check_dir=check_dir,
+            stacklevel=2,
+        )
 
     def api_route(self, path: str, **options: Any) -> Decorator[Any]:
         """Decorator form of :meth:`add_api_route`."""

@@ -1,13 +1,16 @@
 """docs/tutorial: bigger applications, WebSockets, streaming and SSE, the first test."""
 
+from pathlib import Path
+
 import trio
 
-from docs_src.tutorial import streaming, websockets
+from docs_src.tutorial import frontend, streaming, websockets
 from docs_src.tutorial.bigger_app import main as bigger
 from docs_src.tutorial.test_first_steps import test_read_root  # noqa: F401 (runs here)
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
 
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = {"X-Token": "fake-super-secret-token"}
 
 
@@ -68,3 +71,17 @@ async def test_streaming_and_server_sent_events(autojump_clock):
         'data: {"symbol":"TRIO","price":12.0}\n\n'
         "event: closed\ndata: market closed\n\n"
     )
+
+
+def test_frontend_build_after_the_api():
+    client = TestClient(frontend.app)
+    assert client.get("/api/items").json() == [{"name": "Plumbus"}]
+    index = (ROOT / "docs_src/tutorial/frontend_dist/index.html").read_text()
+    script = (ROOT / "docs_src/tutorial/frontend_dist/assets/app.js").read_text()
+    asset = client.get("/assets/app.js")
+    assert (asset.text, asset.headers["content-type"][:15]) == (script, "text/javascript")
+    assert client.get("/").text == index
+    page = {"accept": "text/html"}
+    assert client.get("/orders/7", headers=page).text == index  # a client-side route
+    assert client.get("/orders/7").status_code == 404  # a fetch is not a navigation
+    assert list(client.get("/openapi.json").json()["paths"]) == ["/api/items"]

@@ -9,14 +9,16 @@ shutdown handlers join this router's (see ``router_lifespan``).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import Unpack
 
 from trioapi._routing.api_route import APIRoute, APIWebSocketRoute
+from trioapi._routing.frontend import add_frontend
 from trioapi._routing.route_options import RouteOptions
 from trioapi._routing.router import Mount, Router
 from trioapi._routing.router_include import (
@@ -298,6 +300,46 @@ class APIRouter(Router):
             return func
 
         return decorator
+
+    def frontend(
+        self,
+        path: str,
+        *,
+        directory: str | os.PathLike[str],
+        fallback: Literal["auto", "index.html", "404.html"] | None = "auto",
+        check_dir: bool | Literal["auto"] = "auto",
+    ) -> None:
+        """Serve a static frontend build (such as ``dist``) under ``path``, after all routes.
+
+        Path operations, the slash redirect and other routes are tried
+        first; then the frontend with the longest matching prefix serves the
+        file, a directory's ``index.html``, or the fallback: ``404.html``
+        (status 404) if the build has it, else ``index.html`` for a browser
+        navigation (client-side routing). The router's (and includes')
+        dependencies run for GET/HEAD; other methods get 405 for an existing
+        file and 404 otherwise. Frontends are left out of OpenAPI.
+
+        Args:
+            path: The URL prefix (``"/"`` for the whole site).
+            directory: The build output directory.
+            fallback: ``"auto"`` (as described), ``"index.html"``,
+                ``"404.html"`` (required to exist), or ``None`` (plain 404).
+            check_dir: Check that the directory exists now; ``"auto"``
+                checks unless ``TRIOAPI_ENV=development``, where it warns.
+
+        Raises:
+            InvalidDeclarationError: ``path`` does not start with ``/`` or
+                ``fallback`` is not one of the values above.
+            TrioAPIError: The directory (or an explicit fallback file) is missing.
+        """
+        add_frontend(
+            self.add_api_route,
+            path,
+            directory=directory,
+            fallback=fallback,
+            check_dir=check_dir,
+            stacklevel=2,
+        )
 
     # -- including routers -------------------------------------------------
 

@@ -105,6 +105,7 @@ class Router:
         self._index_key: tuple[int, int] = (0, -1)
         self._by_literal_path: dict[str, list[BaseRoute]] = {}
         self._pattern_routes: list[BaseRoute] = []
+        self._low_priority_routes: list[BaseRoute] = []
         self.middleware_stack: ASGIApp = with_body_limit(
             wrap_middleware(self.app, middleware), max_body_size
         )
@@ -167,7 +168,32 @@ class Router:
         if self._should_redirect_slash(scope):
             await self._redirect_slash(scope, receive, send)
             return
+        if self._low_priority_routes and await self._serve_low_priority(scope, receive, send):
+            return
         await self.default(scope, receive, send)
+
+    async def _serve_low_priority(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve with the most specific low-priority route (a frontend) that matches.
+
+        Tried only after every other route and the slash redirect, as
+        FastAPI does; a full match beats a method-only one, then the higher
+        ``specificity`` (the longer prefix), then the earlier route.
+        """
+        best: tuple[tuple[bool, int], BaseRoute, Scope] | None = None
+        for route in self._low_priority_routes:
+            match, child_scope = route.matches(scope)
+            if match == Match.NONE:
+                continue
+            rank = (match == Match.FULL, getattr(route, "specificity", 0))
+            if best is None or rank > best[0]:
+                best = (rank, route, child_scope)
+        if best is None:
+            return False
+        _, route, child_scope = best
+        scope["route"] = route
+        scope.update(child_scope)
+        await route.handle(scope, receive, send)
+        return True
 
     def _candidates(self, scope: Scope) -> list[BaseRoute]:
         """The routes that may match ``scope``, in order, found by a dict look-up.
@@ -187,7 +213,12 @@ class Router:
     def _build_index(self) -> None:
         literal: dict[str, list[int]] = {}
         pattern: list[int] = []
+        self._low_priority_routes = []
         for position, route in enumerate(self.routes):
+            if getattr(route, "low_priority", False):
+                # Tried after all the others (and the slash redirect): not indexed.
+                self._low_priority_routes.append(route)
+                continue
             compiled = getattr(route, "compiled", None)
             if isinstance(route, Route | WebSocketRoute) and compiled and not compiled.convertors:
                 literal.setdefault(route.path, []).append(position)
@@ -219,7 +250,11 @@ class Router:
         if get_route_path(scope) == "/":
             return False
         toggled = self._toggled_slash_scope(scope)
-        return any(route.matches(toggled)[0] != Match.NONE for route in self.routes)
+        return any(
+            route.matches(toggled)[0] != Match.NONE
+            for route in self.routes
+            if not getattr(route, "low_priority", False)
+        )
 
     async def _redirect_slash(self, scope: Scope, receive: Receive, send: Send) -> None:
         url = URL(scope=scope)
