@@ -128,6 +128,11 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "TCPServer.__init__ does not set send_lock",
     ),
     (
+        "direct-send",
+        lambda mp: mp.setattr(TCPServer, "protocol_send", _restart_without_task_group),
+        "TCPServer.protocol_send takes (self, action), not (self, event)",
+    ),
+    (
         "idle-task",
         lambda mp: mp.setattr(TrioSingleTask, "restart", _restart_without_task_group),
         "TrioSingleTask.restart is not restart(task_group, action)",

@@ -19,4 +19,5 @@ FIX_MODULES: dict[str, str] = {
     "idle-task": "trioapi.server._idle_task",
     "early-answer-close": "trioapi.server._early_close",
     "lingering-close": "trioapi.server._linger",
+    "direct-send": "trioapi.server._direct_send",
 }

@@ -1,0 +1,267 @@
+"""Server CPU per request of hypercorn's trio worker, as shipped against with trioapi's fixes.
+
+    .venv/bin/python bench/worker_cost.py [--requests 3000] [--rounds 3]
+        [--seconds 3] [--variants 0,1] [--workers N] [--profile DIR]
+                                                    (needs h2load and wrk)
+
+Starts one server process per variant, each serving the bare ASGI app of
+``bench.apps`` with ``hypercorn.trio.serve``; a variant is a value of
+``TRIOAPI_HYPERCORN_FIXES`` (``0``: hypercorn as shipped, ``1``: every fix
+of the server layer, ``-name``: every fix but that one). h2load loads each
+in turn (HTTP/1.1, then HTTP/2; ``-c 8 -m 1``), round after round, and the
+server's CPU time is read from ``/proc/<pid>/stat`` (utime + stime, of every
+process of the variant with ``--workers``) before and after each load.
+
+Server CPU per request is the figure: on a shared machine requests per
+second say more about the other processes than about the server, while a
+process's CPU time counts only the time it ran. Each variant's median round
+counts; the variants take turns, so a burst of load slows them alike.
+
+``--workers N`` serves each variant with ``trioapi run --workers N`` (a
+TrioAPI app doing what the bare app does) instead, and also prints the
+requests per second (``-c 32`` then): part 4 of issue 16, many cores.
+``--profile DIR`` writes a cProfile of each single-process server to DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+# A TrioAPI app answering what the bare app's /plaintext answers, for ``--workers``.
+WORKERS_APP = """
+from trioapi import TrioAPI
+from trioapi.responses import PlainTextResponse
+
+app = TrioAPI(openapi_url=None)
+
+
+@app.get("/plaintext", response_class=PlainTextResponse)
+async def plaintext() -> str:
+    return "Hello, world!"
+"""
+
+
+def serve(switch: str, profile: str | None) -> None:
+    """The server process: the bare app on hypercorn's trio worker with ``switch`` as the fixes."""
+    os.environ["TRIOAPI_HYPERCORN_FIXES"] = switch
+    sys.path.insert(0, str(ROOT))
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve as hypercorn_serve
+
+    from bench.apps import bare_app
+    from trioapi.server import apply_hypercorn_fixes
+
+    apply_hypercorn_fixes()
+    app: Any = bare_app
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    config.errorlog = None
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(
+                lambda task_status: hypercorn_serve(app, config, task_status=task_status)
+            )
+            print(binds[0], flush=True)
+
+    if profile is None:
+        trio.run(main)
+        return
+    import cProfile
+
+    profiler = cProfile.Profile(time.process_time)  # CPU time, as the bench measures
+
+    def dump(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, dump)
+    profiler.enable()
+    trio.run(main)
+
+
+def process_cpu(pids: list[int]) -> float:
+    """Seconds of CPU (user + system) the processes have used."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / TICK
+
+
+def children(pid: int) -> list[int]:
+    """``pid`` and its descendants (the workers of ``trioapi run --workers N``)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        for child in text:
+            found.extend(children(int(child)))
+    return found
+
+
+class Server:
+    """One variant's server process(es)."""
+
+    def __init__(self, switch: str, workers: int, profile: Path | None, app_dir: Path) -> None:
+        self.switch = switch
+        env = {**os.environ, "TRIOAPI_HYPERCORN_FIXES": switch}
+        if workers:
+            port = _free_port()
+            command = [
+                sys.executable, "-m", "trioapi", "run", "app:app", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+            ]  # fmt: skip
+            env["PYTHONPATH"] = str(app_dir)
+            self.process: subprocess.Popen[str] = subprocess.Popen(
+                command, env=env, cwd=app_dir, text=True
+            )
+            self.url = f"http://127.0.0.1:{port}"
+            _wait_for(self.url)
+        else:
+            command = [sys.executable, __file__, f"--serve={switch}"]
+            if profile is not None:
+                command.append(f"--profile-to={profile / f'server{switch}.prof'}")
+            self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+            assert self.process.stdout is not None
+            self.url = self.process.stdout.readline().strip()
+        self.pids = children(self.process.pid)
+
+    def load(
+        self, requests: int, seconds: int, http1: bool, connections: int
+    ) -> tuple[float, float]:
+        """Server CPU µs per request and requests per second, for one load run.
+
+        HTTP/2: h2load, ``requests`` requests. HTTP/1.1: wrk for ``seconds``
+        (h2load takes hypercorn's answers, which have no reason phrase, for
+        failures and opens a new connection after each one).
+        """
+        if http1:
+            command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", self.url + "/plaintext"]
+        else:
+            command = ["h2load", "-n", str(requests), "-c", str(connections), "-m", "1"]
+            command.append(self.url + "/plaintext")
+        before = process_cpu(self.pids)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        spent = process_cpu(self.pids) - before
+        output = result.stdout
+        if http1:
+            done = re.search(r"(\d+) requests in ([\d.]+)s", output)
+            if done is None or "Non-2xx" in output or "Socket errors" in output:
+                raise SystemExit(f"{self.switch}: {output}{result.stderr}")
+            count, per_second = int(done.group(1)), int(done.group(1)) / float(done.group(2))
+        else:
+            if re.search(rf"{requests} succeeded", output) is None:
+                raise SystemExit(f"{self.switch}: {output}{result.stderr}")
+            rate = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
+            count, per_second = requests, float(rate.group(1)) if rate else 0.0
+        return spent / count * 1e6, per_second
+
+    def stop(self) -> None:
+        self.process.send_signal(
+            signal.SIGTERM if self.process.stdout is not None else signal.SIGINT
+        )
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/plaintext", timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def main(args: argparse.Namespace) -> None:
+    import tempfile
+
+    switches = args.variants.split(",")
+    profile = Path(args.profile) if args.profile else None
+    connections = 32 if args.workers else 8
+    with tempfile.TemporaryDirectory() as app_dir:
+        (Path(app_dir) / "app.py").write_text(WORKERS_APP)
+        servers = [Server(switch, args.workers, profile, Path(app_dir)) for switch in switches]
+        cpu: dict[tuple[str, bool], list[float]] = {}
+        rate: dict[tuple[str, bool], list[float]] = {}
+        try:
+            for _ in range(args.rounds):
+                for http1 in (True, False):
+                    for server in servers:
+                        spent, per_second = server.load(
+                            args.requests, args.seconds, http1, connections
+                        )
+                        cpu.setdefault((server.switch, http1), []).append(spent)
+                        rate.setdefault((server.switch, http1), []).append(per_second)
+        finally:
+            for server in servers:
+                server.stop()
+    base = switches[0]
+    print(f"server CPU µs per request, median of {args.rounds} (all rounds), vs {base}:")
+    print("| TRIOAPI_HYPERCORN_FIXES | HTTP/1.1 µs | vs first | HTTP/2 µs | vs first |")
+    print("|---|---|---|---|---|")
+    for switch in switches:
+        row = [switch]
+        for http1 in (True, False):
+            median = statistics.median(cpu[switch, http1])
+            first = statistics.median(cpu[base, http1])
+            rounds = " · ".join(f"{value:.0f}" for value in cpu[switch, http1])
+            row += [f"{median:.0f} ({rounds})", f"{first / median:.2f}x"]
+        print("| " + " | ".join(row) + " |")
+    if args.workers:
+        print(f"\nrequests/s with --workers {args.workers}, median (h2load -c {connections}):")
+        for switch in switches:
+            h1 = statistics.median(rate[switch, True])
+            h2 = statistics.median(rate[switch, False])
+            print(f"| {switch} | HTTP/1.1 {h1:,.0f} | HTTP/2 {h2:,.0f} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=int, default=3, help="per HTTP/1.1 run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="0,1")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--profile", default=None, help="a directory for cProfile output")
+    parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", default=None, help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    if parsed.serve is not None:
+        serve(parsed.serve, parsed.profile_to)
+    else:
+        if shutil.which("h2load") is None:
+            raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+        main(parsed)
