@@ -114,10 +114,10 @@ def test_explicit_and_no_fallback(dist: Path) -> None:
     assert (answer.status_code, answer.text) == (200, "app")
     answer = client_for(dist, fallback=None).get("/dashboard", headers=PAGE)
     assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"})
-    with pytest.raises(TrioAPIError, match="'404.html' does not exist in"):
+    with pytest.raises(TrioAPIError, match="'404.html' does not exist in directory"):
         client_for(dist, fallback="404.html")
     # Unchecked, the missing fallback file fails at the request instead.
-    with pytest.raises(TrioAPIError, match="'404.html' does not exist in"):
+    with pytest.raises(TrioAPIError, match="'404.html' does not exist in directory"):
         client_for(dist, fallback="404.html", check_dir=False).get("/x")
 
 

@@ -116,7 +116,7 @@ class FrontendFiles(StaticFiles):
         full_path, stat_result = found
         if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
             raise TrioAPIError(
-                f"Frontend fallback file '{name}' does not exist in '{self.directory}' "
+                f"Frontend fallback file '{name}' does not exist in directory '{self.directory}' "
                 f"(resolved: '{os.path.realpath(str(self.directory))}'). Add it to the "
                 "build, or pass fallback='auto' to use it only when it exists."
             )
