@@ -25,6 +25,7 @@ from trioapi._cli.logs import (
 from trioapi._cli.reload import FileWatcher
 from trioapi._cli.served import ServedApp
 from trioapi.cli import build_config, build_options, build_parser
+from trioapi.cli import main as cli_main
 
 
 def parse(*argv: str):
@@ -244,3 +245,18 @@ def test_file_watcher_sees_new_changed_and_removed_files_but_not_hidden_dirs(tmp
     os.utime(tmp_path / "a.py", (stat.st_atime, stat.st_mtime + 2))
     (tmp_path / "b.py").unlink()
     assert watcher.changed() == [str(tmp_path / "a.py"), str(tmp_path / "b.py")]
+
+
+@pytest.mark.parametrize(("command", "expected"), [("dev", "development"), ("run", None)])
+def test_dev_tells_the_app_it_is_in_development(command, expected, tmp_path, monkeypatch):
+    # As `fastapi dev` sets FASTAPI_ENV; set before the app is imported, and
+    # inherited by worker processes. Discovery fails here, after that point.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRIOAPI_ENV", raising=False)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert cli_main([command, "nope.py"]) == 2
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert os.environ.get("TRIOAPI_ENV") == expected

@@ -11,6 +11,7 @@ The parts live in ``trioapi._cli``; this module is the entry point.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +40,11 @@ logger = logging.getLogger("trioapi.server")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "dev":
+        # As `fastapi dev` sets FASTAPI_ENV: the app (and its worker processes,
+        # which inherit it) may tell development from production, e.g.
+        # frontend(check_dir="auto") warns instead of failing on a missing build.
+        os.environ.setdefault("TRIOAPI_ENV", "development")
     configure_logging(args.log_level, json_format=args.log_format == "json")
     try:
         options = build_options(args)
