@@ -59,10 +59,19 @@ class WSGIMiddleware:
         environ = build_environ(scope, body)
         to_loop, from_thread = trio.open_memory_channel[Message](_CHANNEL_SIZE)
         responder = _Responder(self.app, environ, to_loop)
+        failure: Exception | None = None
         async with open_scope_nursery() as nursery:
             nursery.start_soon(_forward, from_thread, send)
             async with to_loop:
-                await trio.to_thread.run_sync(responder.run, limiter=thread_limiter())
+                try:
+                    await trio.to_thread.run_sync(responder.run, limiter=thread_limiter())
+                except Exception as error:
+                    # Raised once the forwarder has sent what the app sent
+                    # before (its error response): leaving the nursery with
+                    # the error would cancel the forwarder with messages queued.
+                    failure = error
+        if failure is not None:
+            raise failure
 
 
 async def _read_body(receive: Receive) -> bytes | None:
