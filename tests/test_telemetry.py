@@ -311,3 +311,31 @@ async def test_a_client_that_leaves_is_recorded_through_hypercorn(telemetry: Any
 )
 def test_url_query_is_normalized_and_redacted(query: str, expected: str) -> None:
     assert redact_query(query) == expected
+
+
+def test_a_frontend_request_is_named_by_its_subtree_and_records_no_operation_spans(
+    telemetry, tmp_path
+):
+    from trioapi import APIRouter
+    from trioapi.staticfiles import StaticFiles
+
+    config, exporter, _ = telemetry
+    (tmp_path / "index.html").write_text("index")
+    (tmp_path / "script.js").write_text("script")
+    app = TrioAPI(telemetry=config)
+    app.mount("/static", StaticFiles(directory=tmp_path))
+    router = APIRouter()
+    router.frontend("/ui", directory=tmp_path, fallback="index.html")
+    app.include_router(router, prefix="/app")
+    client = TestClient(app)
+    assert client.get("/static/script.js").text == "script"
+    assert client.get("/app/ui/some/page", headers={"accept": "text/html"}).text == "index"
+    assert client.get("/app/ui/script.js").text == "script"
+    # Serving a file is not an operation: the server spans only, as FastAPI records them.
+    assert [
+        (span.name, span.attributes["http.route"]) for span in exporter.get_finished_spans()
+    ] == [
+        ("GET /static/{path}", "/static/{path}"),
+        ("GET /app/ui/{path}", "/app/ui/{path}"),
+        ("GET /app/ui/{path}", "/app/ui/{path}"),
+    ]

@@ -114,7 +114,7 @@ async def _serve(
     """
     # Set by TrioAPI(telemetry=...) only: without it a request pays this one look-up.
     telemetry = request.scope.get("trioapi.telemetry")
-    if telemetry is None:
+    if telemetry is None or not route.records_operations:
         await _serve_plain(route, request, send, kept, route._endpoint_caller, None)
     else:
         await telemetry.serve_route(
@@ -232,6 +232,8 @@ class APIRoute(PlannedRoute, Route):
     """
 
     requires_leading_slash = False  # callbacks and webhooks are not served paths
+    # Telemetry records its dependency, endpoint and serialization spans.
+    records_operations = True
 
     def __init__(
         self,

@@ -204,6 +204,14 @@ class FrontendRoute(APIRoute):
     """
 
     low_priority = True  # the router tries it only when nothing else matched
+    # Serving a file is not an operation: telemetry records the request's
+    # server span only (no dependency, endpoint or serialization spans), as FastAPI.
+    records_operations = False
+
+    @property
+    def http_route_template(self) -> str:
+        """The ``http.route`` of what it serves: ``<prefix>/{path}``."""
+        return self.path.rstrip("/") + "/{path}"
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
         options.update(methods=sorted(SERVED_METHODS), include_in_schema=False)

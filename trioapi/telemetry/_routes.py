@@ -38,7 +38,10 @@ def _match(router: Any, scope: Scope, prefix: str) -> str | None:
                 if not getattr(mounted, "routes", None):
                     return mount_prefix + "/{path}"
                 return _template(mounted, inner, mount_prefix)
-            return prefix + str(getattr(route, "path", ""))
+            # A route serving a whole subtree (a frontend) names it by its template.
+            return prefix + str(
+                getattr(route, "http_route_template", None) or getattr(route, "path", "")
+            )
         if match == Match.PARTIAL and partial is None:
             partial = prefix + str(getattr(route, "path", ""))
     return partial
