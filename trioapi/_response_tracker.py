@@ -161,11 +161,16 @@ class ResponseTracker:
                     self._before_last_send()
         elif kind == "websocket.accept" or kind == "websocket.http.response.start":
             context.phase = _STARTED
+        timed = kind.startswith("http.response.")
+        if timed and self._watchdog is not None:
+            # Timed by the watchdog, in this coroutine (one less per message).
+            self._note_watched_send()
+            timed = False
         try:
-            if not kind.startswith("http.response."):
-                await self._send(message)
-            else:
+            if timed:
                 await self._send_timed(message)
+            else:
+                await self._send(message)
         except trio.Cancelled:
             if kind == "http.response.start":
                 # Cut half-way by the request's cancellation (a deadline, a
@@ -179,6 +184,15 @@ class ResponseTracker:
         finally:
             if context.phase is _ENDING:
                 context.phase = _COMPLETE
+            self.send_timeout = None
+
+    def _note_watched_send(self) -> None:
+        # Counted also without a timeout: a last send to a client that has
+        # gone is watched all the same. Read per message: the route may have
+        # replaced the app's send timeout.
+        timeout = self._context.limits.send_timeout
+        self.sends_started += 1
+        self.send_timeout = math.inf if timeout is None else timeout
 
     async def _send_start_by_deadline(self, message: Message, scope: trio.CancelScope) -> None:
         """Send the start of a request that has a deadline: none once it passed, else whole.
@@ -240,10 +254,9 @@ class ResponseTracker:
         # Read per message: the route may have replaced the app's send timeout.
         timeout = self._context.limits.send_timeout
         if self._watchdog is not None:
-            # Counted also without a timeout: a last send to a client that
-            # has gone is watched for all the same.
-            self.sends_started += 1
-            self.send_timeout = math.inf if timeout is None else timeout
+            # The start of a request with a deadline comes here (_forward
+            # counts its other sends itself, in its own coroutine).
+            self._note_watched_send()
             try:
                 await self._send(message)
             finally:
