@@ -11,10 +11,32 @@ from __future__ import annotations
 
 from trioapi._request_state import ResponsePhase
 from trioapi._response_tracker import ResponseTracker
-from trioapi._scopes import RequestContext, get_request_context
+from trioapi._scopes import CONTEXT_KEY, RequestContext
 from trioapi.types import Message, Scope, Send
 
-__all__ = ["ResponseStartWatch"]
+__all__ = ["ResponseStartWatch", "has_started", "tracked_context"]
+
+
+def tracked_context(scope: Scope, send: Send) -> RequestContext | None:
+    """The request's context when ``send`` is its own tracker and nothing has started yet.
+
+    Then the context's phase says whether a response start went through
+    ``send`` (:func:`has_started`), and no :class:`ResponseStartWatch` is
+    needed: the fast path of every HTTP request under TrioAPI.
+    """
+    if isinstance(send, ResponseTracker):
+        context = send.context
+        in_scope: object = scope.get(CONTEXT_KEY)
+        if context.phase is ResponsePhase.NOT_STARTED and in_scope is context:
+            return context
+    return None
+
+
+def has_started(context: RequestContext | None, watch: ResponseStartWatch | None) -> bool:
+    """Whether a response start went through ``send``: the context's word, else the watch's."""
+    if context is not None:
+        return context.phase is not ResponsePhase.NOT_STARTED
+    return watch is not None and watch.started
 
 
 class ResponseStartWatch:
@@ -28,15 +50,10 @@ class ResponseStartWatch:
     __slots__ = ("_context", "_outer_send", "_started", "send")
 
     def __init__(self, scope: Scope, send: Send) -> None:
-        context = get_request_context(scope) if scope["type"] == "http" else None
+        context = tracked_context(scope, send) if scope["type"] == "http" else None
         self._outer_send = send
         self._started = False
-        if (
-            context is not None
-            and context.phase is ResponsePhase.NOT_STARTED
-            and isinstance(send, ResponseTracker)
-            and send.context is context
-        ):
+        if context is not None:
             self._context: RequestContext | None = context
             self.send: Send = send
         else:

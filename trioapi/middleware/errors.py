@@ -12,7 +12,7 @@ import trio
 from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._scopes import log_request_error
 from trioapi.concurrency import is_async_callable, run_in_threadpool
-from trioapi.middleware._response_start import ResponseStartWatch
+from trioapi.middleware._response_start import ResponseStartWatch, has_started, tracked_context
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, PlainTextResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -84,10 +84,13 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        watch = ResponseStartWatch(scope, send)
+        # The fast path: the request's own tracker records the start, and no
+        # watch object is made.
+        context = tracked_context(scope, send)
+        watch = None if context is not None else ResponseStartWatch(scope, send)
         error: BaseException | None = None
         try:
-            await self.app(scope, receive, watch.send)
+            await self.app(scope, receive, send if watch is None else watch.send)
         except BaseException as exc:
             error = collapse_own_groups(exc)
             if error is exc and not isinstance(exc, Exception):
@@ -101,7 +104,7 @@ class ServerErrorMiddleware:
         # inside a group of one, as the exception handlers do.
         try:
             response = await self._error_response(Request(scope), unwrap_single_error(error))
-            if not watch.started:
+            if not has_started(context, watch):
                 await response(scope, receive, send)
         except trio.Cancelled:
             # The request is being cancelled (its deadline passed): the 500

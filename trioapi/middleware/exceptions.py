@@ -9,7 +9,7 @@ from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._response import PlainTextResponse, Response, has_no_body
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
-from trioapi.middleware._response_start import ResponseStartWatch
+from trioapi.middleware._response_start import ResponseStartWatch, has_started, tracked_context
 from trioapi.requests import HTTPConnection, Request
 from trioapi.types import ASGIApp, Receive, Scope, Send
 from trioapi.websockets import WebSocket
@@ -141,10 +141,14 @@ async def _run_answering_errors(
     exception_handlers: ExceptionHandlers,
     status_handlers: StatusHandlers,
 ) -> None:
-    watch = ResponseStartWatch(scope, send)
+    # The fast path: an HTTP request's own tracker records the start, and no
+    # watch object is made.
+    context = tracked_context(scope, send) if scope["type"] == "http" else None
+    watch = None if context is not None else ResponseStartWatch(scope, send)
+    app_send = send if watch is None else watch.send
     raised: BaseException | None = None
     try:
-        await app(scope, receive, watch.send)
+        await app(scope, receive, app_send)
     except BaseException as exc:
         # The boundary where errors reach the app's handlers: the group levels
         # trioapi's own nurseries added come off here (a level holding an
@@ -161,15 +165,15 @@ async def _run_answering_errors(
     error, handler = _find_handler(raised, exception_handlers, status_handlers)
     if handler is None:
         raise raised  # as the app raised it, a group of its own included
-    if watch.started:
+    if has_started(context, watch):
         raise RuntimeError("Caught handled exception, but response already started.") from error
-    connection = _connection_for(scope, receive, watch.send)
+    connection = _connection_for(scope, receive, app_send)
     if is_async_callable(handler):
         response = await handler(connection, error)
     else:
         response = await run_in_threadpool(handler, connection, error)
     if response is not None:
-        await response(scope, receive, watch.send)
+        await response(scope, receive, app_send)
     # An exception instance raised again and again (a module-level one)
     # would otherwise keep every request's frames alive in its traceback.
     error.__traceback__ = None
