@@ -14,7 +14,7 @@ from trioapi.convertors import Convertor, register_url_convertor
 from trioapi.exceptions import TrioAPIError
 from trioapi.requests import Request
 from trioapi.responses import JSONResponse, PlainTextResponse, Response
-from trioapi.routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute
+from trioapi.routing import Host, Match, Mount, NoMatchFound, Route, Router, WebSocketRoute
 from trioapi.testclient import TestClient
 from trioapi.types import Receive, Scope, Send
 from trioapi.websockets import WebSocket
@@ -309,6 +309,30 @@ def test_literal_route_lookup_keeps_declaration_order() -> None:
     assert TestClient(pattern_first).get("/users/me").text == "by id"
     assert TestClient(literal_first).get("/users/me").text == "me"
     assert TestClient(literal_first).get("/users/7").text == "by id"
+
+
+def test_a_literal_path_tries_only_the_pattern_routes_that_can_match_it() -> None:
+    tried: list[str] = []
+
+    class CountingRoute(Route):
+        def matches(self, scope: Scope) -> tuple[Match, Scope]:
+            tried.append(self.path)
+            return super().matches(scope)
+
+    async def answer(request: Request) -> Response:
+        return PlainTextResponse(request.url.path)
+
+    router = Router(
+        [
+            CountingRoute("/items/{item_id}", answer),
+            CountingRoute("/{name}", answer),
+            CountingRoute("/health", answer),
+        ]
+    )
+    client = TestClient(router)
+    assert client.get("/health").text == "/health"
+    # "/items/{item_id}" can never match "/health": not tried; "/{name}" can, and wins.
+    assert tried == ["/{name}"]
 
 
 def test_routes_added_after_the_first_request_are_found() -> None:

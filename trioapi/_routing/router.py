@@ -62,6 +62,18 @@ async def _call_handler(handler: Callable[[], Any]) -> None:
         await run_in_threadpool(handler)
 
 
+def _may_match(route: BaseRoute, path: str) -> bool:
+    """Whether ``route`` can match a request for ``path`` (a route path, after the root path).
+
+    A route or socket route with parameters matches by its pattern alone, so
+    one whose pattern refuses ``path`` need not be tried for it; anything
+    else (a mount, a host, a custom route) may.
+    """
+    if isinstance(route, Route | WebSocketRoute):
+        return route.compiled.regex.match(path) is not None
+    return True
+
+
 class Router:
     """A list of routes served as one ASGI app.
 
@@ -226,7 +238,11 @@ class Router:
                 pattern.append(position)
         self._pattern_routes = [self.routes[i] for i in pattern]
         self._by_literal_path = {
-            path: [self.routes[i] for i in sorted(positions + pattern)]
+            path: [
+                self.routes[i]
+                for i in sorted(positions + pattern)
+                if _may_match(self.routes[i], path)
+            ]
             for path, positions in literal.items()
         }
         self._index_key = (id(self.routes), len(self.routes))
