@@ -39,7 +39,7 @@ from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
 from trioapi.dependencies.call_kinds import call_kind
-from trioapi.dependencies.solver import RequestSolution, solve_and_run
+from trioapi.dependencies.solver import RequestSolution, call_root, solve_and_run
 from trioapi.exceptions import (
     EndpointContext,
     PydanticV1NotSupportedError,
@@ -143,26 +143,29 @@ async def _serve_plain(
     if telemetry is not None:
         telemetry.solving(state)
 
-    async def build_and_respond(result: Any) -> None:
-        if telemetry is None:
-            response = await route.response_builder.build(result, state)
-        else:
-            with telemetry.operation("trioapi.serialization", route.endpoint):
-                response = await route.response_builder.build(result, state)
-        if send is None:
-            if kept is not None:
-                kept.append(response)
-            return
-        await response(request.scope, request.receive, send)
-
     try:
-        await solve_and_run(
-            plan,
-            state,
-            call_endpoint=call_endpoint,
-            respond=build_and_respond,
-            error_class=_request_error,
-        )
+        if plan.early or plan.late or telemetry is not None:
+            respond = partial(
+                route.response_builder.respond,
+                state,
+                request,
+                send,
+                kept,
+                telemetry,
+                route.endpoint,
+            )
+            await solve_and_run(
+                plan,
+                state,
+                call_endpoint=call_endpoint,
+                respond=respond,
+                error_class=_request_error,
+            )
+        else:
+            # No dependencies to nest the response in: what solve_and_run
+            # does for such a plan, without its call and the partial.
+            result = await call_root(plan, state, call_endpoint, _request_error)
+            await route.response_builder.respond(state, request, send, kept, None, None, result)
     except ValidationException as exc:
         if exc.endpoint_ctx is None:  # as FastAPI: the error names its endpoint and route
             path = _mount_prefix(request.scope) + route.path

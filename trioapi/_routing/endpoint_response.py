@@ -20,7 +20,9 @@ from trioapi._routing.response_model import (
 from trioapi.background import BackgroundTasks
 from trioapi.dependencies.solver import RequestSolution
 from trioapi.encoders import jsonable_encoder
+from trioapi.requests import Request
 from trioapi.responses import JSONResponse, Response
+from trioapi.types import Send
 
 __all__ = ["ResponseBuilder"]
 
@@ -69,6 +71,32 @@ class ResponseBuilder:
         # The common case, served without the general path's indirections.
         self._plain_json = response_class is JSONResponse and stream is None
 
+    async def respond(
+        self,
+        state: RequestSolution,
+        request: Request,
+        send: Send | None,
+        kept: list[Response] | None,
+        telemetry: Any,
+        endpoint: Any,
+        result: Any,
+    ) -> None:
+        """Build the response for ``result`` and send it, or keep it in ``kept`` without ``send``.
+
+        A checkpoint. ``telemetry`` (with the ``endpoint`` it names) records
+        the serialization as an operation span.
+        """
+        if telemetry is None:
+            response = await self.build(result, state)
+        else:
+            with telemetry.operation("trioapi.serialization", endpoint):
+                response = await self.build(result, state)
+        if send is None:
+            if kept is not None:
+                kept.append(response)
+            return
+        await response(request.scope, request.receive, send)
+
     async def build(self, result: Any, state: RequestSolution) -> Response:
         """The response for ``result``. A checkpoint when validation runs in a thread.
 
@@ -95,28 +123,38 @@ class ResponseBuilder:
                 body = serializer.serialize(result)
             status = 200 if status_code is None else status_code
             response: Response = _RenderedJSONResponse(body, status, background)
+        elif self.stream is None and self.serializer is not None and self.serializer.in_thread:
+            content = await self.serializer.to_content(result)  # validated in a worker thread
+            response = self._wrap(content, status_code, background)
         else:
-            response = await self._render(result, status_code, background)
+            # Synchronous: a coroutine per response costs more than most renders.
+            response = self._render(result, status_code, background)
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
         if sub_response is not None:
             response.headers.raw.extend(sub_response.headers.raw)
         return response
 
-    async def _render(
+    def _render(
         self, result: Any, status_code: int | None, background: BackgroundTasks | None
     ) -> Response:
-        options: dict[str, Any] = {"background": background}
-        if status_code is not None:
-            options["status_code"] = status_code
         if self.stream is not None:
+            options: dict[str, Any] = {"background": background}
+            if status_code is not None:
+                options["status_code"] = status_code
             return self.stream.build(result, options)
         # JSONResponse itself is served by build(); this is any other class.
         serializer = self.serializer
         if serializer is None:
             content: Any = jsonable_encoder(result)
-        elif serializer.in_thread:
-            content = await serializer.to_content(result)
         else:
             content = serializer.serialize_python(result)
-        return self.response_class(content, **options)
+        return self._wrap(content, status_code, background)
+
+    def _wrap(
+        self, content: Any, status_code: int | None, background: BackgroundTasks | None
+    ) -> Response:
+        # The status only when the route sets one: the class's own default otherwise.
+        if status_code is None:
+            return self.response_class(content, background=background)
+        return self.response_class(content, status_code=status_code, background=background)
