@@ -5,7 +5,9 @@ from typing import Annotated
 
 import pytest
 import trio
+import trio.testing
 
+from trioapi._scopes import CLEANUP_GRACE
 from trioapi.applications import TrioAPI
 from trioapi.background import BackgroundTasks
 from trioapi.dependencies.analysis import DependencyScopeError
@@ -416,6 +418,80 @@ async def test_teardown_runs_shielded_when_the_request_deadline_cancels_it(autoj
         response = await client.get("/slow")
     assert response.status_code == 504
     assert log == ["cleaned up"]
+
+
+async def test_teardown_that_checks_for_cancellation_in_a_cancelled_request_runs_whole(
+    autojump_clock,
+):
+    log = []
+    app = TrioAPI(timeout=5)
+
+    async def resource():
+        try:
+            yield "r"
+        finally:
+            # Shielded from its start: the request is already cancelled here.
+            await trio.lowlevel.checkpoint_if_cancelled()
+            log.append("cleaned up")
+
+    @app.get("/slow")
+    async def slow(r: Annotated[str, Depends(resource)]):
+        await trio.sleep(60)
+
+    async with AsyncTestClient(app) as client:
+        response = await client.get("/slow")
+    assert response.status_code == 504
+    assert log == ["cleaned up"]
+
+
+async def test_teardown_that_waits_is_shielded_from_a_cancellation_during_the_wait(
+    autojump_clock,
+):
+    log = []
+    app = TrioAPI()
+
+    async def resource():
+        yield "r"
+        log.append("teardown waits")
+        await trio.sleep(1)
+        log.append("closed")
+
+    @app.get("/")
+    async def endpoint(r: Annotated[str, Depends(resource)]):
+        return {"r": r}
+
+    async def receive():
+        await trio.sleep_forever()
+
+    async def send(message):
+        pass
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(app, http_scope("/"), receive, send)
+        await trio.testing.wait_all_tasks_blocked()
+        assert log == ["teardown waits"]
+        nursery.cancel_scope.cancel()  # the server cancels the request (a hard shutdown)
+    assert log == ["teardown waits", "closed"]
+
+
+async def test_teardown_that_hangs_is_given_up_on_after_the_cleanup_grace(autojump_clock, caplog):
+    app = TrioAPI()
+
+    async def resource():
+        yield "r"
+        await trio.sleep_forever()
+
+    @app.get("/")
+    async def endpoint(r: Annotated[str, Depends(resource)]):
+        return {"r": r}
+
+    async with AsyncTestClient(app) as client:
+        start = trio.current_time()
+        response = await client.get("/")
+        waited = trio.current_time() - start
+    assert response.json() == {"r": "r"}
+    assert waited == pytest.approx(CLEANUP_GRACE)
+    assert "resource() took too long and was cancelled" in caplog.text
 
 
 # --- scope mistakes are registration errors ----------------------------------------

@@ -16,7 +16,9 @@ opened stays correctly nested inside it.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+import math
+import types
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator
 from typing import Any, TypeVar
 
 import outcome
@@ -77,6 +79,53 @@ def _finish_sync(gen: Generator[Any, Any, Any], result: outcome.Outcome[Any]) ->
     raise RuntimeError("A yield dependency yielded more than once; a dependency yields once")
 
 
+def _shield_teardown(scope: trio.CancelScope) -> None:
+    # Shield: cleanup must run even when the request was cancelled; the
+    # deadline bounds a cleanup that hangs.
+    scope.shield = True
+    scope.deadline = trio.current_time() + CLEANUP_GRACE
+
+
+@types.coroutine
+def _shielded_once_it_waits(
+    teardown: Coroutine[Any, Any, None], scope: trio.CancelScope
+) -> Generator[Any, Any, None]:
+    """Await ``teardown`` with ``scope`` shielded and bounded from its first wait on.
+
+    Most teardowns finish without waiting (nothing to close, or a close that
+    does not block), and shielding a scope costs more than the rest of a
+    small request: Trio registers its deadline. Until the teardown first
+    yields to Trio no cancellation can reach it, so the scope is shielded
+    just before that first wait is handed on, or at once when the task is
+    already cancelled (a checkpoint in the teardown would then wait).
+    """
+    if trio.current_effective_deadline() == -math.inf:
+        _shield_teardown(scope)  # already cancelled: shielded from the start, as ever
+    try:
+        request = teardown.send(None)
+    except StopIteration:
+        return
+    if not scope.shield:
+        _shield_teardown(scope)
+    # From here on, what `yield from` does: pass Trio's requests up and its answers down.
+    while True:
+        try:
+            answer = yield request
+        except GeneratorExit:
+            teardown.close()
+            raise
+        except BaseException as error:
+            try:
+                request = teardown.throw(error)
+            except StopIteration:
+                return
+        else:
+            try:
+                request = teardown.send(answer)
+            except StopIteration:
+                return
+
+
 async def run_inside_generator(
     call: Callable[..., Any],
     kwargs: dict[str, Any],
@@ -108,14 +157,11 @@ async def run_inside_generator(
             gen = call(**kwargs)
             value = await run_in_threadpool(_start_sync, gen, name)
         result = await outcome.acapture(inner, value)
-        # Shield: cleanup must run even when the request was cancelled; the
-        # deadline bounds a cleanup that hangs.
-        teardown_scope.shield = True
-        teardown_scope.deadline = trio.current_time() + CLEANUP_GRACE
         try:
             if is_async:
-                await _finish_async(agen, result)
+                await _shielded_once_it_waits(_finish_async(agen, result), teardown_scope)
             else:
+                _shield_teardown(teardown_scope)
                 await run_in_threadpool(_finish_sync, gen, result)
         except _Swallowed:
             error = result.error if isinstance(result, outcome.Error) else None
