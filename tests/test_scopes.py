@@ -9,7 +9,9 @@ import trio
 import trio.testing
 
 from trioapi._exception_groups import collapse_own_groups, single_leaf
+from trioapi._receive import ReceivePump
 from trioapi._scopes import (
+    RequestContext,
     RequestLimits,
     get_request_context,
     open_request_nursery,
@@ -294,6 +296,67 @@ async def test_a_queued_disconnect_cancels_the_handler(autojump_clock):
     await server.serve(app, RequestLimits())
     assert events == ["http.disconnect", "cancelled"]
     assert trio.current_time() == 0
+
+
+async def test_a_request_past_watch_after_notices_a_disconnect_without_a_task(
+    autojump_clock, monkeypatch
+):
+    starts = []
+    monkeypatch.setattr(ReceivePump, "start", lambda self, nursery, **kw: starts.append(self))
+    server = ChannelServer()
+    server.queue(b"", more_body=False)
+    events = []
+
+    async def app(scope, receive, send):
+        try:
+            await trio.sleep(0.5)  # past WATCH_AFTER, short of TASK_AFTER
+        except trio.Cancelled:
+            events.append(("cancelled", trio.current_time()))
+            raise
+
+    async def disconnect_later():
+        await trio.sleep(0.21)
+        server.to_app.send_nowait({"type": "http.disconnect"})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(disconnect_later)
+        await server.serve(app, RequestLimits())
+    # Noticed at the watchdog's next tick, by polling the server's queue.
+    assert len(events) == 1
+    assert 0.21 <= events[0][1] <= 0.21 + WATCH_AFTER / 2
+    assert starts == []
+
+
+async def test_body_taken_by_the_watchdog_poll_reaches_the_app_in_order(autojump_clock):
+    server = ChannelServer()
+    received = []
+
+    async def app(scope, receive, send):
+        await trio.sleep(0.3)  # the watchdog polls meanwhile and keeps what it takes
+        while True:
+            message = await receive()
+            received.append(message["body"])
+            if not message.get("more_body"):
+                break
+        await respond(send, 200)
+
+    for chunk in (b"a", b"b"):
+        server.queue(chunk, more_body=True)
+    server.queue(b"c", more_body=False)
+    await server.serve(app, RequestLimits(), [(b"content-length", b"3")])
+    assert received == [b"a", b"b", b"c"]
+    assert server.sent[0]["status"] == 200
+
+
+async def test_an_http2_request_without_body_ends_without_a_reading_task():
+    server = ChannelServer()
+    server.queue(b"", more_body=False)  # hypercorn queues it with an HTTP/2 request's head
+    context = RequestContext(RequestLimits(), None, {})
+    pump = ReceivePump(server.app_inbox.receive, context, headers=[], http_version="2")
+    async with trio.open_nursery() as nursery:
+        pump.discard_rest(nursery)
+        assert not pump.started
+    assert pump.stop_feeding_app() is False  # nothing left to drain
 
 
 async def test_client_disconnect_cancels_handler_and_cleanup_runs(autojump_clock):

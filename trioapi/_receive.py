@@ -34,6 +34,9 @@ DRAIN_GRACE = 5.0
 # plus one second per ``min_body_rate`` bytes it has sent.
 BODY_RATE_GRACE = 10.0
 _DISCONNECT: Message = {"type": "http.disconnect"}
+# Body messages poll() keeps for an app that has not read them yet: as many
+# as the task's channel holds.
+_STASH_LIMIT = 4
 
 
 class _Context(Protocol):
@@ -65,6 +68,7 @@ class ReceivePump:
         "_reading_inline",
         "_received_bytes",
         "_server_receive",
+        "_stash",
         "_task_scope",
         "_to_app",
         "_waiting_since",
@@ -104,6 +108,8 @@ class ReceivePump:
         self._task_scope: trio.CancelScope | None = None
         self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
+        # Body messages poll() took from the server before the app asked for them.
+        self._stash: list[Message] | None = None
 
     @property
     def started(self) -> bool:
@@ -123,8 +129,38 @@ class ReceivePump:
         if self._task_scope is not None or self._reading_inline or self._disconnected:
             return self._task_scope is not None
         self._task_scope = trio.CancelScope(shield=shield)
-        self._to_app, self._from_pump = trio.open_memory_channel[Message](4)
+        self._to_app, self._from_pump = trio.open_memory_channel[Message](_STASH_LIMIT)
         nursery.start_soon(self._run, self._task_scope, self._to_app)
+        return True
+
+    def poll(self) -> bool:
+        """Take what the server has queued, without a task; ``False`` if that cannot be done.
+
+        What the watchdog does first for a request that has run for a while:
+        under load most requests live past ``WATCH_AFTER`` only because
+        others hold the scheduler, and a task costs more than such a request.
+        A disconnect already queued cancels the request now; body messages
+        taken are kept for the app, in order (a few at most: then the app
+        must read first, as with the task). ``False`` when the server's
+        ``receive`` is not a memory channel's (it can only be awaited): then
+        :meth:`start` the task.
+        """
+        if self._task_scope is not None or self._reading_inline or self._disconnected:
+            return True
+        receive_nowait = _nowait_twin(self._server_receive)
+        if receive_nowait is None:
+            return False
+        while self._stash is None or len(self._stash) < _STASH_LIMIT:
+            try:
+                message = receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            if not self._note(message):
+                break  # the client has gone: the request is cancelled
+            if not self._app_done and message["type"] == "http.request":
+                if self._stash is None:
+                    self._stash = []
+                self._stash.append(message)
         return True
 
     def stop(self) -> None:
@@ -241,6 +277,8 @@ class ReceivePump:
         costs more than the rest of the read) and no trip through the
         scheduler. Any other ``receive`` is only ever awaited.
         """
+        if self._stash:
+            return self._stash.pop(0)  # noted when poll() took it
         if self._from_pump is not None:
             return None
         receive_nowait = _nowait_twin(self._server_receive)
@@ -312,10 +350,15 @@ class ReceivePump:
         if self._app_done or self._body_complete or self._has_no_body:
             return
         self._app_done = True
+        self._stash = None
         if self._from_pump is not None:
             self._empty_channel(self._from_pump)
         elif nursery is not None:
-            self.start(nursery)
+            # What is queued is dropped without a task: over HTTP/2 a request
+            # without a body has its end-of-body message queued already.
+            self.poll()
+            if not self._body_complete:
+                self.start(nursery)
 
     @staticmethod
     def _empty_channel(channel: trio.MemoryReceiveChannel[Message]) -> None:

@@ -1,8 +1,9 @@
 """``RequestWatchdog``: one task per lifespan that looks after requests running for a while.
 
 Short requests finish before anything needs watching, so they get no task of
-their own. Each tick the watchdog starts the receive pump of requests older
-than ``WATCH_AFTER`` (so a disconnect cancels them), cancels requests
+their own. Each tick the watchdog polls the server queue of requests older
+than ``WATCH_AFTER`` (so a disconnect cancels them; a request still running
+after ``TASK_AFTER`` gets a reading task instead), cancels requests
 whose response has been stuck in ``send`` past its send deadline (a client
 that stopped reading), and answers the deadline (504) of requests whose task
 cannot be cancelled because it waits on a worker thread.
@@ -32,6 +33,9 @@ __all__ = ["WATCH_AFTER", "RequestWatchdog", "watch_one_request"]
 
 # A request older than this gets a task watching for its client to go away.
 WATCH_AFTER = 0.05
+# Until a request is this old, the watchdog only polls its server queue
+# (ReceivePump.poll) each tick; then it starts the reading task.
+TASK_AFTER = 5.0
 _TICK = WATCH_AFTER / 2
 
 
@@ -125,9 +129,15 @@ class RequestWatchdog:
 
     def _tick(self, now: float) -> None:
         cutoff = now - WATCH_AFTER
+        task_cutoff = now - TASK_AFTER
         for pump, started_at in list(self._unwatched.items()):
             if started_at > cutoff:
                 break
+            # Polled first: under load many requests pass WATCH_AFTER only
+            # because others hold the scheduler, and a task costs more than
+            # they do. A request still running after TASK_AFTER gets the task.
+            if started_at > task_cutoff and pump.poll():
+                continue
             # A pump the app is reading inline cannot start; it is retried next tick.
             if pump.start(self._nursery):
                 del self._unwatched[pump]
