@@ -40,3 +40,24 @@ async def test_trioapi_answers_every_scenario_as_the_bare_app_does(scenario):
     else:
         assert json.loads(body) == json.loads(bare_body)
     assert all(rate > 0 for rate in measured.values())
+
+
+def test_the_served_table_reads_every_app_against_the_fair_floor(capsys):
+    from bench.served import print_table
+
+    rates = {
+        "floor": {"plaintext": 1000.0},
+        "trioapi": {"plaintext": 800.0},
+        "FastAPI on uvicorn": {"plaintext": 3000.0},
+    }
+    print_table(list(rates), ["plaintext"], rates, "req/CPU-s")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("| trioapi / floor | FastAPI on uvicorn / floor |")
+    assert lines[2] == "| plaintext | 1,000 | 800 | 3,000 | 0.80x | 3.00x |"
+
+
+def test_the_floor_is_the_bare_app_outside_a_hypercorn_worker():
+    from bench.apps import bare_app
+    from bench.served import floor_app
+
+    assert floor_app() is bare_app
