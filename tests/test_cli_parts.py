@@ -252,7 +252,9 @@ def test_dev_tells_the_app_it_is_in_development(command, expected, tmp_path, mon
     # As `fastapi dev` sets FASTAPI_ENV; set before the app is imported, and
     # inherited by worker processes. Discovery fails here, after that point.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("TRIOAPI_ENV", raising=False)
+    # setenv first: monkeypatch then restores "unset" after the command set it.
+    monkeypatch.setenv("TRIOAPI_ENV", "unset-below")
+    monkeypatch.delenv("TRIOAPI_ENV")
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
