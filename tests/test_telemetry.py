@@ -339,3 +339,44 @@ def test_a_frontend_request_is_named_by_its_subtree_and_records_no_operation_spa
         ("GET /app/ui/{path}", "/app/ui/{path}"),
         ("GET /app/ui/{path}", "/app/ui/{path}"),
     ]
+
+
+def test_opentelemetry_imported_but_not_set_up_skips_the_recording_layer(monkeypatch):
+    import opentelemetry._logs._internal as logs_internal
+    import opentelemetry.metrics._internal as metrics_internal
+
+    from trioapi.telemetry import _server
+
+    for module, name in (
+        (trace, "_TRACER_PROVIDER"),
+        (metrics_internal, "_METER_PROVIDER"),
+        (logs_internal, "_LOGGER_PROVIDER"),
+    ):
+        monkeypatch.setattr(module, name, None)  # as in a process that set nothing up
+    recorded: list[str] = []
+    record = _server.TelemetryMiddleware.__call__
+
+    async def counting(self, scope, receive, send):
+        recorded.append(scope["type"])
+        await record(self, scope, receive, send)
+
+    monkeypatch.setattr(_server.TelemetryMiddleware, "__call__", counting)
+    app = TrioAPI()
+
+    @app.get("/")
+    def home():
+        return {"ok": True}
+
+    client = TestClient(app)
+    assert client.get("/").json() == {"ok": True}
+    assert recorded == []  # nothing to record with: the request never entered the layer
+    # A provider set up later is followed from the next request on.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    assert client.get("/").json() == {"ok": True}
+    assert recorded == ["http"]
+    assert [
+        span.name for span in exporter.get_finished_spans() if span.kind == SpanKind.SERVER
+    ] == ["GET /"]
