@@ -19,13 +19,15 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+# Run as a script: this directory is on sys.path.
+from screenshot_docs import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "examples" / "Dockerfile"
@@ -39,13 +41,6 @@ def instructions() -> list[tuple[str, str]]:
             keyword, _, rest = line.strip().partition(" ")
             found.append((keyword.upper(), rest))
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def copy_into(context: Path, sources: list[str], target: str) -> None:
@@ -103,7 +98,7 @@ def main() -> None:
         print("CMD", " ".join(command), flush=True)
         server = subprocess.Popen(command, cwd=context, env=env)
         try:
-            body = wait_for(f"http://127.0.0.1:{port}/", server)
+            body = wait_until_up(f"http://127.0.0.1:{port}/", server, attempts=300)
             print(f"GET / -> {body[:80]!r}")
             # The docs page and the document: files and modules a wheel might leave out.
             for path in ("/docs", "/openapi.json"):
@@ -119,18 +114,6 @@ def main() -> None:
             if server.poll() is None:
                 server.kill()
     print("dockerfile dry run: OK")
-
-
-def wait_for(url: str, server: subprocess.Popen[bytes]) -> bytes:
-    for _ in range(300):
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode} before answering")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within 30 s")
 
 
 if __name__ == "__main__":

@@ -65,13 +65,15 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(100):
+def wait_until_up(url: str, server: subprocess.Popen[bytes], attempts: int = 100) -> bytes:
+    """Poll ``url`` until it answers (every 0.1 s, ``attempts`` times); returns the body."""
+    for _ in range(attempts):
         if server.poll() is not None:
-            raise SystemExit(f"hypercorn exited with {server.returncode}")
+            raise SystemExit(f"the server exited with {server.returncode} before answering")
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
+            with urllib.request.urlopen(url, timeout=2) as response:
+                body: bytes = response.read()
+                return body
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"{url} did not answer")
