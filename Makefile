@@ -55,7 +55,7 @@ test-hypercorn-latest:
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
-$(BENCH_STAMP): pyproject.toml constraints.txt
+$(BENCH_STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]' 'fastapi==0.163.0' 'uvicorn==0.54.0' 'uvloop==0.23.0' 'httptools==0.9.0' 'psycopg[binary]==3.3.9'
 	touch $(BENCH_STAMP)
