@@ -1,14 +1,14 @@
 """The asyncio bridge's cost: one PostgreSQL read endpoint, served four ways, and one call timed.
 
-    .venv-bench/bin/python bench/asyncio_db.py [--requests 4000] [--clients 8] [--rounds 3]
+    .venv-bench/bin/python bench/asyncio_db.py [--seconds 3] [--clients 8] [--rounds 3]
         [--dsn postgresql://user@host/db]
 
-Needs ``h2load`` (``apt-get install nghttp2-client``), the bench virtualenv
+Needs ``wrk`` (``apt-get install wrk``), the bench virtualenv
 (``make bench``: FastAPI, uvicorn, psycopg) and a PostgreSQL server: ``--dsn``,
 else a throwaway one started like the tests' (``apt-get install postgresql``).
 
 1. End to end, ``GET /items/{id}`` (one ``select`` by primary key, answered as
-   JSON) over HTTP/1.1, loaded by h2load with ``--clients`` connections, from
+   JSON) over HTTP/1.1, loaded by wrk with ``--clients`` connections, from
    a pool of as many connections:
 
    - trioapi, asyncpg through the bridge (``run_asyncio(pool.fetchrow, ...)``), hypercorn trio worker
@@ -22,8 +22,8 @@ else a throwaway one started like the tests' (``apt-get install postgresql``).
    without a database) - (FastAPI with asyncpg - FastAPI without a database),
    in server CPU per request.
 
-   Each app's best of ``--rounds`` counts; requests per second as h2load saw
-   them and per CPU-second of the server process (PostgreSQL's and h2load's
+   Each app's best of ``--rounds`` counts; requests per second as wrk saw
+   them and per CPU-second of the server process (PostgreSQL's and wrk's
    CPU not counted).
 2. One call: the same ``fetchrow``, one at a time, on plain asyncio against
    through the bridge from Trio, and an empty coroutine both ways: the
@@ -47,7 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.served import run_h2load, server_cpu_seconds, serving  # noqa: E402
+from bench.loadgen import require, wrk  # noqa: E402
+from bench.served import server_cpu_seconds, serving  # noqa: E402
 
 QUERY = "select id, name, price from items where id = $1"
 ROWS = 1000
@@ -289,7 +290,7 @@ async def fill(dsn: str) -> None:
 # -- 1. end to end ---------------------------------------------------------------------
 
 
-def served_table(dsn: str, requests: int, clients: int, rounds: int) -> None:
+def served_table(dsn: str, seconds: int, clients: int, rounds: int) -> None:
     os.environ[DSN_VARIABLE] = dsn
     os.environ["DATABASE_URL"] = dsn.replace("postgresql://", "postgresql+asyncpg://")
     os.environ[POOL_VARIABLE] = str(clients)
@@ -299,12 +300,12 @@ def served_table(dsn: str, requests: int, clients: int, rounds: int) -> None:
         for name, (target, worker) in SERVED.items():
             with serving(target, worker) as (url, pid):
                 target_url = f"{url}/items/42"
-                run_h2load(target_url, min(requests, 500), clients, http1=True)  # warm up
+                wrk(target_url, seconds=1, connections=clients)  # warm up
                 cpu = server_cpu_seconds(pid)
-                rate = run_h2load(target_url, requests, clients, http1=True)
+                run = wrk(target_url, seconds=seconds, connections=clients)
                 cpu = server_cpu_seconds(pid) - cpu
-            per_second[name] = max(per_second[name], rate)
-            per_cpu_second[name] = max(per_cpu_second[name], requests / max(cpu, 0.01))
+            per_second[name] = max(per_second[name], run.per_second)
+            per_cpu_second[name] = max(per_cpu_second[name], run.requests / max(cpu, 0.01))
     reference = "FastAPI + asyncpg, uvicorn"
     print(
         f"| app and server | req/s | vs {reference} | req per server CPU-s | vs {reference} "
@@ -399,18 +400,17 @@ def one_call_table(dsn: str, calls: int, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=4000, help="per app and round")
+    parser.add_argument("--seconds", type=int, default=3, help="per app and round")
     parser.add_argument("--clients", type=int, default=8, help="connections (and pool size)")
     parser.add_argument("--rounds", type=int, default=3, help="the best round counts")
     parser.add_argument("--calls", type=int, default=2000, help="sequential calls, part 2")
     parser.add_argument("--dsn", help="a PostgreSQL to use (its items table is replaced)")
     args = parser.parse_args()
-    if shutil.which("h2load") is None:
-        raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    require("wrk")
     with database(args.dsn) as dsn:
         one_call_table(dsn, args.calls, args.rounds)
         print()
-        served_table(dsn, args.requests, args.clients, args.rounds)
+        served_table(dsn, args.seconds, args.clients, args.rounds)
 
 
 if __name__ == "__main__":

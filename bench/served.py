@@ -1,27 +1,38 @@
-"""End-to-end benchmark: the same API through hypercorn, loaded by h2load.
+"""End-to-end benchmark: the same API through a real server, at saturation.
 
-    .venv-bench/bin/python bench/served.py [--requests 4000] [--clients 8] [--rounds 3] [--http1]
-        [--apps floor trioapi ...] [--scenarios plaintext ...]
+    .venv-bench/bin/python bench/served.py [--http1] [--clients 64] [--rounds 3]
+        [--seconds 3] [--requests 4000] [--apps floor trioapi ...] [--scenarios plaintext ...]
 
-Needs ``h2load`` (Debian: ``apt-get install nghttp2-client``) and the bench
-virtualenv (``make bench`` sets it up with FastAPI). Each app of
-``bench.apps`` is served by ``hypercorn`` in a subprocess of its own (the
-trio worker for the bare app, trioapi and FastAPI on trio; the asyncio
-worker for FastAPI on asyncio) on a free 127.0.0.1 port, and FastAPI also by
-uvicorn with uvloop and httptools (HTTP/1.1 only); h2load sends each
-scenario's request ``--requests`` times over ``--clients`` connections (h2c,
-or HTTP/1.1 with ``--http1``; one request in flight per connection). The
-apps take turns app by app for ``--rounds`` rounds and each one's best round
-counts. Two tables: requests per CPU-second of the server process (and its
-worker), read from /proc, which other load on the machine barely moves; and
-requests per second as h2load saw them, which it moves a lot (server and
-h2load share the two cores). Either way the figures are what the whole
-stack does, hypercorn's HTTP work included, so the ratios are smaller than
-in-process. trioapi's process runs hypercorn with trioapi's version-guarded
-fixes (``trioapi.server``, each logged), and so does ``floor``, the bare
-app under the same fixes: what trioapi is measured against (the fair floor).
-The bare app, FastAPI on trio and on asyncio run hypercorn as shipped.
-``--apps``/``--scenarios`` pick a subset; ``--clients 64`` saturates the server.
+Needs ``wrk`` (HTTP/1.1), ``h2load`` (HTTP/2; Debian: ``apt-get install wrk
+nghttp2-client``) and the bench virtualenv (``make bench`` sets it up with
+FastAPI, uvicorn, uvloop and httptools; an older ``.venv-bench`` may lack the
+last three). Each app is served in a subprocess of its own on a free
+127.0.0.1 port, all of them for the whole run:
+
+- ``floor``: the bare ASGI app of ``bench.apps`` on hypercorn's trio worker
+  with trioapi's version-guarded hypercorn fixes (``trioapi.server``), which
+  a trioapi process always has: what trioapi is measured against;
+- ``trioapi`` and ``FastAPI on trio`` on the same worker (trioapi's process
+  applies the fixes itself; FastAPI's runs hypercorn as shipped);
+- ``FastAPI on uvicorn``: uvicorn with uvloop and httptools, what FastAPI
+  users run today (HTTP/1.1 only);
+- on request (``--apps``): ``bare ASGI`` (hypercorn as shipped) and
+  ``FastAPI on asyncio`` (hypercorn's asyncio worker).
+
+Each scenario's request is sent over ``--clients`` connections, one request
+in flight on each (64, the default, saturates the server): over HTTP/1.1 by
+wrk for ``--seconds``, over h2c by h2load ``--requests`` times (see
+``bench.loadgen`` for why not h2load over HTTP/1.1). Round after round,
+scenario by scenario, the apps take turns, so a burst of other load on the
+machine falls on all of them alike; each figure is the median of the rounds.
+
+The figure is the server's CPU time per request (user + system of the server
+process and its children, read from /proc before and after each run): load
+from other processes on a shared machine barely moves it, while requests per
+second (the second table) move with whatever else runs, the load generator
+included. The ratios read as requests per CPU-second against the floor's.
+Either way the figures are what the whole stack does, the server's HTTP work
+included, so the ratios are smaller than in-process (``bench/inprocess.py``).
 """
 
 from __future__ import annotations
@@ -29,15 +40,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import re
-import shutil
 import socket
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.apps import SCENARIOS, bare_app, build_framework_app  # noqa: E402
+from bench.loadgen import LoadRun, h2load, require, wrk  # noqa: E402
 
 # name -> (what the server serves, evaluated in this module, and its worker class:
 # hypercorn's "trio" or "asyncio" worker, or "uvicorn" for uvicorn with uvloop
@@ -57,6 +67,7 @@ SERVED = {
     "FastAPI on asyncio": ("build_framework_app('fastapi')", "asyncio"),
     "FastAPI on uvicorn": ("fastapi_app", "uvicorn"),  # uvicorn calls it (--factory)
 }
+DEFAULT_APPS = ["floor", "trioapi", "FastAPI on trio", "FastAPI on uvicorn"]
 __all__ = [
     "bare_app",
     "build_framework_app",
@@ -164,69 +175,36 @@ def serving(target: str, worker: str) -> Iterator[tuple[str, int]]:
         process.wait(timeout=30)
 
 
-def h2load(url: str, scenario: str, requests: int, clients: int, *, http1: bool) -> float:
-    """Requests per second h2load gets for one scenario; every response must be a 2xx.
-
-    Over HTTP/1.1 h2load (1.52) cannot read hypercorn's status line, which
-    has no reason phrase (``HTTP/1.1 200 \\r\\n``), and counts every response
-    as failed; there every request must be done without an error instead.
-    """
+def load(url: str, scenario: str, args: argparse.Namespace, *, warm_up: bool = False) -> LoadRun:
+    """One load run of ``scenario`` on the server at ``url``: wrk over HTTP/1.1, else h2load."""
     method, path, query, headers, body = SCENARIOS[scenario]
     target = url + path + (f"?{query.decode()}" if query else "")
-    return run_h2load(
-        target,
-        requests,
-        clients,
-        http1=http1,
-        headers=headers,
-        body=body if method == "POST" else None,
-    )
-
-
-def run_h2load(
-    target: str,
-    requests: int,
-    clients: int,
-    *,
-    http1: bool,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    body: bytes | None = None,
-) -> float:
-    """Requests per second h2load gets sending ``requests`` to ``target`` (a POST with ``body``)."""
-    command = ["h2load", "-n", str(requests), "-c", str(clients), "-m", "1"]
-    if http1:
-        command.append("--h1")
-    for name, value in headers or []:
-        command += ["-H", f"{name.decode()}: {value.decode()}"]
-    with tempfile.NamedTemporaryFile(suffix=".json") as data:
-        if body is not None:
-            data.write(body)
-            data.flush()
-            command += ["-d", data.name]
-        output = subprocess.run(
-            [*command, target], capture_output=True, text=True, check=True
-        ).stdout
-    if http1:
-        expected = rf"requests: {requests} total, {requests} started, {requests} done, .* 0 errored"
-    else:
-        expected = rf"status codes: {requests} 2xx"
-    rate = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
-    if rate is None or re.search(expected, output) is None:
-        raise SystemExit(f"h2load did not get {requests} answers from {target}:\n{output}")
-    return float(rate.group(1))
+    sent = body if method == "POST" else None
+    if args.http1:
+        seconds = 1 if warm_up else args.seconds
+        return wrk(
+            target,
+            seconds=seconds,
+            connections=args.clients,
+            method=method,
+            headers=headers,
+            body=sent,
+        )
+    requests = min(args.requests, 300) if warm_up else args.requests
+    return h2load(target, requests=requests, connections=args.clients, headers=headers, body=sent)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=4000, help="per scenario and round")
-    parser.add_argument("--clients", type=int, default=8, help="connections (64: saturation)")
-    parser.add_argument("--rounds", type=int, default=3, help="the best round counts")
-    parser.add_argument("--http1", action="store_true", help="HTTP/1.1 instead of HTTP/2 (h2c)")
-    parser.add_argument("--apps", nargs="*", default=list(SERVED), help="default: all")
+    parser.add_argument("--requests", type=int, default=4000, help="per HTTP/2 run (h2load)")
+    parser.add_argument("--seconds", type=int, default=3, help="per HTTP/1.1 run (wrk)")
+    parser.add_argument("--clients", type=int, default=64, help="connections (64: saturation)")
+    parser.add_argument("--rounds", type=int, default=3, help="the median round counts")
+    parser.add_argument("--http1", action="store_true", help="HTTP/1.1 (wrk) instead of h2c")
+    parser.add_argument("--apps", nargs="*", default=DEFAULT_APPS, help="of: " + ", ".join(SERVED))
     parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS), help="default: all")
     args = parser.parse_args()
-    if shutil.which("h2load") is None:
-        raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    require("wrk" if args.http1 else "h2load")
     names = [name for name in SERVED if name in args.apps]
     if importlib.util.find_spec("fastapi") is None:
         names = [name for name in names if not name.startswith("FastAPI")]
@@ -234,34 +212,60 @@ def main() -> None:
     if not args.http1 and "FastAPI on uvicorn" in names:
         names.remove("FastAPI on uvicorn")  # uvicorn does not serve HTTP/2
     scenarios = [scenario for scenario in SCENARIOS if scenario in args.scenarios]
-    per_cpu_second = {name: dict.fromkeys(scenarios, 0.0) for name in names}
-    per_second = {name: dict.fromkeys(scenarios, 0.0) for name in names}
-    for _ in range(args.rounds):
-        for name in names:
-            app, worker = SERVED[name]
-            with serving(f"bench.served:{app}", worker) as (url, pid):
-                warm_up = min(args.requests, 500)
-                h2load(url, "plaintext", warm_up, args.clients, http1=args.http1)
-                for scenario in scenarios:
+    cpu_us: dict[str, dict[str, list[float]]] = {name: {s: [] for s in scenarios} for name in names}
+    per_second: dict[str, dict[str, list[float]]] = {
+        name: {s: [] for s in scenarios} for name in names
+    }
+    with ExitStack() as servers:
+        served = {name: servers.enter_context(serving(*_target(name))) for name in names}
+        for url, _ in served.values():
+            for scenario in scenarios:
+                load(url, scenario, args, warm_up=True)  # imports, first-call builds
+        # Round by round, scenario by scenario, the apps take turns: a burst
+        # of other load on the machine falls on all of them alike.
+        for _ in range(args.rounds):
+            for scenario in scenarios:
+                for name, (url, pid) in served.items():
                     cpu = server_cpu_seconds(pid)
-                    rate = h2load(url, scenario, args.requests, args.clients, http1=args.http1)
+                    run = load(url, scenario, args)
                     cpu = server_cpu_seconds(pid) - cpu
-                    best = per_cpu_second[name]
-                    best[scenario] = max(best[scenario], args.requests / max(cpu, 0.01))
-                    per_second[name][scenario] = max(per_second[name][scenario], rate)
-    print("Requests per CPU-second of the server process (h2load's CPU not counted):\n")
-    print_table(names, scenarios, per_cpu_second, "req/CPU-s")
-    print("\nRequests per second, as h2load saw them (server and h2load share the cores):\n")
-    print_table(names, scenarios, per_second, "req/s")
+                    cpu_us[name][scenario].append(cpu / run.requests * 1e6)
+                    per_second[name][scenario].append(run.per_second)
+    protocol = "HTTP/1.1, wrk" if args.http1 else "HTTP/2 (h2c), h2load"
+    print(f"{protocol}, {args.clients} connections, median of {args.rounds} rounds.\n")
+    print("Server CPU per request (the figure: other load on the machine barely moves it);")
+    print("the ratios are requests per CPU-second against the floor's (floor µs / app µs):\n")
+    print_table(names, scenarios, _medians(cpu_us), "µs/req", per_request=True)
+    print("\nRequests per second, as the load generator saw them (it shares the cores):\n")
+    print_table(names, scenarios, _medians(per_second), "req/s")
+
+
+def _target(name: str) -> tuple[str, str]:
+    app, worker = SERVED[name]
+    return f"bench.served:{app}", worker
+
+
+def _medians(values: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {scenario: statistics.median(runs) for scenario, runs in rows.items()}
+        for name, rows in values.items()
+    }
 
 
 def print_table(
-    names: list[str], scenarios: list[str], rates: dict[str, dict[str, float]], unit: str
+    names: list[str],
+    scenarios: list[str],
+    rates: dict[str, dict[str, float]],
+    unit: str,
+    *,
+    per_request: bool = False,
 ) -> None:
-    """One row per scenario: each app's rate, then each app against the floor.
+    """One row per scenario: each app's figure, then each app against the floor.
 
     The floor is the bare app on the trio worker with trioapi's hypercorn
     fixes (``floor``), or the bare app as shipped when the floor is not run.
+    A ratio above 1 is better than the floor: ``app / floor`` for rates,
+    ``floor / app`` for a cost ``per_request``.
     """
     floor = "floor" if "floor" in names else "bare ASGI"
     ratios = [name for name in names if name != floor]
@@ -271,9 +275,10 @@ def print_table(
     print("|" + "---|" * (header.count("|") - 1))
     for scenario in scenarios:
         row = f"| {scenario} | " + " | ".join(f"{rates[name][scenario]:,.0f}" for name in names)
-        row += " | " + " | ".join(
-            f"{rates[name][scenario] / rates[floor][scenario]:.2f}x" for name in ratios
-        )
+        ratio = [rates[name][scenario] / rates[floor][scenario] for name in ratios]
+        if per_request:
+            ratio = [1 / value for value in ratio]
+        row += " | " + " | ".join(f"{value:.2f}x" for value in ratio)
         print(row + " |", flush=True)
 
 

@@ -56,6 +56,16 @@ def test_the_served_table_reads_every_app_against_the_fair_floor(capsys):
     assert lines[2] == "| plaintext | 1,000 | 800 | 3,000 | 0.80x | 3.00x |"
 
 
+def test_a_cost_per_request_reads_against_the_floor_as_a_rate_does(capsys):
+    from bench.served import print_table
+
+    micros = {"floor": {"json": 400.0}, "trioapi": {"json": 500.0}}
+    print_table(list(micros), ["json"], micros, "µs/req", per_request=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| scenario | floor µs/req | trioapi µs/req | trioapi / floor |"
+    assert lines[2] == "| json | 400 | 500 | 0.80x |"
+
+
 def test_the_floor_is_the_bare_app_outside_a_hypercorn_worker():
     from bench.apps import bare_app
     from bench.served import floor_app
