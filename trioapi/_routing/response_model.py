@@ -113,7 +113,14 @@ class ResponseSerializer:
             the OpenAPI schema).
     """
 
-    __slots__ = ("_dump_options", "_in_thread", "_unchanged_type", "response_model", "type_adapter")
+    __slots__ = (
+        "_dump_options",
+        "_in_thread",
+        "_json_options",
+        "_unchanged_type",
+        "response_model",
+        "type_adapter",
+    )
 
     def __init__(
         self,
@@ -126,6 +133,13 @@ class ResponseSerializer:
         self.response_model = response_model
         self.type_adapter = type_adapter
         self._dump_options = dump_options
+        # The options pydantic-core's serializer is called with: those that
+        # differ from its defaults only (each keyword it parses costs).
+        self._json_options = {
+            name: value
+            for name, value in dump_options.items()
+            if value != _SERIALIZER_DEFAULTS[name]
+        }
         self._in_thread = in_thread
         # A str or int comes out of validation and a JSON-mode dump as it went in.
         self._unchanged_type = response_model if response_model in (str, int) else None
@@ -161,15 +175,25 @@ class ResponseSerializer:
         return self.serialize_python(value)
 
     def serialize(self, value: Any) -> bytes:
-        """The synchronous work of :meth:`__call__`: validate, then dump JSON bytes."""
-        return self.type_adapter.dump_json(self.validate(value), **self._dump_options)
+        """The synchronous work of :meth:`__call__`: validate, then dump JSON bytes.
+
+        Calls pydantic-core's validator and serializer directly: what
+        ``TypeAdapter.validate_python`` and ``dump_json`` call, without their
+        frames and a dozen default keywords each.
+        """
+        adapter = self.type_adapter
+        try:
+            validated = adapter.validator.validate_python(value, from_attributes=True)
+        except ValidationError as exc:
+            raise _response_error(exc, value) from None
+        return adapter.serializer.to_json(validated, **self._json_options)
 
     def serialize_python(self, value: Any) -> Any:
         """The synchronous work of :meth:`to_content`."""
         if type(value) is self._unchanged_type:
             return value
         validated = self.validate(value)
-        return self.type_adapter.dump_python(validated, mode="json", **self._dump_options)
+        return self.type_adapter.serializer.to_python(validated, mode="json", **self._json_options)
 
     def validate(self, value: Any) -> Any:
         """Validate ``value`` against the model; dataclasses and ORM objects by attribute.
@@ -181,13 +205,27 @@ class ResponseSerializer:
             ResponseValidationError: as :meth:`__call__`.
         """
         try:
-            return self.type_adapter.validate_python(value, from_attributes=True)
+            return self.type_adapter.validator.validate_python(value, from_attributes=True)
         except ValidationError as exc:
-            errors = [
-                {**error, "loc": ("response", *error["loc"])}
-                for error in exc.errors(include_url=False)
-            ]
-            raise ResponseValidationError(errors, body=value) from None
+            raise _response_error(exc, value) from None
+
+
+def _response_error(exc: ValidationError, value: Any) -> ResponseValidationError:
+    errors = [
+        {**error, "loc": ("response", *error["loc"])} for error in exc.errors(include_url=False)
+    ]
+    return ResponseValidationError(errors, body=value)
+
+
+# pydantic-core's own defaults for the options build_dump_options() gives.
+_SERIALIZER_DEFAULTS: dict[str, Any] = {
+    "include": None,
+    "exclude": None,
+    "by_alias": None,
+    "exclude_unset": False,
+    "exclude_defaults": False,
+    "exclude_none": False,
+}
 
 
 def build_response_serializer(
