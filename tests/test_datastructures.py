@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import tempfile
+from urllib.parse import parse_qsl
 
 import pydantic
 import pytest
@@ -285,6 +286,11 @@ def test_query_params_str_and_repr():
     q = QueryParams([("a", "1 2"), ("b", "&"), ("a", "é")])
     assert str(q) == "a=1+2&b=%26&a=%C3%A9"
     assert repr(q) == "QueryParams('a=1+2&b=%26&a=%C3%A9')"
+
+
+@given(st.text(alphabet="ab=&%+2é"))
+def test_query_strings_parse_as_parse_qsl_parses_them(query):
+    assert QueryParams(query).multi_items() == parse_qsl(query, keep_blank_values=True)
 
 
 @given(st.lists(st.tuples(st.text(), st.text())))

@@ -167,6 +167,62 @@ def test_cookie_parameter(client):
     assert response.json() == {"ads_id": "abc"}
 
 
+def test_missing_plain_parameters_get_their_defaults_fresh_validated_or_made():
+    app = TrioAPI()
+    made: list[int] = []
+
+    def next_number() -> int:
+        made.append(len(made))
+        return made[-1]
+
+    @app.get("/defaults")
+    async def defaults(
+        made_one: Annotated[int, Query(default_factory=next_number)],
+        color: Color = Color.blue,
+        validated: Annotated[int, Query(validate_default=True)] = "7",  # type: ignore[assignment]
+        agent: Annotated[str | None, Header()] = None,
+    ):
+        return {
+            "color": color,
+            "validated": validated,
+            "type": type(validated).__name__,
+            "made": made_one,
+            "agent": agent,
+        }
+
+    client = TestClient(app)
+    first = client.get("/defaults", headers={"x-agent": "x"}).json()
+    assert first == {
+        "color": "blue",
+        "validated": 7,
+        "type": "int",
+        "made": 0,
+        "agent": None,
+    }
+    assert client.get("/defaults").json()["made"] == 1  # the factory runs for each request
+
+
+def test_invalid_plain_parameters_are_each_reported_in_declaration_order(client):
+    response = client.get("/items/x?short=maybe&q=ok")
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "int_parsing",
+                "loc": ["path", "item_id"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "input": "x",
+            },
+            {
+                "type": "bool_parsing",
+                "loc": ["query", "short"],
+                "msg": "Input should be a valid boolean, unable to interpret input",
+                "input": "maybe",
+            },
+        ]
+    }
+
+
 # --- parameter models ------------------------------------------------------------
 
 

@@ -403,6 +403,20 @@ class MultiDict(ImmutableMultiDict[K, V]):
         self._dict.update(new._dict)
 
 
+def _parse_query(query: str) -> list[tuple[str, str]]:
+    """``parse_qsl(query, keep_blank_values=True)``, without its work when nothing is escaped."""
+    if "%" in query or "+" in query:
+        return parse_qsl(query, keep_blank_values=True)
+    # What parse_qsl does for such a string: empty fields skipped, a field
+    # without "=" has the empty value.
+    pairs: list[tuple[str, str]] = []
+    for field in query.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
 class QueryParams(ImmutableMultiDict[str, str]):
     """Query parameters, from a query string (``str``/``bytes``) or any multidict source."""
 
@@ -413,7 +427,7 @@ class QueryParams(ImmutableMultiDict[str, str]):
             # to one char, and parse_qsl then decodes %-escapes as UTF-8.
             source = source.decode("latin-1")
         if isinstance(source, str):
-            source = parse_qsl(source, keep_blank_values=True)
+            source = _parse_query(source)
             if not kwargs:
                 # Every request's query string: parse_qsl gives str pairs, so the
                 # general path's copies and str() conversions change nothing.

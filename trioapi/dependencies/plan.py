@@ -28,6 +28,7 @@ from typing import Any
 from trioapi.concurrency import is_async_callable
 from trioapi.dependencies.analysis import DependencyScopeError, callable_name
 from trioapi.dependencies.models import Dependant
+from trioapi.dependencies.param_readers import LocationReader, param_readers
 
 __all__ = ["Group", "Plan", "Step", "StepKind", "compile_plan", "find_groups"]
 
@@ -64,6 +65,7 @@ class Step:
         injects: Its dependant receives the ``Request``, ``Response``,
             ``BackgroundTasks``, ... (a request skips the injecting when it does not).
         name: How messages name its callable (``get_db()``).
+        readers: Read its path, query, header and cookie parameters, one per location.
     """
 
     index: int
@@ -78,6 +80,7 @@ class Step:
     reads_body: bool = False
     injects: bool = False
     name: str = ""
+    readers: tuple[LocationReader, ...] = ()
 
 
 @dataclass(eq=False, slots=True)
@@ -176,6 +179,7 @@ class _Compiler:
                 reads_body=bool(dependant.body_params),
                 injects=_injects(dependant),
                 name=callable_name(dependant.call),
+                readers=param_readers(dependant),
             )
         )
         return index

@@ -39,7 +39,7 @@ from trioapi.dependencies.analysis import callable_name
 from trioapi.dependencies.body import ParsedBody, validate_body_params
 from trioapi.dependencies.models import Dependant, SecurityScopes
 from trioapi.dependencies.plan import Group, Plan, Step, StepKind
-from trioapi.dependencies.request_params import Errors, validate_group
+from trioapi.dependencies.request_params import Errors
 from trioapi.dependencies.yield_deps import run_inside_generator
 from trioapi.exceptions import ValidationException
 from trioapi.requests import HTTPConnection, Request
@@ -124,20 +124,11 @@ class RequestSolution:
         return self.background_tasks
 
 
-def _read_params(state: RequestSolution, dependant: Dependant, errors: Errors) -> dict[str, Any]:
+def _read_params(state: RequestSolution, step: Step, errors: Errors) -> dict[str, Any]:
     """The path, query, header and cookie parameters (body ones: :func:`prepare_step`)."""
-    connection = state.connection
     values: dict[str, Any] = {}
-    if dependant.path_params:
-        values.update(validate_group(dependant.path_params, connection.path_params, "path", errors))
-    if dependant.query_params:
-        values.update(
-            validate_group(dependant.query_params, connection.query_params, "query", errors)
-        )
-    if dependant.header_params:
-        values.update(validate_group(dependant.header_params, connection.headers, "header", errors))
-    if dependant.cookie_params:
-        values.update(validate_group(dependant.cookie_params, connection.cookies, "cookie", errors))
+    for reader in step.readers:
+        reader.read(state.connection, values, errors)
     return values
 
 
@@ -168,7 +159,7 @@ async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | N
     # failed, so that the 422 lists every error at once (as FastAPI does).
     dependant = step.dependant
     errors: Errors = []
-    kwargs = _read_params(state, dependant, errors)
+    kwargs = _read_params(state, step, errors)
     body = state.body if state.body is not None else ParsedBody(None, absent=True)
     kwargs.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
     return _finish_step(state, step, kwargs, errors)
@@ -182,7 +173,7 @@ def _prepare(state: RequestSolution, step: Step) -> dict[str, Any] | None:
     if not step.reads_params:
         return _finish_step(state, step, {}, None)
     errors: Errors = []
-    kwargs = _read_params(state, step.dependant, errors)
+    kwargs = _read_params(state, step, errors)
     return _finish_step(state, step, kwargs, errors)
 
 
