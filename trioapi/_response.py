@@ -40,18 +40,28 @@ _FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
 # RFC 6265 cookie attribute values: no control characters and no ';'.
 _FORBIDDEN_IN_COOKIE_ATTR = re.compile(r"[\x00-\x1f\x7f;]")
 _SAMESITE_VALUES = ("strict", "lax", "none")
-_NO_NAMES: frozenset[bytes] = frozenset()
 
 
 @functools.lru_cache(maxsize=256)
-def _content_type(media_type: str, charset: str) -> bytes:
-    """The Content-Type value: ``text/*`` without a charset gets ``charset``.
+def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    """The Content-Type header: ``text/*`` without a charset gets ``charset``.
 
-    Cached: a server sends a handful of media types, once per response.
+    Cached, the whole (name, value) pair: a server sends a handful of media
+    types, one per response, and a tuple is never changed in place.
     """
     if media_type.startswith("text/") and "charset=" not in media_type.lower():
         media_type += "; charset=" + charset
-    return media_type.encode("latin-1")
+    return (b"content-type", media_type.encode("latin-1"))
+
+
+# The Content-Length header of the small bodies most responses have, made once.
+_SMALL_LENGTHS = tuple((b"content-length", str(n).encode("latin-1")) for n in range(1024))
+
+
+def _content_length_header(length: int) -> tuple[bytes, bytes]:
+    if length < 1024:
+        return _SMALL_LENGTHS[length]
+    return (b"content-length", str(length).encode("latin-1"))
 
 
 def check_header(name: str, value: str) -> None:
@@ -134,23 +144,31 @@ class Response:
         Raises:
             ValueError: A header contains CR, LF or NUL.
         """
-        raw_headers: list[tuple[bytes, bytes]] = []
-        names: set[bytes] | frozenset[bytes] = _NO_NAMES
-        if headers:
-            for name, value in headers.items():
-                check_header(name, value)
-                raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-            names = {name for name, _ in raw_headers}
         body: bytes | memoryview | None = getattr(self, "body", None)
-        if (
-            body is not None
-            and b"content-length" not in names
-            and not has_no_body(self.status_code)
-        ):
-            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+        status = self.status_code
+        length: tuple[bytes, bytes] | None = None
+        # Content-Length unless HTTP forbids a body (has_no_body, inlined: once per response).
+        if body is not None and not (status < 200 or status == 204 or status == 304):
+            length = _content_length_header(len(body))
         media_type = self.media_type
+        if not headers:
+            # The common case: nothing given, so nothing to check or look up.
+            raw_headers: list[tuple[bytes, bytes]] = []
+            if length is not None:
+                raw_headers.append(length)
+            if media_type is not None:
+                raw_headers.append(_content_type_header(media_type, self.charset))
+            self.raw_headers = raw_headers
+            return
+        raw_headers = []
+        for name, value in headers.items():
+            check_header(name, value)
+            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        names = {name for name, _ in raw_headers}
+        if length is not None and b"content-length" not in names:
+            raw_headers.append(length)
         if media_type is not None and b"content-type" not in names:
-            raw_headers.append((b"content-type", _content_type(media_type, self.charset)))
+            raw_headers.append(_content_type_header(media_type, self.charset))
         self.raw_headers = raw_headers
 
     @property
@@ -245,8 +263,10 @@ class Response:
             start, body_type = "websocket.http.response.start", "websocket.http.response.body"
         else:
             start, body_type = "http.response.start", "http.response.body"
-        await send({"type": start, "status": self.status_code, "headers": self.raw_headers})
-        body = b"" if has_no_body(self.status_code) else self.body
+        status = self.status_code
+        await send({"type": start, "status": status, "headers": self.raw_headers})
+        # has_no_body(status), inlined: once per response.
+        body = b"" if status < 200 or status == 204 or status == 304 else self.body
         await send({"type": body_type, "body": body})
         if self.background is not None:
             await self.background()

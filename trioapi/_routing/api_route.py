@@ -39,6 +39,7 @@ from trioapi.concurrency import run_in_threadpool
 from trioapi.datastructures import Default, DefaultPlaceholder
 from trioapi.dependencies.body import BodyPlan, build_body_plan, read_body
 from trioapi.dependencies.call_kinds import call_kind
+from trioapi.dependencies.plan import Plan
 from trioapi.dependencies.solver import RequestSolution, call_root, solve_and_run
 from trioapi.exceptions import (
     EndpointContext,
@@ -167,10 +168,14 @@ async def _serve_plain(
             result = await call_root(plan, state, call_endpoint, _request_error)
             await route.response_builder.respond(state, request, send, kept, None, None, result)
     except ValidationException as exc:
-        if exc.endpoint_ctx is None:  # as FastAPI: the error names its endpoint and route
-            path = _mount_prefix(request.scope) + route.path
-            exc.set_endpoint_context(endpoint_context(route.endpoint, request.method, path))
+        _name_endpoint(exc, route, request.scope)
         raise
+
+
+def _name_endpoint(exc: ValidationException, route: APIRoute, scope: Scope) -> None:
+    if exc.endpoint_ctx is None:  # as FastAPI: the error names its endpoint and route
+        path = _mount_prefix(scope) + route.path
+        exc.set_endpoint_context(endpoint_context(route.endpoint, scope["method"], path))
 
 
 async def _no_answer(result: Any) -> None:
@@ -193,6 +198,20 @@ class _HTTPHandler:
         if route.needs_request_nursery:
             async with open_request_nursery(scope):
                 await _serve(route, Request(scope, receive, send), send)
+        elif (
+            route._bare_plan is not None
+            and route.plans.for_scope(scope) is route._bare_plan
+            and scope.get("trioapi.telemetry") is None
+        ):
+            # An endpoint without parameters or dependencies: what _serve
+            # does for it, without the Request, the solution and their calls.
+            try:
+                result = await route.endpoint()
+                response = await route.response_builder.build(result)
+                await response(scope, receive, send)
+            except ValidationException as exc:
+                _name_endpoint(exc, route, scope)
+                raise
         else:
             await _serve(route, Request(scope, receive, send), send)
 
@@ -373,6 +392,16 @@ class APIRoute(PlannedRoute, Route):
         self.compile_plans(self.path_format, self.label)
         self.needs_request_nursery = needs_request_nursery(self.dependant)
         self.body_plan: BodyPlan | None = build_body_plan(self.dependant)
+        # The plan when the endpoint is awaited with no arguments and nothing
+        # around it: then a request needs no Request object and no solution.
+        self._bare_plan: Plan | None = None
+        if (
+            _is_bare_plan(self.plans.plan)
+            and self.body_plan is None
+            and self.is_async_endpoint
+            and not self.is_stream_endpoint
+        ):
+            self._bare_plan = self.plans.plan
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
         response_class = _unwrap_default(self.response_class)
         stream = None
@@ -449,6 +478,19 @@ class APIRoute(PlannedRoute, Route):
         if match is not Match.NONE:
             child_scope["route"] = self
         return match, child_scope
+
+
+def _is_bare_plan(plan: Plan) -> bool:
+    """Whether solving ``plan`` only calls the endpoint, without arguments.
+
+    One step (the endpoint) that reads no parameter, receives nothing
+    injected and has no sub-dependency: ``call_root`` then calls it with no
+    keyword arguments and nothing can fail before it.
+    """
+    if len(plan.steps) != 1 or plan.early or plan.late:
+        return False
+    root = plan.steps[0]
+    return not (root.reads_params or root.reads_body or root.injects or root.args or root.subs)
 
 
 class _WebSocketHandler:

@@ -87,34 +87,43 @@ class ResponseBuilder:
         the serialization as an operation span.
         """
         if telemetry is None:
-            response = await self.build(result, state)
+            response = await self.build(result, state.background_tasks, state.sub_response)
         else:
             with telemetry.operation("trioapi.serialization", endpoint):
-                response = await self.build(result, state)
+                response = await self.build(result, state.background_tasks, state.sub_response)
         if send is None:
             if kept is not None:
                 kept.append(response)
             return
         await response(request.scope, request.receive, send)
 
-    async def build(self, result: Any, state: RequestSolution) -> Response:
+    async def build(
+        self,
+        result: Any,
+        background: BackgroundTasks | None = None,
+        sub_response: Response | None = None,
+    ) -> Response:
         """The response for ``result``. A checkpoint when validation runs in a thread.
+
+        Args:
+            result: What the endpoint returned.
+            background: The request's ``BackgroundTasks``, if a parameter asked for them.
+            sub_response: The ``Response`` injected into parameters, if one asked for it.
 
         Raises:
             ResponseValidationError: ``result`` does not match the response model.
         """
-        background: BackgroundTasks | None = state.background_tasks
         if isinstance(result, Response):
             if result.background is None:
                 result.background = background
             return result
-        sub_response = state.sub_response
         status_code = self.status_code
         if sub_response is not None and sub_response.status_code:
             status_code = sub_response.status_code
+        serializer = self.serializer
+        response: Response
         if self._plain_json:
             # The common case: JSON bytes straight from pydantic or the encoder.
-            serializer = self.serializer
             if serializer is None:
                 body = serialize_without_model(result)
             elif serializer.in_thread:
@@ -122,34 +131,29 @@ class ResponseBuilder:
             else:
                 body = serializer.serialize(result)
             status = 200 if status_code is None else status_code
-            response: Response = _RenderedJSONResponse(body, status, background)
-        elif self.stream is None and self.serializer is not None and self.serializer.in_thread:
-            content = await self.serializer.to_content(result)  # validated in a worker thread
-            response = self._wrap(content, status_code, background)
+            response = _RenderedJSONResponse(body, status, background)
+        elif self.stream is not None:
+            options: dict[str, Any] = {"background": background}
+            if status_code is not None:
+                options["status_code"] = status_code
+            response = self.stream.build(result, options)
         else:
-            # Synchronous: a coroutine per response costs more than most renders.
-            response = self._render(result, status_code, background)
-        if not is_body_allowed_for_status_code(response.status_code):
+            # Any other class gets JSON-compatible data, as in FastAPI.
+            if serializer is None:
+                content: Any = jsonable_encoder(result)
+            elif serializer.in_thread:
+                content = await serializer.to_content(result)  # validated in a worker thread
+            else:
+                content = serializer.serialize_python(result)
+            response = self._wrap(content, status_code, background)
+        # 200, by far the most common, needs no look-up.
+        if response.status_code != 200 and not is_body_allowed_for_status_code(
+            response.status_code
+        ):
             response.body = b""
         if sub_response is not None:
             response.headers.raw.extend(sub_response.headers.raw)
         return response
-
-    def _render(
-        self, result: Any, status_code: int | None, background: BackgroundTasks | None
-    ) -> Response:
-        if self.stream is not None:
-            options: dict[str, Any] = {"background": background}
-            if status_code is not None:
-                options["status_code"] = status_code
-            return self.stream.build(result, options)
-        # JSONResponse itself is served by build(); this is any other class.
-        serializer = self.serializer
-        if serializer is None:
-            content: Any = jsonable_encoder(result)
-        else:
-            content = serializer.serialize_python(result)
-        return self._wrap(content, status_code, background)
 
     def _wrap(
         self, content: Any, status_code: int | None, background: BackgroundTasks | None
