@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from trioapi.applications import TrioAPI
 from trioapi.background import BackgroundTask
 from trioapi.exceptions import ResponseValidationError
 from trioapi.param_functions import Depends
-from trioapi.responses import PlainTextResponse, Response
+from trioapi.requests import Request
+from trioapi.responses import JSONResponse, PlainTextResponse, Response
+from trioapi.routing import APIRoute, Match, Mount, Route, Router
 from trioapi.testclient import TestClient
+from trioapi.types import Scope
 
 # --- an endpoint without parameters (served without a Request or a solution) ----------
 
@@ -93,6 +98,173 @@ def test_a_parameterless_endpoint_with_a_status_code_and_class_answers_with_them
     assert made.headers["content-type"] == "text/plain; charset=utf-8"
     assert (empty_response.status_code, empty_response.content) == (204, b"")
     assert "content-length" not in empty_response.headers
+
+
+# --- the app's two error layers, run as one -----------------------------------------
+
+
+class Teapot(Exception):
+    pass
+
+
+def _erring_app() -> TrioAPI:
+    app = TrioAPI()
+
+    @app.exception_handler(Teapot)
+    async def teapot(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    @app.exception_handler(KeyError)
+    async def broken_handler(request: Request, exc: Exception) -> Response:
+        raise RuntimeError("the handler broke")
+
+    @app.exception_handler(500)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"500: {exc!r}", status_code=500)
+
+    @app.get("/teapot")
+    async def raise_teapot() -> None:
+        raise Teapot
+
+    @app.get("/key")
+    async def raise_key() -> None:
+        raise KeyError("k")
+
+    @app.get("/value")
+    async def raise_value() -> None:
+        raise ValueError("v")
+
+    return app
+
+
+def test_a_handled_error_is_answered_by_its_handler() -> None:
+    with TestClient(_erring_app()) as client:
+        response = client.get("/teapot")
+    assert (response.status_code, response.text) == (418, "teapot")
+
+
+def test_an_unhandled_error_gets_the_500_handler_and_is_raised_again() -> None:
+    with TestClient(_erring_app()) as client:
+        with pytest.raises(ValueError, match="v"):
+            client.get("/value")
+    with TestClient(_erring_app(), raise_server_exceptions=False) as client:
+        response = client.get("/value")
+    assert (response.status_code, response.text) == (500, "500: ValueError('v')")
+
+
+def test_an_error_in_an_exception_handler_reaches_the_500_handler() -> None:
+    with TestClient(_erring_app(), raise_server_exceptions=False) as client:
+        response = client.get("/key")
+    assert (response.status_code, response.text) == (
+        500,
+        "500: RuntimeError('the handler broke')",
+    )
+
+
+def test_a_handled_error_after_the_response_started_is_a_runtime_error() -> None:
+    app = TrioAPI()
+    error = Teapot()
+
+    @app.exception_handler(Teapot)
+    async def teapot(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    class StartedThenRaises:  # an ASGI app, not a request -> response function
+        async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            raise error
+
+    app.router.routes.append(Route("/started", StartedThenRaises()))
+    with TestClient(app) as client:
+        with pytest.raises(RuntimeError, match="response already started") as caught:
+            client.get("/started")
+    assert caught.value.__cause__ is error
+
+
+# --- a literal path served without matching ------------------------------------------
+
+
+def _describe(request: Request) -> JSONResponse:
+    route = request.scope["route"]
+    return JSONResponse(
+        {
+            "route": route.path,
+            "endpoint": request.scope["endpoint"].__name__,
+            "path_params": request.path_params,
+        }
+    )
+
+
+async def first(request: Request) -> JSONResponse:
+    return _describe(request)
+
+
+async def second(request: Request) -> JSONResponse:
+    return _describe(request)
+
+
+def test_a_literal_route_sets_route_endpoint_and_a_fresh_path_params() -> None:
+    client = TestClient(Router([Route("/a", first)]))
+    assert client.get("/a").json() == {"route": "/a", "endpoint": "first", "path_params": {}}
+    assert client.head("/a").status_code == 200  # a GET route answers HEAD
+
+
+def test_a_pattern_route_registered_before_a_literal_one_still_wins() -> None:
+    client = TestClient(Router([Route("/items/{name}", first), Route("/items/me", second)]))
+    assert client.get("/items/me").json()["endpoint"] == "first"
+
+
+def test_another_method_reaches_the_next_route_for_the_same_path() -> None:
+    client = TestClient(
+        Router([Route("/a", first, methods=["GET"]), Route("/a", second, methods=["POST"])])
+    )
+    assert client.post("/a").json()["endpoint"] == "second"
+    response = client.put("/a")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD, POST")
+
+
+def test_a_mounts_path_params_reach_a_literal_route_inside_it() -> None:
+    client = TestClient(Router([Mount("/org/{org}", routes=[Route("/a", first)])]))
+    assert client.get("/org/acme/a").json()["path_params"] == {"org": "acme"}
+
+
+def test_a_replaced_route_list_of_the_same_length_is_served() -> None:
+    router = Router([Route("/a", first)])
+    client = TestClient(router)
+    assert client.get("/a").json()["endpoint"] == "first"
+    router.routes = [Route("/a", second)]
+    assert client.get("/a").json()["endpoint"] == "second"
+
+
+def test_changed_methods_of_a_route_are_followed() -> None:
+    route = Route("/a", first, methods=["GET"])
+    client = TestClient(Router([route]))
+    assert client.get("/a").status_code == 200
+    route.methods = {"POST"}
+    assert client.get("/a").status_code == 405
+
+
+class _RefusingRoute(APIRoute):
+    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
+        return Match.NONE, {}
+
+
+class _OwnHandleRoute(Route):
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
+        await PlainTextResponse("own handle")(scope, receive, send)
+
+
+def test_a_route_class_with_its_own_matches_or_handle_is_asked() -> None:
+    app = TrioAPI()
+
+    async def hello() -> str:
+        return "hello"
+
+    app.router.routes.append(_RefusingRoute("/refused", hello))
+    app.router.routes.append(_OwnHandleRoute("/own", first))
+    with TestClient(app) as client:
+        assert client.get("/refused").status_code == 404
+        assert client.get("/own").text == "own handle"
 
 
 # --- Response headers ---------------------------------------------------------------

@@ -31,7 +31,7 @@ from trioapi._routing.response_model import (
     resolve_response_model,
 )
 from trioapi._routing.route_plans import PlannedRoute
-from trioapi._routing.routes import Match, Route, WebSocketRoute
+from trioapi._routing.routes import Match, Route, WebSocketRoute, path_matching
 from trioapi._routing.unique_id import generate_unique_id
 from trioapi._scopes import get_request_context, open_request_nursery
 from trioapi._settings import DEFAULT_LIMITS, LIMIT_NAMES, LimitOptions, Limits, limits_from
@@ -472,6 +472,7 @@ class APIRoute(PlannedRoute, Route):
                 raise TrioAPIError(f"{self.label}: responses[{code!r}]: {message}") from None
         return fields
 
+    @path_matching
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """As the toolkit route's, with ``scope["route"]`` set to this route (as FastAPI does)."""
         match, child_scope = super().matches(scope)

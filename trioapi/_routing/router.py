@@ -114,8 +114,13 @@ class Router:
             _warn_generator_lifespan(lifespan)
             lifespan = to_lifespan(lifespan)
         self.lifespan_context: LifespanFactory = lifespan or self._run_event_handlers
-        self._index_key: tuple[int, int] = (0, -1)
+        self._indexed_routes: list[BaseRoute] | None = None
+        self._indexed_count = -1
         self._by_literal_path: dict[str, list[BaseRoute]] = {}
+        # The route tried first for a literal path, when it is a plain
+        # literal Route: a request for it with one of its methods needs no
+        # matching (see _build_index).
+        self._literal_first: dict[str, Route] = {}
         self._pattern_routes: list[BaseRoute] = []
         self._low_priority_routes: list[BaseRoute] = []
         self.middleware_stack: ASGIApp = with_body_limit(
@@ -154,6 +159,21 @@ class Router:
             if "\ufffd" in scope["path"] and not has_utf8_path(scope):
                 await bad_path(scope, receive, send)
                 return
+        routes = self.routes
+        if routes is not self._indexed_routes or len(routes) != self._indexed_count:
+            self._build_index()
+        if scope["type"] == "http":
+            first = self._literal_first.get(get_route_path(scope))
+            if first is not None:
+                methods = first.methods
+                if not methods or scope["method"] in methods:
+                    # What matches() and handle() of the first candidate do,
+                    # which a request for its literal path fully matches.
+                    scope["route"] = first
+                    scope["endpoint"] = first.endpoint
+                    scope["path_params"] = {**scope.get("path_params", {})}
+                    await first.app(scope, receive, send)
+                    return
         partial: tuple[BaseRoute, Scope] | None = None
         allowed: set[str] = set()
         for route in self._candidates(scope):
@@ -216,7 +236,7 @@ class Router:
         route list changes length (routes are appended after construction).
         """
         routes = self.routes
-        if self._index_key != (id(routes), len(routes)):
+        if routes is not self._indexed_routes or len(routes) != self._indexed_count:
             self._build_index()
         if scope["type"] == "lifespan" or "path" not in scope:
             return routes
@@ -245,7 +265,13 @@ class Router:
             ]
             for path, positions in literal.items()
         }
-        self._index_key = (id(self.routes), len(self.routes))
+        self._literal_first = {}
+        for path, candidates in self._by_literal_path.items():
+            first = candidates[0]
+            if isinstance(first, Route) and first.matches_literally(path):
+                self._literal_first[path] = first
+        self._indexed_routes = self.routes
+        self._indexed_count = len(self.routes)
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the lifespan protocol around ``lifespan_context``. A checkpoint."""

@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trioapi._host import host_header
 from trioapi._routing.paths import CompiledPath, compile_path, get_name, get_route_path
@@ -40,6 +40,7 @@ __all__ = [
     "method_not_allowed",
     "method_not_allowed_response",
     "not_found",
+    "path_matching",
     "request_response",
     "sub_routes",
     "websocket_session",
@@ -199,6 +200,18 @@ def _build_path(
     return path
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def path_matching(matches: F) -> F:
+    """Mark a ``matches`` whose answer is :class:`Route`'s (it may add to the child scope).
+
+    See :meth:`Route.matches_literally`.
+    """
+    matches.matches_by_path = True  # type: ignore[attr-defined]
+    return matches
+
+
 class _PathRoute(BaseRoute):
     """What Route and WebSocketRoute share: a compiled path matched for one scope type."""
 
@@ -278,6 +291,7 @@ class Route(_PathRoute):
         self.app = with_body_limit(wrap_middleware(app, middleware), max_body_size)
         self.compiled = compile_path(path)
 
+    @path_matching
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         child_scope = self._match_path(scope, "http")
         if child_scope is None:
@@ -285,6 +299,24 @@ class Route(_PathRoute):
         if self.methods and scope["method"] not in self.methods:
             return Match.PARTIAL, child_scope
         return Match.FULL, child_scope
+
+    def matches_literally(self, path: str) -> bool:
+        """Whether an HTTP request for ``path`` with one of the route's methods fully matches it.
+
+        True for a route without parameters whose class matches and handles
+        as :class:`Route` does: a router then serves such a request without
+        calling :meth:`matches` and :meth:`handle` (it sets ``route``,
+        ``endpoint`` and ``path_params`` in the scope and calls :attr:`app`).
+        A subclass that overrides either is always asked.
+        """
+        cls = type(self)
+        return (
+            not self.compiled.convertors
+            and self.compiled.regex.match(path) is not None
+            and getattr(cls.matches, "matches_by_path", False)
+            and cls._match_path is _PathRoute._match_path
+            and cls.handle is Route.handle
+        )
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         return URLPath(_build_path(self.compiled, name, self.name, path_params), protocol="http")

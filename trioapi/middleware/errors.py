@@ -13,6 +13,7 @@ from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._scopes import log_request_error
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.middleware._response_start import ResponseStartWatch, has_started, tracked_context
+from trioapi.middleware.exceptions import HANDLERS_KEY, ExceptionMiddleware, answer_raised
 from trioapi.requests import Request
 from trioapi.responses import HTMLResponse, PlainTextResponse, Response
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -89,8 +90,25 @@ class ServerErrorMiddleware:
         context = tracked_context(scope, send)
         watch = None if context is not None else ResponseStartWatch(scope, send)
         error: BaseException | None = None
+        inner = self.app
         try:
-            await self.app(scope, receive, send if watch is None else watch.send)
+            if type(inner) is ExceptionMiddleware and context is not None:
+                # The app's handlers directly inside, with the same send: their
+                # layer's work is done here, without its coroutine and a second
+                # look at the response start (what ExceptionMiddleware does).
+                handlers = inner.handlers
+                scope[HANDLERS_KEY] = handlers
+                try:
+                    await inner.app(scope, receive, send)
+                except BaseException as exc:
+                    raised = collapse_own_groups(exc)
+                    if raised is exc and not isinstance(exc, Exception):
+                        raise  # a cancellation, KeyboardInterrupt: not for handlers
+                else:
+                    return
+                await answer_raised(raised, scope, receive, send, context, None, *handlers)
+            else:
+                await inner(scope, receive, send if watch is None else watch.send)
         except BaseException as exc:
             error = collapse_own_groups(exc)
             if error is exc and not isinstance(exc, Exception):

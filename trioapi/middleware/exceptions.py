@@ -7,6 +7,7 @@ from typing import Any
 
 from trioapi._exception_groups import collapse_own_groups, single_leaf
 from trioapi._response import PlainTextResponse, Response, has_no_body
+from trioapi._scopes import RequestContext
 from trioapi.concurrency import is_async_callable, run_in_threadpool
 from trioapi.exceptions import HTTPException, TrioAPIError, WebSocketException
 from trioapi.middleware._response_start import ResponseStartWatch, has_started, tracked_context
@@ -18,6 +19,7 @@ __all__ = [
     "HANDLERS_KEY",
     "ExceptionMiddleware",
     "answer_errors_here",
+    "answer_raised",
     "lookup_exception_handler",
 ]
 
@@ -64,6 +66,11 @@ class ExceptionMiddleware:
         }
         for key, handler in (handlers or {}).items():
             self.add_exception_handler(key, handler)
+        # What is left in the scope: the two dicts, which later additions change in place.
+        self.handlers: tuple[ExceptionHandlers, StatusHandlers] = (
+            self._exception_handlers,
+            self._status_handlers,
+        )
 
     def add_exception_handler(
         self, exc_class_or_status_code: int | type[BaseException], handler: Handler
@@ -90,10 +97,9 @@ class ExceptionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        scope[HANDLERS_KEY] = (self._exception_handlers, self._status_handlers)
-        await _run_answering_errors(
-            self.app, scope, receive, send, self._exception_handlers, self._status_handlers
-        )
+        handlers = self.handlers
+        scope[HANDLERS_KEY] = handlers
+        await _run_answering_errors(self.app, scope, receive, send, *handlers)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:
         """The default answer to ``HTTPException``: its detail as plain text, status and headers.
@@ -146,7 +152,6 @@ async def _run_answering_errors(
     context = tracked_context(scope, send) if scope["type"] == "http" else None
     watch = None if context is not None else ResponseStartWatch(scope, send)
     app_send = send if watch is None else watch.send
-    raised: BaseException | None = None
     try:
         await app(scope, receive, app_send)
     except BaseException as exc:
@@ -156,24 +161,49 @@ async def _run_answering_errors(
         raised = collapse_own_groups(exc)
         if raised is exc and not isinstance(exc, Exception):
             raise  # a cancellation, KeyboardInterrupt: not for handlers
-    if raised is None:
+    else:
         return
-    if not isinstance(raised, Exception):
-        raise raised
     # Handled outside the except block, so a group taken off does not become
     # the error's __context__.
+    await answer_raised(
+        raised, scope, receive, app_send, context, watch, exception_handlers, status_handlers
+    )
+
+
+async def answer_raised(
+    raised: BaseException,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    context: RequestContext | None,
+    watch: ResponseStartWatch | None,
+    exception_handlers: ExceptionHandlers,
+    status_handlers: StatusHandlers,
+) -> None:
+    """Answer ``raised`` (what the app raised, its own group levels off) with its handler.
+
+    The second half of ``ExceptionMiddleware``, also run by
+    ``ServerErrorMiddleware`` when it runs the first half itself.
+
+    Raises:
+        BaseException: ``raised`` when no handler takes it; ``RuntimeError``
+            when one does but the response already started (``context`` or
+            ``watch`` says); what the handler raises.
+    """
+    if not isinstance(raised, Exception):
+        raise raised
     error, handler = _find_handler(raised, exception_handlers, status_handlers)
     if handler is None:
         raise raised  # as the app raised it, a group of its own included
     if has_started(context, watch):
         raise RuntimeError("Caught handled exception, but response already started.") from error
-    connection = _connection_for(scope, receive, app_send)
+    connection = _connection_for(scope, receive, send)
     if is_async_callable(handler):
         response = await handler(connection, error)
     else:
         response = await run_in_threadpool(handler, connection, error)
     if response is not None:
-        await response(scope, receive, app_send)
+        await response(scope, receive, send)
     # An exception instance raised again and again (a module-level one)
     # would otherwise keep every request's frames alive in its traceback.
     error.__traceback__ = None
