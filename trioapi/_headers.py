@@ -6,7 +6,7 @@ Public through ``trioapi.datastructures``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from trioapi.types import HeaderList, Scope
 
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from typing import Self
 
 __all__ = ["Headers", "MutableHeaders"]
+
+_T = TypeVar("_T")
 
 _FORBIDDEN_HEADER_CHARS = frozenset(b"\r\n\x00")
 
@@ -29,14 +31,28 @@ def _encode_header(text: str, what: str) -> bytes:
     return data
 
 
+# Lowered, encoded header names by the key an app looked them up with: an app
+# asks for a handful of names, again and again. Bounded: keys may come from
+# clients.
+_KEYS: dict[str, bytes] = {}
+_MAX_KEYS = 512
+
+
 def _header_key(key: object) -> bytes | None:
     # Lookups with a key that cannot be a header name find nothing, not crash.
     if not isinstance(key, str):
         return None
     try:
-        return key.lower().encode("latin-1")
+        return _KEYS[key]
+    except KeyError:
+        pass
+    try:
+        name = key.lower().encode("latin-1")
     except UnicodeEncodeError:
         return None
+    if len(_KEYS) < _MAX_KEYS and type(key) is str:
+        _KEYS[key] = name
+    return name
 
 
 class Headers(Mapping[str, str]):
@@ -54,19 +70,19 @@ class Headers(Mapping[str, str]):
         raw: HeaderList | None = None,
         scope: Scope | None = None,
     ) -> None:
-        if sum(arg is not None for arg in (headers, raw, scope)) > 1:
+        if (headers is not None) + (raw is not None) + (scope is not None) > 1:
             raise ValueError("Headers() takes only one of 'headers', 'raw' or 'scope'.")
         self._list: HeaderList = []
-        if headers is not None:
+        if scope is not None:
+            # Servers may hand us a tuple; store a list back so edits are seen.
+            self._list = scope["headers"] = list(scope.get("headers", ()))
+        elif headers is not None:
             self._list = [
                 (_encode_header(k.lower(), "name"), _encode_header(v, "value"))
                 for k, v in headers.items()
             ]
         elif raw is not None:
             self._list = raw
-        elif scope is not None:
-            # Servers may hand us a tuple; store a list back so edits are seen.
-            self._list = scope["headers"] = list(scope.get("headers", ()))
 
     @property
     def raw(self) -> HeaderList:
@@ -100,6 +116,21 @@ class Headers(Mapping[str, str]):
             if header_key == wanted:
                 return header_value.decode("latin-1")
         raise KeyError(key)
+
+    @overload
+    def get(self, key: str, /) -> str | None: ...
+
+    @overload
+    def get(self, key: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, key: str, default: object = None) -> object:
+        """The first value of header ``key``, or ``default`` if absent."""
+        # Mapping.get's answer, without its call of __getitem__ and the KeyError.
+        wanted = _header_key(key)
+        for header_key, header_value in self._list:
+            if header_key == wanted:
+                return header_value.decode("latin-1")
+        return default
 
     def __contains__(self, key: object) -> bool:
         wanted = _header_key(key)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from trioapi.background import BackgroundTask
@@ -32,6 +32,8 @@ __all__ = [
     "UJSONResponse",
     "check_header",
     "has_no_body",
+    "keeps_response_construction",
+    "rendered_response",
 ]
 
 # CR and LF would let a value start a new header line (response splitting);
@@ -270,6 +272,51 @@ class Response:
         await send({"type": body_type, "body": body})
         if self.background is not None:
             await self.background()
+
+
+ResponseT = TypeVar("ResponseT", bound=Response)
+
+# Set by Response.__init__ (or not at all): a class that defines any of them
+# itself (a property, say) is built by its own __init__.
+_INSTANCE_ATTRIBUTES = ("status_code", "background", "body", "raw_headers")
+
+
+def keeps_response_construction(cls: type[Response]) -> bool:
+    """Whether ``cls`` is built as :class:`Response` builds itself (see :func:`rendered_response`)."""
+    return (
+        cls.__init__ is Response.__init__
+        and cls.__new__ is object.__new__
+        and cls.render is Response.render
+        and cls.init_headers is Response.init_headers
+        and not any(hasattr(cls, name) for name in _INSTANCE_ATTRIBUTES)
+    )
+
+
+def rendered_response(
+    cls: type[ResponseT],
+    body: bytes,
+    status_code: int = 200,
+    background: BackgroundTask | None = None,
+) -> ResponseT:
+    """What ``cls(body, status_code, background=background)`` makes, without its calls.
+
+    For a class whose :func:`keeps_response_construction` is true (or whose
+    own ``__init__`` does the same with ``bytes``): the body is taken as it
+    is and the headers are Content-Length and Content-Type alone, from the
+    cached pairs. Routes build one per response.
+    """
+    response = cls.__new__(cls)
+    response.status_code = status_code
+    response.background = background
+    response.body = body
+    raw_headers: list[tuple[bytes, bytes]] = []
+    if not (status_code < 200 or status_code == 204 or status_code == 304):
+        raw_headers.append(_content_length_header(len(body)))
+    media_type = cls.media_type
+    if media_type is not None:
+        raw_headers.append(_content_type_header(media_type, cls.charset))
+    response.raw_headers = raw_headers
+    return response
 
 
 def _cookie_expires(expires: datetime | str | int) -> str | int:

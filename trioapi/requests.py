@@ -95,18 +95,21 @@ class HTTPConnection(Mapping[str, Any]):
         receive: the ASGI receive callable, if the connection needs one.
     """
 
+    # Worked out on first use. Class-level defaults: a connection is made for
+    # every request, and most requests read none of them.
+    _url: URL | None = None
+    _base_url: URL | None = None
+    _headers: Headers | None = None
+    _query_params: QueryParams | None = None
+    _cookies: dict[str, str] | None = None
+    _state: State | None = None
+
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
         if scope["type"] not in ("http", "websocket"):
             raise ValueError(
                 f"HTTPConnection needs an 'http' or 'websocket' scope, got {scope['type']!r}."
             )
         self.scope = scope
-        self._url: URL | None = None
-        self._base_url: URL | None = None
-        self._headers: Headers | None = None
-        self._query_params: QueryParams | None = None
-        self._cookies: dict[str, str] | None = None
-        self._state: State | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.scope[key]
@@ -321,20 +324,23 @@ class Request(HTTPConnection):
         send: the ASGI send callable (used only for server push).
     """
 
+    # Until the body is read (class-level defaults, as HTTPConnection's).
+    _stream_consumed = False
+    _is_disconnected = False
+    _json: Any = None
+    _has_json = False
+
     def __init__(
         self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send
     ) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Request needs an 'http' scope, got {scope['type']!r}.")
-        super().__init__(scope)
+        # HTTPConnection.__init__'s work (its type check is the one above).
+        self.scope = scope
         self._receive = receive
         self._send = send
-        self._stream_consumed = False
-        self._is_disconnected = False
         # Body messages that is_disconnected() read while polling; stream() replays them.
         self._pending: list[Message] = []
-        self._json: Any = None
-        self._has_json = False
 
     @property
     def method(self) -> str:

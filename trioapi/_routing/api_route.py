@@ -198,22 +198,27 @@ class _HTTPHandler:
         if route.needs_request_nursery:
             async with open_request_nursery(scope):
                 await _serve(route, Request(scope, receive, send), send)
-        elif (
-            route._bare_plan is not None
-            and route.plans.for_scope(scope) is route._bare_plan
-            and scope.get("trioapi.telemetry") is None
-        ):
-            # An endpoint without parameters or dependencies: what _serve
-            # does for it, without the Request, the solution and their calls.
-            try:
-                result = await route.endpoint()
-                response = await route.response_builder.build(result)
-                await response(scope, receive, send)
-            except ValidationException as exc:
-                _name_endpoint(exc, route, scope)
-                raise
-        else:
+            return
+        # Set by TrioAPI(telemetry=...) only: without it a request pays this one look-up.
+        telemetry = scope.get("trioapi.telemetry")
+        if telemetry is not None and route.records_operations:
             await _serve(route, Request(scope, receive, send), send)
+            return
+        bare = route._bare_plan
+        if bare is None or route.plans.for_scope(scope) is not bare:
+            # What _serve does without telemetry, without its call.
+            request = Request(scope, receive, send)
+            await _serve_plain(route, request, send, None, route._endpoint_caller, None)
+            return
+        # An endpoint without parameters or dependencies: what _serve_plain
+        # does for it, without the Request, the solution and their calls.
+        try:
+            result = await route.endpoint()
+            response = await route.response_builder.build(result)
+            await response(scope, receive, send)
+        except ValidationException as exc:
+            _name_endpoint(exc, route, scope)
+            raise
 
 
 class _RouteHandlerApp:

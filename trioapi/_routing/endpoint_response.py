@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trioapi._response import keeps_response_construction, rendered_response
 from trioapi._routing.endpoint_stream import StreamBuilder
 from trioapi._routing.response_model import (
     ResponseSerializer,
@@ -55,7 +56,14 @@ class ResponseBuilder:
         stream: Streams the items of a generator endpoint, if the endpoint is one.
     """
 
-    __slots__ = ("_plain_json", "response_class", "serializer", "status_code", "stream")
+    __slots__ = (
+        "_plain_class",
+        "_plain_json",
+        "response_class",
+        "serializer",
+        "status_code",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -70,6 +78,8 @@ class ResponseBuilder:
         self.stream = stream
         # The common case, served without the general path's indirections.
         self._plain_json = response_class is JSONResponse and stream is None
+        # Text for a class built as Response builds itself: made without its calls.
+        self._plain_class = stream is None and keeps_response_construction(response_class)
 
     async def respond(
         self,
@@ -131,7 +141,7 @@ class ResponseBuilder:
             else:
                 body = serializer.serialize(result)
             status = 200 if status_code is None else status_code
-            response = _RenderedJSONResponse(body, status, background)
+            response = rendered_response(_RenderedJSONResponse, body, status, background)
         elif self.stream is not None:
             options: dict[str, Any] = {"background": background}
             if status_code is not None:
@@ -145,7 +155,12 @@ class ResponseBuilder:
                 content = await serializer.to_content(result)  # validated in a worker thread
             else:
                 content = serializer.serialize_python(result)
-            response = self._wrap(content, status_code, background)
+            if self._plain_class and type(content) is str:
+                status = 200 if status_code is None else status_code
+                body = content.encode(self.response_class.charset)  # what render() does
+                response = rendered_response(self.response_class, body, status, background)
+            else:
+                response = self._wrap(content, status_code, background)
         # 200, by far the most common, needs no look-up.
         if response.status_code != 200 and not is_body_allowed_for_status_code(
             response.status_code

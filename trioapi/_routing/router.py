@@ -149,7 +149,8 @@ class Router:
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one scope (the router without its middleware). A checkpoint."""
-        if scope["type"] == "lifespan":
+        kind = scope["type"]
+        if kind == "lifespan":
             scope.setdefault("router", self)
             await self.lifespan(scope, receive, send)
             return
@@ -162,8 +163,10 @@ class Router:
         routes = self.routes
         if routes is not self._indexed_routes or len(routes) != self._indexed_count:
             self._build_index()
-        if scope["type"] == "http":
-            first = self._literal_first.get(get_route_path(scope))
+        if kind == "http":
+            # get_route_path(scope), without the call when there is no root path.
+            path = get_route_path(scope) if scope.get("root_path") else scope["path"]
+            first = self._literal_first.get(path)
             if first is not None:
                 methods = first.methods
                 if not methods or scope["method"] in methods:
@@ -171,7 +174,8 @@ class Router:
                     # which a request for its literal path fully matches.
                     scope["route"] = first
                     scope["endpoint"] = first.endpoint
-                    scope["path_params"] = {**scope.get("path_params", {})}
+                    outer_params = scope.get("path_params")
+                    scope["path_params"] = {**outer_params} if outer_params else {}
                     await first.app(scope, receive, send)
                     return
         partial: tuple[BaseRoute, Scope] | None = None
