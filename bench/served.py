@@ -10,8 +10,9 @@ last three). Each app is served in a subprocess of its own on a free
 127.0.0.1 port, all of them for the whole run:
 
 - ``floor``: the bare ASGI app of ``bench.apps`` on hypercorn's trio worker
-  with trioapi's version-guarded hypercorn fixes (``trioapi.server``), which
-  a trioapi process always has: what trioapi is measured against;
+  with what a trioapi process always has, trioapi's version-guarded
+  hypercorn fixes (``trioapi.server``) and the garbage collector's higher
+  first threshold (``trioapi._collector``): what trioapi is measured against;
 - ``trioapi`` and ``FastAPI on trio`` on the same worker (trioapi's process
   applies the fixes itself; FastAPI's runs hypercorn as shipped);
 - ``FastAPI on uvicorn``: uvicorn with uvloop and httptools, what FastAPI
@@ -85,12 +86,15 @@ def floor_app() -> Any:
     """The bare app on the trio worker with trioapi's hypercorn fixes: the fair floor.
 
     A trioapi process always runs hypercorn with its fixes
-    (``trioapi.server``); the bare app under the same fixes is what trioapi
-    costs on top of the server it gets.
+    (``trioapi.server``) and a higher first threshold for the garbage
+    collector (``trioapi._collector``); the bare app under the same is what
+    trioapi costs on top of the server and process it gets.
     """
+    from trioapi._collector import raise_gc_threshold_if_served
     from trioapi.server import apply_hypercorn_fixes_if_served
 
     apply_hypercorn_fixes_if_served()
+    raise_gc_threshold_if_served()
     return bare_app
 
 

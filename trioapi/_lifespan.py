@@ -22,6 +22,7 @@ from typing import Any
 
 import trio
 
+from trioapi._collector import raise_gc_threshold_if_served
 from trioapi._exception_groups import collapse_own_groups
 from trioapi._scopes import open_scope_nursery
 from trioapi._watchdog import RequestWatchdog
@@ -88,6 +89,9 @@ async def serve_lifespan(
     started = False
     tasks = AppTasks()
     try:
+        # Served by hypercorn's trio worker: fewer collections of the young
+        # objects of the requests in flight (trioapi._collector; once per process).
+        raise_gc_threshold_if_served()
         async with open_scope_nursery(collapse=False) as nursery:
             await nursery.start(tasks.run)
             on_tasks(tasks)
