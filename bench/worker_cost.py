@@ -21,6 +21,16 @@ counts; the variants take turns, so a burst of load slows them alike.
 TrioAPI app doing what the bare app does) instead, and also prints the
 requests per second (``-c 32`` then): part 4 of issue 16, many cores.
 ``--profile DIR`` writes a cProfile of each single-process server to DIR.
+
+``--instructions`` counts instead, free of the machine's load: each variant's
+server runs under ``valgrind --tool=callgrind`` (user-space instructions of
+the server process) and under ``strace -f -c`` (its system calls), twice,
+serving ``--warmup`` requests and then ``--requests`` or ``--requests2``
+requests (one connection, one request at a time unless ``--connections``:
+HTTP/1.1 from a small blocking client of this script, HTTP/2 from h2load);
+the difference of the two counts divided by the difference of the request
+counts is the cost of one request, with start-up, warm-up and shutdown
+taken out.
 """
 
 from __future__ import annotations
@@ -77,9 +87,10 @@ def serve(switch: str, profile: str | None) -> None:
             binds = await nursery.start(
                 lambda task_status: hypercorn_serve(app, config, task_status=task_status)
             )
-            print(binds[0], flush=True)
+            print(os.getpid(), binds[0], flush=True)
 
     if profile is None:
+        signal.signal(signal.SIGTERM, _exit_now)
         trio.run(main)
         return
     import cProfile
@@ -94,6 +105,11 @@ def serve(switch: str, profile: str | None) -> None:
     signal.signal(signal.SIGTERM, dump)
     profiler.enable()
     trio.run(main)
+
+
+def _exit_now(*_: object) -> None:
+    # An ordinary exit: valgrind and strace report on it (no traceback, no clean-up).
+    os._exit(0)
 
 
 def process_cpu(pids: list[int]) -> float:
@@ -118,7 +134,14 @@ def children(pid: int) -> list[int]:
 class Server:
     """One variant's server process(es)."""
 
-    def __init__(self, switch: str, workers: int, profile: Path | None, app_dir: Path) -> None:
+    def __init__(
+        self,
+        switch: str,
+        workers: int,
+        profile: Path | None,
+        app_dir: Path,
+        wrapper: tuple[str, ...] = (),
+    ) -> None:
         self.switch = switch
         env = {**os.environ, "TRIOAPI_HYPERCORN_FIXES": switch}
         if workers:
@@ -134,12 +157,13 @@ class Server:
             self.url = f"http://127.0.0.1:{port}"
             _wait_for(self.url)
         else:
-            command = [sys.executable, __file__, f"--serve={switch}"]
+            command = [*wrapper, sys.executable, __file__, f"--serve={switch}"]
             if profile is not None:
                 command.append(f"--profile-to={profile / f'server{switch}.prof'}")
             self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
             assert self.process.stdout is not None
-            self.url = self.process.stdout.readline().strip()
+            pid, self.url = self.process.stdout.readline().split()
+            self.server_pid = int(pid)  # under a wrapper (strace), not the process started
         self.pids = children(self.process.pid)
 
     def load(
@@ -173,11 +197,12 @@ class Server:
         return spent / count * 1e6, per_second
 
     def stop(self) -> None:
-        self.process.send_signal(
-            signal.SIGTERM if self.process.stdout is not None else signal.SIGINT
-        )
+        if self.process.stdout is not None:
+            os.kill(self.server_pid, signal.SIGTERM)
+        else:
+            self.process.send_signal(signal.SIGINT)
         try:
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -203,6 +228,112 @@ def _wait_for(url: str) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def http1_requests(url: str, count: int, connections: int) -> None:
+    """``count`` GETs of /plaintext over ``connections`` kept-alive HTTP/1.1 connections.
+
+    Each connection (a thread) sends a request and reads its answer whole
+    before the next: wrk cannot make a fixed number of requests, and h2load
+    reconnects after each of hypercorn's HTTP/1.1 answers.
+    """
+    import socket
+    import threading
+
+    host, port = url.removeprefix("http://").split(":")
+    request = f"GET /plaintext HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+    def client(requests: int) -> None:
+        with socket.create_connection((host, int(port))) as sock:
+            buffered = b""
+            for _ in range(requests):
+                sock.sendall(request)
+                while b"\r\n\r\n" not in buffered:
+                    buffered += _received(sock)
+                head, _, buffered = buffered.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                if not head.startswith(b"HTTP/1.1 200") or length is None:
+                    raise SystemExit(f"unexpected answer: {head!r}")
+                while len(buffered) < int(length.group(1)):
+                    buffered += _received(sock)
+                buffered = buffered[int(length.group(1)) :]
+
+    shares = [count // connections + (i < count % connections) for i in range(connections)]
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _received(sock: Any) -> bytes:
+    chunk: bytes = sock.recv(65536)
+    if not chunk:
+        raise SystemExit("the server closed the connection")
+    return chunk
+
+
+def counted(tool: str, switch: str, http1: bool, requests: int, args: argparse.Namespace) -> int:
+    """Instructions (``callgrind``) or system calls (``strace``) of one server run."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report"
+        wrapper: tuple[str, ...]
+        if tool == "callgrind":
+            wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+            wrapper += (f"--log-file={report}",)
+        else:
+            wrapper = ("strace", "-f", "-c", "-o", str(report))
+        server = Server(switch, 0, None, Path(scratch), wrapper)
+        try:
+            for count in (args.warmup, requests):
+                if http1:
+                    http1_requests(server.url, count, args.connections)
+                else:
+                    command = ["h2load", "-n", str(count), "-c", str(args.connections), "-m", "1"]
+                    result = subprocess.run(
+                        [*command, server.url + "/plaintext"], capture_output=True, text=True
+                    )
+                    if f"{count} succeeded" not in result.stdout:
+                        raise SystemExit(f"{switch}: {result.stdout}{result.stderr}")
+        finally:
+            server.stop()
+        text = report.read_text()
+    if tool == "callgrind":
+        found = re.search(r"Collected : (\d+)", text)
+    else:
+        found = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)(?:\s+\d+)?\s+total", text, re.M)
+    if found is None:
+        raise SystemExit(f"{tool} reported nothing for {switch}:\n{text[-2000:]}")
+    return int(found.group(1))
+
+
+def count_per_request(args: argparse.Namespace) -> None:
+    """``--instructions``: instructions and system calls per request, by difference of two runs."""
+    switches = args.variants.split(",")
+    added = args.requests2 - args.requests
+    print(
+        f"per request: ({args.requests2} requests) - ({args.requests} requests), "
+        f"after {args.warmup} warm-up requests, {args.connections} connection(s)"
+    )
+    print("| TRIOAPI_HYPERCORN_FIXES | protocol | instructions | system calls |")
+    print("|---|---|---|---|")
+    first: dict[bool, tuple[float, float]] = {}
+    for http1 in (True, False):
+        for switch in switches:
+            row = []
+            for tool in ("callgrind", "strace"):
+                low = counted(tool, switch, http1, args.requests, args)
+                high = counted(tool, switch, http1, args.requests2, args)
+                row.append((high - low) / added)
+            first.setdefault(http1, (row[0], row[1]))
+            ratio = first[http1][0] / row[0]
+            print(
+                f"| {switch} | {'HTTP/1.1' if http1 else 'HTTP/2'} | {row[0]:,.0f} "
+                f"({ratio:.2f}x) | {row[1]:.2f} |",
+                flush=True,
+            )
 
 
 def main(args: argparse.Namespace) -> None:
@@ -256,6 +387,14 @@ if __name__ == "__main__":
     parser.add_argument("--variants", default="0,1")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--profile", default=None, help="a directory for cProfile output")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions (callgrind) and system calls (strace) per request instead",
+    )
+    parser.add_argument("--requests2", type=int, default=600, help="with --instructions")
+    parser.add_argument("--warmup", type=int, default=100, help="with --instructions")
+    parser.add_argument("--connections", type=int, default=1, help="with --instructions")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", default=None, help=argparse.SUPPRESS)
     parsed = parser.parse_args()
@@ -264,4 +403,7 @@ if __name__ == "__main__":
     else:
         if shutil.which("h2load") is None:
             raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
-        main(parsed)
+        if parsed.instructions:
+            count_per_request(parsed)
+        else:
+            main(parsed)

@@ -100,6 +100,10 @@ async def _worker_serve_with_positional_trigger(
     del app, config, shutdown_trigger
 
 
+async def _send_data_rewritten(self: Any, stream_id: int) -> None:
+    await self.send_frames(stream_id)
+
+
 class _StatesWithoutResponse(enum.Enum):
     REQUEST = 1
     CLOSED = 2
@@ -131,6 +135,16 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "direct-send",
         lambda mp: mp.setattr(TCPServer, "protocol_send", _restart_without_task_group),
         "TCPServer.protocol_send takes (self, action), not (self, event)",
+    ),
+    (
+        "skip-empty-write",
+        lambda mp: mp.setattr(TCPServer, "protocol_send", _restart_without_task_group),
+        "TCPServer.protocol_send takes (self, action), not (self, event)",
+    ),
+    (
+        "h2-end-with-data",
+        lambda mp: mp.setattr(H2Protocol, "_send_data", _send_data_rewritten),
+        "H2Protocol._send_data is not the one this fix was written for",
     ),
     (
         "idle-task",

@@ -20,4 +20,6 @@ FIX_MODULES: dict[str, str] = {
     "early-answer-close": "trioapi.server._early_close",
     "lingering-close": "trioapi.server._linger",
     "direct-send": "trioapi.server._direct_send",
+    "skip-empty-write": "trioapi.server._empty_write",
+    "h2-end-with-data": "trioapi.server._h2_end_stream",
 }
