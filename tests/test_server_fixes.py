@@ -25,6 +25,7 @@ from hypercorn.protocol import http_stream
 from hypercorn.protocol.h2 import H2Protocol
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio import run as worker_run
+from hypercorn.trio.task_group import TaskGroup
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import TrioSingleTask
 
@@ -145,6 +146,11 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "h2-end-with-data",
         lambda mp: mp.setattr(H2Protocol, "_send_data", _send_data_rewritten),
         "H2Protocol._send_data is not the one this fix was written for",
+    ),
+    (
+        "app-queue-nowait",
+        lambda mp: mp.delattr(TaskGroup, "spawn_app"),
+        "TaskGroup has no spawn_app",
     ),
     (
         "idle-task",

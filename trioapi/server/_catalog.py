@@ -22,4 +22,5 @@ FIX_MODULES: dict[str, str] = {
     "direct-send": "trioapi.server._direct_send",
     "skip-empty-write": "trioapi.server._empty_write",
     "h2-end-with-data": "trioapi.server._h2_end_stream",
+    "app-queue-nowait": "trioapi.server._app_queue",
 }
