@@ -23,14 +23,15 @@ requests per second (``-c 32`` then): part 4 of issue 16, many cores.
 ``--profile DIR`` writes a cProfile of each single-process server to DIR.
 
 ``--instructions`` counts instead, free of the machine's load: each variant's
-server runs under ``valgrind --tool=callgrind`` (user-space instructions of
-the server process) and under ``strace -f -c`` (its system calls), twice,
-serving ``--warmup`` requests and then ``--requests`` or ``--requests2``
-requests (one connection, one request at a time unless ``--connections``:
-HTTP/1.1 from a small blocking client of this script, HTTP/2 from h2load);
-the difference of the two counts divided by the difference of the request
-counts is the cost of one request, with start-up, warm-up and shutdown
-taken out.
+server runs under ``valgrind --tool=callgrind``, serves ``--warmup``
+requests, has its counters zeroed (``callgrind_control -z PID``), serves
+``--requests`` more and has them dumped: the server process's user-space
+instructions per request, without start-up, warm-up and shutdown. One
+connection, one request at a time unless ``--connections``; HTTP/1.1 from a
+small blocking client of this script, HTTP/2 from h2load. ``--syscalls``
+adds the system calls per request under ``strace -f -c`` (two runs, with
+``--requests`` and ``--requests2`` requests, their difference; how often
+Trio's scheduler polls depends on timing, so these move a little).
 """
 
 from __future__ import annotations
@@ -273,65 +274,95 @@ def _received(sock: Any) -> bytes:
     return chunk
 
 
-def counted(tool: str, switch: str, http1: bool, requests: int, args: argparse.Namespace) -> int:
-    """Instructions (``callgrind``) or system calls (``strace``) of one server run."""
+def _load_plain(url: str, http1: bool, count: int, connections: int) -> None:
+    """``count`` requests for /plaintext, ``connections`` at a time, one in flight on each."""
+    if http1:
+        http1_requests(url, count, connections)
+        return
+    command = ["h2load", "-n", str(count), "-c", str(connections), "-m", "1", url + "/plaintext"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if f"{count} succeeded" not in result.stdout:
+        raise SystemExit(f"{url}: {result.stdout}{result.stderr}")
+
+
+def instructions_per_request(switch: str, http1: bool, args: argparse.Namespace) -> float:
+    """User-space instructions of the server process per request, under callgrind.
+
+    The counters are zeroed after the warm-up and dumped after the requests
+    (``callgrind_control`` with the server's own pid), so start-up, warm-up
+    and shutdown are not counted.
+    """
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report"
-        wrapper: tuple[str, ...]
-        if tool == "callgrind":
-            wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
-            wrapper += (f"--log-file={report}",)
-        else:
-            wrapper = ("strace", "-f", "-c", "-o", str(report))
+        out = Path(scratch) / "callgrind.out"
+        wrapper = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
+        wrapper += (f"--log-file={Path(scratch) / 'log'}",)
         server = Server(switch, 0, None, Path(scratch), wrapper)
         try:
-            for count in (args.warmup, requests):
-                if http1:
-                    http1_requests(server.url, count, args.connections)
-                else:
-                    command = ["h2load", "-n", str(count), "-c", str(args.connections), "-m", "1"]
-                    result = subprocess.run(
-                        [*command, server.url + "/plaintext"], capture_output=True, text=True
-                    )
-                    if f"{count} succeeded" not in result.stdout:
-                        raise SystemExit(f"{switch}: {result.stdout}{result.stderr}")
+            _load_plain(server.url, http1, args.warmup, args.connections)
+            _callgrind_control("-z", server.server_pid)
+            _load_plain(server.url, http1, args.requests, args.connections)
+            _callgrind_control("-d", server.server_pid)
         finally:
             server.stop()
-        text = report.read_text()
-    if tool == "callgrind":
-        found = re.search(r"Collected : (\d+)", text)
-    else:
-        found = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)(?:\s+\d+)?\s+total", text, re.M)
+        dumped = Path(f"{out}.1").read_text()
+    found = re.search(r"^summary: (\d+)", dumped, re.M)
     if found is None:
-        raise SystemExit(f"{tool} reported nothing for {switch}:\n{text[-2000:]}")
-    return int(found.group(1))
+        raise SystemExit(f"callgrind dumped no summary for {switch}")
+    return int(found.group(1)) / args.requests
+
+
+def _callgrind_control(option: str, pid: int) -> None:
+    # Always with the pid: without one, callgrind_control acts on EVERY callgrind run on the machine.
+    if pid <= 0:
+        raise SystemExit(f"no server pid for callgrind_control {option}")
+    subprocess.run(["callgrind_control", option, str(pid)], capture_output=True, check=True)
+
+
+def system_calls_per_request(switch: str, http1: bool, args: argparse.Namespace) -> float:
+    """System calls of the server per request, under ``strace -f -c``: two runs, their difference."""
+    import tempfile
+
+    totals = []
+    for count in (args.requests, args.requests2):
+        with tempfile.TemporaryDirectory() as scratch:
+            report = Path(scratch) / "report"
+            server = Server(
+                switch, 0, None, Path(scratch), ("strace", "-f", "-c", "-o", str(report))
+            )
+            try:
+                _load_plain(server.url, http1, args.warmup, args.connections)
+                _load_plain(server.url, http1, count, args.connections)
+            finally:
+                server.stop()
+            text = report.read_text()
+        found = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)(?:\s+\d+)?\s+total", text, re.M)
+        if found is None:
+            raise SystemExit(f"strace reported nothing for {switch}:\n{text[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / (args.requests2 - args.requests)
 
 
 def count_per_request(args: argparse.Namespace) -> None:
-    """``--instructions``: instructions and system calls per request, by difference of two runs."""
+    """``--instructions``: instructions and system calls per request of each variant."""
     switches = args.variants.split(",")
-    added = args.requests2 - args.requests
     print(
-        f"per request: ({args.requests2} requests) - ({args.requests} requests), "
-        f"after {args.warmup} warm-up requests, {args.connections} connection(s)"
+        f"per request: instructions over {args.requests} requests after {args.warmup} warm-up "
+        f"ones; system calls ({args.requests2} requests) - ({args.requests}); "
+        f"{args.connections} connection(s), one request in flight on each"
     )
-    print("| TRIOAPI_HYPERCORN_FIXES | protocol | instructions | system calls |")
-    print("|---|---|---|---|")
-    first: dict[bool, tuple[float, float]] = {}
+    print("| TRIOAPI_HYPERCORN_FIXES | protocol | instructions | vs first | system calls |")
+    print("|---|---|---|---|---|")
+    first: dict[bool, float] = {}
     for http1 in (True, False):
         for switch in switches:
-            row = []
-            for tool in ("callgrind", "strace"):
-                low = counted(tool, switch, http1, args.requests, args)
-                high = counted(tool, switch, http1, args.requests2, args)
-                row.append((high - low) / added)
-            first.setdefault(http1, (row[0], row[1]))
-            ratio = first[http1][0] / row[0]
+            count = instructions_per_request(switch, http1, args)
+            calls = system_calls_per_request(switch, http1, args) if args.syscalls else 0.0
+            first.setdefault(http1, count)
             print(
-                f"| {switch} | {'HTTP/1.1' if http1 else 'HTTP/2'} | {row[0]:,.0f} "
-                f"({ratio:.2f}x) | {row[1]:.2f} |",
+                f"| {switch} | {'HTTP/1.1' if http1 else 'HTTP/2'} | {count:,.0f} "
+                f"| {first[http1] / count:.2f}x | {calls:.2f} |",
                 flush=True,
             )
 
@@ -392,7 +423,10 @@ if __name__ == "__main__":
         action="store_true",
         help="count instructions (callgrind) and system calls (strace) per request instead",
     )
-    parser.add_argument("--requests2", type=int, default=600, help="with --instructions")
+    parser.add_argument("--requests2", type=int, default=1200, help="with --syscalls")
+    parser.add_argument(
+        "--syscalls", action="store_true", help="with --instructions: system calls too (strace)"
+    )
     parser.add_argument("--warmup", type=int, default=100, help="with --instructions")
     parser.add_argument("--connections", type=int, default=1, help="with --instructions")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
