@@ -153,6 +153,11 @@ CHANGED_SHAPES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], str]] = [
         "TaskGroup has no spawn_app",
     ),
     (
+        "h11-head-with-body",
+        lambda mp: mp.setattr(H11Protocol, "__init__", _init_without_send_lock),
+        "H11Protocol.__init__ does not set send",
+    ),
+    (
         "idle-task",
         lambda mp: mp.setattr(TrioSingleTask, "restart", _restart_without_task_group),
         "TrioSingleTask.restart is not restart(task_group, action)",

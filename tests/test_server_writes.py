@@ -1,10 +1,11 @@
-"""The writes a small response takes through hypercorn (fixes skip-empty-write, h2-end-with-data).
+"""The writes a small response takes through hypercorn (fixes skip-empty-write, h2-end-with-data, h11-head-with-body).
 
 hypercorn as shipped writes an HTTP/1.1 response as its head, its body and
 the empty bytes h11 returns for the end of a ``Content-Length`` body, and an
 HTTP/2 response as HEADERS, DATA and an empty DATA frame flagged END_STREAM,
-each flushed on its own. With the fixes the empty write is gone and the last
-DATA frame carries END_STREAM. The tests record every write that reaches the
+each flushed on its own. With the fixes the empty write is gone, the head of
+a response of known length goes with its body, and the last DATA frame
+carries END_STREAM. The tests record every write that reaches the
 socket (the direct send's ``send()`` and ``SocketStream.send_all``) and hold
 what the client gets, a streaming response, a client that leaves and a
 deadline that cuts a response to what they were.
@@ -194,33 +195,67 @@ async def test_http2_a_small_response_is_two_writes_its_data_frame_ending_the_st
     ]
 
 
+async def http1_exchange(url: str, paths: list[tuple[str, str]], writes: list[bytes]) -> list[Any]:
+    """Each (method, path) on one connection: the answer's status, body and the writes it took."""
+    answers = []
+    async with await _open(url) as stream:
+        conn = h11.Connection(h11.CLIENT)
+        for method, path in paths:
+            before = len(writes)
+            request = h11.Request(method=method, target=path, headers=[("host", "t")])
+            await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
+            status, body = 0, b""
+            while not isinstance(event := conn.next_event(), h11.EndOfMessage):
+                if event is h11.NEED_DATA:
+                    conn.receive_data(await stream.receive_some())
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.Data):
+                    body += bytes(event.data)
+            answers.append((status, body, [w.split(b"\r\n")[0] for w in writes[before:]]))
+            conn.start_next_cycle()
+    return answers
+
+
 @needs_fix("skip-empty-write")
+@needs_fix("h11-head-with-body")
 @needs_fix("direct-send")
-async def test_http1_a_small_response_is_its_head_and_its_body_and_no_empty_write(monkeypatch):
+async def test_http1_a_response_of_known_length_is_one_write_a_streamed_one_as_before(monkeypatch):
     gate = trio.Event()
     gate.set()
-    async with recorded(bare_app(gate), monkeypatch) as (url, writes), await _open(url) as stream:
-        conn = h11.Connection(h11.CLIENT)
-        answers = []
+    async with recorded(bare_app(gate), monkeypatch) as (url, writes):
         with trio.fail_after(10):
-            for path in ("/small", "/stream"):
-                before = len(writes)
-                request = h11.Request(method="GET", target=path, headers=[("host", "t")])
-                await stream.send_all(conn.send(request) + conn.send(h11.EndOfMessage()))
-                body = b""
-                while not isinstance(event := conn.next_event(), h11.EndOfMessage):
-                    if event is h11.NEED_DATA:
-                        conn.receive_data(await stream.receive_some())
-                    elif isinstance(event, h11.Data):
-                        body += bytes(event.data)
-                answers.append((body, writes[before:]))
-                conn.start_next_cycle()
-    (small, small_writes), (streamed, streamed_writes) = answers
-    assert small == b"Hello, world!"
-    assert [w.split(b"\r\n")[0] for w in small_writes] == [b"HTTP/1.1 200 ", b"Hello, world!"]
-    assert streamed == b"one;two;"
-    # Chunked: the head, each chunk, and the chunked end (which is not empty).
-    assert [w.split(b"\r\n")[0] for w in streamed_writes] == [b"HTTP/1.1 200 ", b"4", b"4", b"0"]
+            small, head, streamed = await http1_exchange(
+                url, [("GET", "/small"), ("HEAD", "/small"), ("GET", "/stream")], writes
+            )
+    # The head and the 13 bytes in one write; no empty write for the end of the body.
+    assert small == (200, b"Hello, world!", [b"HTTP/1.1 200 "])
+    assert writes[0].endswith(b"\r\n\r\nHello, world!")
+    assert head == (200, b"", [b"HTTP/1.1 200 "])  # the head alone, at the end of the response
+    # Chunked (no length): the head at once, each chunk, and the chunked end.
+    assert streamed == (200, b"one;two;", [b"HTTP/1.1 200 ", b"4", b"4", b"0"])
+
+
+@needs_fix("h11-head-with-body")
+async def test_http1_a_held_head_still_goes_out_when_the_app_fails_before_its_body(monkeypatch):
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await bare_app(trio.Event())(scope, receive, send)  # the lifespan
+            return
+        headers = [(b"content-length", b"13")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise RuntimeError("the app fails before its body")
+
+    async with recorded(app, monkeypatch) as (url, writes), await _open(url) as stream:
+        with trio.fail_after(10):
+            await stream.send_all(b"GET /small HTTP/1.1\r\nhost: t\r\n\r\n")
+            received = b""
+            while chunk := await stream.receive_some():
+                received += chunk
+    # As before the fix: the head, then the connection closes without the body.
+    assert received.startswith(b"HTTP/1.1 200 \r\ncontent-length: 13\r\n")
+    assert received.endswith(b"\r\n\r\n")
+    assert writes == [received]
 
 
 # --- behaviour through trioapi: a client that leaves, a deadline ------------------------

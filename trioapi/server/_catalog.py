@@ -23,4 +23,5 @@ FIX_MODULES: dict[str, str] = {
     "skip-empty-write": "trioapi.server._empty_write",
     "h2-end-with-data": "trioapi.server._h2_end_stream",
     "app-queue-nowait": "trioapi.server._app_queue",
+    "h11-head-with-body": "trioapi.server._head_with_body",
 }
