@@ -1,14 +1,16 @@
 """Server CPU per request of hypercorn's trio worker, as shipped against with trioapi's fixes.
 
     .venv/bin/python bench/worker_cost.py [--requests 3000] [--rounds 3]
-        [--seconds 3] [--variants 0,1] [--workers N] [--profile DIR]
+        [--seconds 3] [--variants 0,1] [--workers 1,2] [--load-cpus 1]
+        [--profile DIR] [--instructions [--syscalls]]
                                                     (needs h2load and wrk)
 
 Starts one server process per variant, each serving the bare ASGI app of
 ``bench.apps`` with ``hypercorn.trio.serve``; a variant is a value of
 ``TRIOAPI_HYPERCORN_FIXES`` (``0``: hypercorn as shipped, ``1``: every fix
-of the server layer, ``-name``: every fix but that one). h2load loads each
-in turn (HTTP/1.1, then HTTP/2; ``-c 8 -m 1``), round after round, and the
+of the server layer, ``-name``: every fix but that one). wrk (HTTP/1.1, for
+``--seconds``) and h2load (HTTP/2, ``--requests``, ``-m 1``) load each in
+turn with 8 connections, round after round, and the
 server's CPU time is read from ``/proc/<pid>/stat`` (utime + stime, of every
 process of the variant with ``--workers``) before and after each load.
 
@@ -17,9 +19,11 @@ second say more about the other processes than about the server, while a
 process's CPU time counts only the time it ran. Each variant's median round
 counts; the variants take turns, so a burst of load slows them alike.
 
-``--workers N`` serves each variant with ``trioapi run --workers N`` (a
-TrioAPI app doing what the bare app does) instead, and also prints the
-requests per second (``-c 32`` then): part 4 of issue 16, many cores.
+``--workers 1,2`` serves each variant with ``trioapi run --workers N`` for
+each N (a TrioAPI app doing what the bare app does) instead, all loaded in
+turns (``-c 32`` then): part 4 of issue 16, many cores. ``--load-cpus``
+pins wrk and h2load to those CPUs (``taskset -c``), so that on a machine
+with cores to spare the load generator does not share the workers' cores.
 ``--profile DIR`` writes a cProfile of each single-process server to DIR.
 
 ``--instructions`` counts instead, free of the machine's load: each variant's
@@ -168,7 +172,12 @@ class Server:
         self.pids = children(self.process.pid)
 
     def load(
-        self, requests: int, seconds: int, http1: bool, connections: int
+        self,
+        requests: int,
+        seconds: int,
+        http1: bool,
+        connections: int,
+        prefix: tuple[str, ...] = (),
     ) -> tuple[float, float]:
         """Server CPU µs per request and requests per second, for one load run.
 
@@ -181,8 +190,9 @@ class Server:
         else:
             command = ["h2load", "-n", str(requests), "-c", str(connections), "-m", "1"]
             command.append(self.url + "/plaintext")
+        self.pids = children(self.process.pid)  # every worker, once all have started
         before = process_cpu(self.pids)
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
         spent = process_cpu(self.pids) - before
         output = result.stdout
         if http1:
@@ -288,18 +298,20 @@ def _load_plain(url: str, http1: bool, count: int, connections: int) -> None:
 def instructions_per_request(switch: str, http1: bool, args: argparse.Namespace) -> float:
     """User-space instructions of the server process per request, under callgrind.
 
-    The counters are zeroed after the warm-up and dumped after the requests
-    (``callgrind_control`` with the server's own pid), so start-up, warm-up
-    and shutdown are not counted.
+    Instrumentation starts after start-up, the counters are zeroed after the
+    warm-up and dumped after the requests (``callgrind_control`` with the
+    server's own pid), so start-up, warm-up and shutdown are not counted.
     """
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "callgrind.out"
         wrapper = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
-        wrapper += (f"--log-file={Path(scratch) / 'log'}",)
+        # Start-up runs uninstrumented (several times faster under valgrind).
+        wrapper += ("--instr-atstart=no", f"--log-file={Path(scratch) / 'log'}")
         server = Server(switch, 0, None, Path(scratch), wrapper)
         try:
+            _callgrind_control("-i on", server.server_pid)
             _load_plain(server.url, http1, args.warmup, args.connections)
             _callgrind_control("-z", server.server_pid)
             _load_plain(server.url, http1, args.requests, args.connections)
@@ -317,7 +329,8 @@ def _callgrind_control(option: str, pid: int) -> None:
     # Always with the pid: without one, callgrind_control acts on EVERY callgrind run on the machine.
     if pid <= 0:
         raise SystemExit(f"no server pid for callgrind_control {option}")
-    subprocess.run(["callgrind_control", option, str(pid)], capture_output=True, check=True)
+    command = ["callgrind_control", *option.split(), str(pid)]
+    subprocess.run(command, capture_output=True, check=True)
 
 
 def system_calls_per_request(switch: str, http1: bool, args: argparse.Namespace) -> float:
@@ -355,7 +368,7 @@ def count_per_request(args: argparse.Namespace) -> None:
     print("| TRIOAPI_HYPERCORN_FIXES | protocol | instructions | vs first | system calls |")
     print("|---|---|---|---|---|")
     first: dict[bool, float] = {}
-    for http1 in (True, False):
+    for http1 in [name == "h1" for name in args.protocols.split(",")]:
         for switch in switches:
             count = instructions_per_request(switch, http1, args)
             calls = system_calls_per_request(switch, http1, args) if args.syscalls else 0.0
@@ -371,43 +384,48 @@ def main(args: argparse.Namespace) -> None:
     import tempfile
 
     switches = args.variants.split(",")
+    counts = [int(n) for n in args.workers.split(",")]
     profile = Path(args.profile) if args.profile else None
-    connections = 32 if args.workers else 8
+    connections = args.load_connections or (32 if any(counts) else 8)
+    load_prefix = ("taskset", "-c", args.load_cpus) if args.load_cpus else ()
     with tempfile.TemporaryDirectory() as app_dir:
         (Path(app_dir) / "app.py").write_text(WORKERS_APP)
-        servers = [Server(switch, args.workers, profile, Path(app_dir)) for switch in switches]
+        servers = {
+            (f"{switch}, {n} worker(s)" if n else switch): Server(switch, n, profile, Path(app_dir))
+            for n in counts
+            for switch in switches
+        }
         cpu: dict[tuple[str, bool], list[float]] = {}
         rate: dict[tuple[str, bool], list[float]] = {}
         try:
             for _ in range(args.rounds):
                 for http1 in (True, False):
-                    for server in servers:
+                    for label, server in servers.items():
                         spent, per_second = server.load(
-                            args.requests, args.seconds, http1, connections
+                            args.requests, args.seconds, http1, connections, load_prefix
                         )
-                        cpu.setdefault((server.switch, http1), []).append(spent)
-                        rate.setdefault((server.switch, http1), []).append(per_second)
+                        cpu.setdefault((label, http1), []).append(spent)
+                        rate.setdefault((label, http1), []).append(per_second)
         finally:
-            for server in servers:
+            for server in servers.values():
                 server.stop()
-    base = switches[0]
+    base = next(iter(servers))
     print(f"server CPU µs per request, median of {args.rounds} (all rounds), vs {base}:")
-    print("| TRIOAPI_HYPERCORN_FIXES | HTTP/1.1 µs | vs first | HTTP/2 µs | vs first |")
+    print("| variant | HTTP/1.1 µs | vs first | HTTP/2 µs | vs first |")
     print("|---|---|---|---|---|")
-    for switch in switches:
-        row = [switch]
+    for label in servers:
+        row = [label]
         for http1 in (True, False):
-            median = statistics.median(cpu[switch, http1])
+            median = statistics.median(cpu[label, http1])
             first = statistics.median(cpu[base, http1])
-            rounds = " · ".join(f"{value:.0f}" for value in cpu[switch, http1])
+            rounds = " · ".join(f"{value:.0f}" for value in cpu[label, http1])
             row += [f"{median:.0f} ({rounds})", f"{first / median:.2f}x"]
         print("| " + " | ".join(row) + " |")
-    if args.workers:
-        print(f"\nrequests/s with --workers {args.workers}, median (h2load -c {connections}):")
-        for switch in switches:
-            h1 = statistics.median(rate[switch, True])
-            h2 = statistics.median(rate[switch, False])
-            print(f"| {switch} | HTTP/1.1 {h1:,.0f} | HTTP/2 {h2:,.0f} |")
+    print(f"\nrequests/s, median ({connections} connections):")
+    for label in servers:
+        h1 = statistics.median(rate[label, True])
+        h2 = statistics.median(rate[label, False])
+        print(f"| {label} | HTTP/1.1 {h1:,.0f} | HTTP/2 {h2:,.0f} |")
 
 
 if __name__ == "__main__":
@@ -416,7 +434,11 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=3, help="per HTTP/1.1 run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variants", default="0,1")
-    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument(
+        "--workers", default="0", help="trioapi run --workers N for each N of a list (0: bare app)"
+    )
+    parser.add_argument("--load-cpus", default="", help="taskset -c LIST for wrk and h2load")
+    parser.add_argument("--load-connections", type=int, default=0)
     parser.add_argument("--profile", default=None, help="a directory for cProfile output")
     parser.add_argument(
         "--instructions",
@@ -428,6 +450,7 @@ if __name__ == "__main__":
         "--syscalls", action="store_true", help="with --instructions: system calls too (strace)"
     )
     parser.add_argument("--warmup", type=int, default=100, help="with --instructions")
+    parser.add_argument("--protocols", default="h1,h2", help="with --instructions")
     parser.add_argument("--connections", type=int, default=1, help="with --instructions")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", default=None, help=argparse.SUPPRESS)
