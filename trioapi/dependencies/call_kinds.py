@@ -10,12 +10,14 @@ dependency, as in FastAPI.
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
+import types
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["CallKind", "call_kind"]
+__all__ = ["CallKind", "call_kind", "never_waits"]
 
 
 class CallKind(NamedTuple):
@@ -68,4 +70,27 @@ def call_kind(call: Callable[..., Any]) -> CallKind:
         is_gen=any(inspect.isgeneratorfunction(c) for c in candidates),
         is_async_gen=any(inspect.isasyncgenfunction(c) for c in candidates),
         is_coroutine=any(_is_coroutine_function(c) for c in candidates),
+    )
+
+
+# Opcode names (3.11 to 3.14) of await, async for, async with and with.
+_WAITING_MARKS = ("AWAIT", "SEND", "AITER", "ANEXT", "ASYNC_FOR", "WITH", "SPECIAL")
+
+
+def never_waits(call: Callable[..., Any] | None) -> bool:
+    """Whether ``call`` is an async generator function whose body cannot wait or hold a context.
+
+    True only for a plain function (or a ``functools.partial`` of one) whose
+    own code has no ``await``, ``async for``, ``async with`` or ``with``: its
+    generator never yields to Trio, so no cancellation can reach it, and it
+    cannot keep a cancel scope open across its ``yield``. Anything else
+    (wrapped callables, callable instances) is answered ``False``.
+    """
+    function = _impartial(call)
+    if type(function) is not types.FunctionType or not inspect.isasyncgenfunction(function):
+        return False
+    return not any(
+        mark in instruction.opname
+        for instruction in dis.get_instructions(function.__code__)
+        for mark in _WAITING_MARKS
     )

@@ -27,6 +27,7 @@ from typing import Any
 
 from trioapi.concurrency import is_async_callable
 from trioapi.dependencies.analysis import DependencyScopeError, callable_name
+from trioapi.dependencies.call_kinds import never_waits as generator_never_waits
 from trioapi.dependencies.models import Dependant
 from trioapi.dependencies.param_readers import LocationReader, param_readers
 
@@ -66,6 +67,8 @@ class Step:
             ``BackgroundTasks``, ... (a request skips the injecting when it does not).
         name: How messages name its callable (``get_db()``).
         readers: Read its path, query, header and cookie parameters, one per location.
+        never_waits: An async generator that never yields to Trio (its
+            teardown needs no scope; see :func:`~trioapi.dependencies.call_kinds.never_waits`).
     """
 
     index: int
@@ -81,6 +84,7 @@ class Step:
     injects: bool = False
     name: str = ""
     readers: tuple[LocationReader, ...] = ()
+    never_waits: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -180,6 +184,8 @@ class _Compiler:
                 injects=_injects(dependant),
                 name=callable_name(dependant.call),
                 readers=param_readers(dependant),
+                never_waits=step_kind is StepKind.ASYNC_GEN
+                and generator_never_waits(dependant.call),
             )
         )
         return index

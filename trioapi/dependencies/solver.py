@@ -325,7 +325,12 @@ async def _enter(
     limiter = step.dependant.limiter
     if limiter is None:
         return await run_inside_generator(
-            call, kwargs, is_async=is_async, name=step.name, inner=rest
+            call,
+            kwargs,
+            is_async=is_async,
+            name=step.name,
+            inner=rest,
+            never_waits=step.never_waits,
         )
     async with limiter:  # the slot is held from setup to the end of teardown
         return await run_inside_generator(

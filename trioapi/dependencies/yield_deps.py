@@ -126,6 +126,20 @@ def _shielded_once_it_waits(
                 return
 
 
+def _not_yielding(name: str) -> RuntimeError:
+    return RuntimeError(f"The yield dependency {name} returned without yielding")
+
+
+def _raise_swallowed(result: outcome.Outcome[Any], name: str) -> None:
+    """Raise what replaces ``result``'s exception, which the generator swallowed."""
+    error = result.error if isinstance(result, outcome.Error) else None
+    if isinstance(error, Exception):
+        message = SWALLOWED_EXCEPTION_MESSAGE.format(name=name, error=error)
+        raise TrioAPIError(message) from error
+    if error is not None:
+        raise error from None  # never swallow cancellation or exit requests
+
+
 async def run_inside_generator(
     call: Callable[..., Any],
     kwargs: dict[str, Any],
@@ -133,6 +147,7 @@ async def run_inside_generator(
     is_async: bool,
     name: str,
     inner: Callable[[Any], Awaitable[T]],
+    never_waits: bool = False,
 ) -> T:
     """Enter the yield dependency ``call(**kwargs)``, await ``inner(value)`` inside it, tear down.
 
@@ -141,18 +156,35 @@ async def run_inside_generator(
     ``Exception``, :class:`TrioAPIError` is raised (chained to it): the
     request has no result, and that must not pass as a success.
 
+    ``never_waits`` (an async generator whose code has no ``await``, ``async
+    for/with`` or ``with``, see :func:`~trioapi.dependencies.call_kinds.never_waits`)
+    skips the teardown scope: a teardown that never yields to Trio cannot be
+    cancelled or hang on I/O, and the generator holds no scope to nest in.
+
     Raises:
         TrioAPIError: the dependency swallowed the exception thrown into it.
     """
+    if never_waits:
+        agen = call(**kwargs)
+        try:
+            value = await agen.__anext__()
+        except StopAsyncIteration:
+            raise _not_yielding(name) from None
+        result = await outcome.acapture(inner, value)
+        try:
+            await _finish_async(agen, result)
+        except _Swallowed:
+            _raise_swallowed(result, name)
+            raise
+        await trio.lowlevel.checkpoint_if_cancelled()  # as after a waiting teardown
+        return result.unwrap()
     with trio.CancelScope() as teardown_scope:
         if is_async:
             agen = call(**kwargs)
             try:
                 value = await agen.__anext__()
             except StopAsyncIteration:
-                raise RuntimeError(
-                    f"The yield dependency {name} returned without yielding"
-                ) from None
+                raise _not_yielding(name) from None
         else:
             gen = call(**kwargs)
             value = await run_in_threadpool(_start_sync, gen, name)
@@ -164,12 +196,7 @@ async def run_inside_generator(
                 _shield_teardown(teardown_scope)
                 await run_in_threadpool(_finish_sync, gen, result)
         except _Swallowed:
-            error = result.error if isinstance(result, outcome.Error) else None
-            if isinstance(error, Exception):
-                message = SWALLOWED_EXCEPTION_MESSAGE.format(name=name, error=error)
-                raise TrioAPIError(message) from error
-            if error is not None:
-                raise error from None  # never swallow cancellation or exit requests
+            _raise_swallowed(result, name)
             raise
     if teardown_scope.cancelled_caught:
         logger.error("Teardown of the yield dependency %s took too long and was cancelled", name)
