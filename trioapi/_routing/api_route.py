@@ -214,7 +214,11 @@ class _HTTPHandler:
         # does for it, without the Request, the solution and their calls.
         try:
             result = await route.endpoint()
-            response = await route.response_builder.build(result)
+            builder = route.response_builder
+            if builder.synchronous:
+                response = builder.build_now(result)
+            else:
+                response = await builder.build(result)
             await response(scope, receive, send)
         except ValidationException as exc:
             _name_endpoint(exc, route, scope)

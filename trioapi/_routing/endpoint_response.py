@@ -27,6 +27,9 @@ from trioapi.types import Send
 
 __all__ = ["ResponseBuilder"]
 
+# build_now()'s default: the serializer has not run yet.
+_NOT_SERIALIZED: Any = object()
+
 
 class _RenderedJSONResponse(JSONResponse):
     """A ``JSONResponse`` whose content is already JSON bytes (pydantic wrote them)."""
@@ -50,6 +53,7 @@ class ResponseBuilder:
     """Builds a route's response from its endpoint's result; configured once per route.
 
     Attributes:
+        synchronous: Whether :meth:`build_now` may be called (nothing runs in a thread).
         response_class: The class that wraps returned data.
         status_code: The route's default status code (``None``: the class's default).
         serializer: Validates and encodes against the ``response_model``, if any.
@@ -63,6 +67,7 @@ class ResponseBuilder:
         "serializer",
         "status_code",
         "stream",
+        "synchronous",
     )
 
     def __init__(
@@ -80,6 +85,9 @@ class ResponseBuilder:
         self._plain_json = response_class is JSONResponse and stream is None
         # Text for a class built as Response builds itself: made without its calls.
         self._plain_class = stream is None and keeps_response_construction(response_class)
+        # Whether build_now() may be called: nothing is validated in a worker
+        # thread (a stream's items are, as they are sent).
+        self.synchronous = serializer is None or not serializer.in_thread or stream is not None
 
     async def respond(
         self,
@@ -96,11 +104,13 @@ class ResponseBuilder:
         A checkpoint. ``telemetry`` (with the ``endpoint`` it names) records
         the serialization as an operation span.
         """
-        if telemetry is None:
-            response = await self.build(result, state.background_tasks, state.sub_response)
-        else:
+        if telemetry is not None:
             with telemetry.operation("trioapi.serialization", endpoint):
                 response = await self.build(result, state.background_tasks, state.sub_response)
+        elif self.synchronous:
+            response = self.build_now(result, state.background_tasks, state.sub_response)
+        else:
+            response = await self.build(result, state.background_tasks, state.sub_response)
         if send is None:
             if kept is not None:
                 kept.append(response)
@@ -123,6 +133,28 @@ class ResponseBuilder:
         Raises:
             ResponseValidationError: ``result`` does not match the response model.
         """
+        serializer = self.serializer
+        if self.synchronous or serializer is None or isinstance(result, Response):
+            return self.build_now(result, background, sub_response)
+        # Validated in a worker thread.
+        if self._plain_json:
+            serialized: Any = await serializer(result)
+        else:
+            serialized = await serializer.to_content(result)
+        return self.build_now(result, background, sub_response, serialized)
+
+    def build_now(
+        self,
+        result: Any,
+        background: BackgroundTasks | None = None,
+        sub_response: Response | None = None,
+        serialized: Any = _NOT_SERIALIZED,
+    ) -> Response:
+        """:meth:`build` without its coroutine, for a :attr:`synchronous` builder.
+
+        ``serialized`` is what the serializer made of ``result`` in a worker
+        thread, when :meth:`build` had it run there.
+        """
         if isinstance(result, Response):
             if result.background is None:
                 result.background = background
@@ -134,10 +166,10 @@ class ResponseBuilder:
         response: Response
         if self._plain_json:
             # The common case: JSON bytes straight from pydantic or the encoder.
-            if serializer is None:
+            if serialized is not _NOT_SERIALIZED:
+                body = serialized
+            elif serializer is None:
                 body = serialize_without_model(result)
-            elif serializer.in_thread:
-                body = await serializer(result)
             else:
                 body = serializer.serialize(result)
             status = 200 if status_code is None else status_code
@@ -149,10 +181,10 @@ class ResponseBuilder:
             response = self.stream.build(result, options)
         else:
             # Any other class gets JSON-compatible data, as in FastAPI.
-            if serializer is None:
-                content: Any = jsonable_encoder(result)
-            elif serializer.in_thread:
-                content = await serializer.to_content(result)  # validated in a worker thread
+            if serialized is not _NOT_SERIALIZED:
+                content: Any = serialized
+            elif serializer is None:
+                content = jsonable_encoder(result)
             else:
                 content = serializer.serialize_python(result)
             if self._plain_class and type(content) is str:
