@@ -244,6 +244,42 @@ def test_changed_methods_of_a_route_are_followed() -> None:
     assert client.get("/a").status_code == 405
 
 
+def test_a_pattern_route_gets_its_converted_params_and_the_mounts() -> None:
+    client = TestClient(
+        Router([Mount("/org/{org}", routes=[Route("/items/{item_id:int}", first)])])
+    )
+    assert client.get("/org/acme/items/7").json()["path_params"] == {"org": "acme", "item_id": 7}
+    assert TestClient(Router([Route("/items/{item_id:int}", first)])).get("/items/7").json() == {
+        "route": "/items/{item_id:int}",
+        "endpoint": "first",
+        "path_params": {"item_id": 7},
+    }
+
+
+def test_a_later_pattern_route_with_the_method_wins_over_an_earlier_path_only_match() -> None:
+    client = TestClient(
+        Router(
+            [
+                Route("/items/{name}", first, methods=["GET"]),
+                Route("/items/{other}", second, methods=["POST"]),
+            ]
+        )
+    )
+    assert client.post("/items/x").json() == {
+        "route": "/items/{other}",
+        "endpoint": "second",
+        "path_params": {"other": "x"},
+    }
+    response = client.delete("/items/x")
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD, POST")
+
+
+def test_a_mount_before_a_pattern_route_is_asked_first() -> None:
+    inner = Router([Route("/{rest}", second)])
+    client = TestClient(Router([Mount("/items", app=inner), Route("/items/{name}", first)]))
+    assert client.get("/items/x").json()["endpoint"] == "second"
+
+
 class _RefusingRoute(APIRoute):
     def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
         return Match.NONE, {}
@@ -262,9 +298,13 @@ def test_a_route_class_with_its_own_matches_or_handle_is_asked() -> None:
 
     app.router.routes.append(_RefusingRoute("/refused", hello))
     app.router.routes.append(_OwnHandleRoute("/own", first))
+    app.router.routes.append(_RefusingRoute("/refused/{name}", hello))
+    app.router.routes.append(_OwnHandleRoute("/own/{name}", first))
     with TestClient(app) as client:
         assert client.get("/refused").status_code == 404
         assert client.get("/own").text == "own handle"
+        assert client.get("/refused/x").status_code == 404
+        assert client.get("/own/x").text == "own handle"
 
 
 # --- Response headers ---------------------------------------------------------------

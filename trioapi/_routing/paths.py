@@ -55,11 +55,13 @@ class CompiledPath:
         found = self.regex.match(text)
         if found is None:
             return None
-        if not self.convertors:
+        convertors = self.convertors
+        if not convertors:
             return {}  # a literal path: nothing to convert
-        return {
-            name: self.convertors[name].convert(value) for name, value in found.groupdict().items()
-        }
+        params: dict[str, Any] = found.groupdict()
+        for name, value in params.items():  # values replaced in place: no new dict
+            params[name] = convertors[name].convert(value)
+        return params
 
     def __iter__(self) -> Iterator[Any]:
         """``regex, format, convertors``: unpacks as Starlette's ``compile_path`` tuple does."""

@@ -122,6 +122,8 @@ class Router:
         # matching (see _build_index).
         self._literal_first: dict[str, Route] = {}
         self._pattern_routes: list[BaseRoute] = []
+        # The pattern routes, each one that matches_by_path() as a Route, else None.
+        self._pattern_entries: list[Route | None] = []
         self._low_priority_routes: list[BaseRoute] = []
         self.middleware_stack: ASGIApp = with_body_limit(
             wrap_middleware(self.app, middleware), max_body_size
@@ -177,6 +179,25 @@ class Router:
                     outer_params = scope.get("path_params")
                     scope["path_params"] = {**outer_params} if outer_params else {}
                     await first.app(scope, receive, send)
+                    return
+            elif path not in self._by_literal_path:
+                # Only pattern routes can match. While they are plain routes,
+                # what matches() and handle() do, until one fully matches.
+                method = scope["method"]
+                for plain in self._pattern_entries:
+                    if plain is None:
+                        break  # a mount, a host, a route of its own: the loop below asks it
+                    params = plain.compiled.match(path)
+                    if params is None:
+                        continue
+                    methods = plain.methods
+                    if methods and method not in methods:
+                        break  # a path-only match: the loop below looks further
+                    scope["route"] = plain
+                    scope["endpoint"] = plain.endpoint
+                    outer_params = scope.get("path_params")
+                    scope["path_params"] = {**outer_params, **params} if outer_params else params
+                    await plain.app(scope, receive, send)
                     return
         partial: tuple[BaseRoute, Scope] | None = None
         allowed: set[str] = set()
@@ -261,6 +282,10 @@ class Router:
             else:
                 pattern.append(position)
         self._pattern_routes = [self.routes[i] for i in pattern]
+        self._pattern_entries = [
+            route if isinstance(route, Route) and route.matches_by_path() else None
+            for route in self._pattern_routes
+        ]
         self._by_literal_path = {
             path: [
                 self.routes[i]

@@ -300,22 +300,29 @@ class Route(_PathRoute):
             return Match.PARTIAL, child_scope
         return Match.FULL, child_scope
 
-    def matches_literally(self, path: str) -> bool:
-        """Whether an HTTP request for ``path`` with one of the route's methods fully matches it.
+    def matches_by_path(self) -> bool:
+        """Whether the route's class matches and handles as :class:`Route` does.
 
-        True for a route without parameters whose class matches and handles
-        as :class:`Route` does: a router then serves such a request without
-        calling :meth:`matches` and :meth:`handle` (it sets ``route``,
-        ``endpoint`` and ``path_params`` in the scope and calls :attr:`app`).
-        A subclass that overrides either is always asked.
+        Then a router may serve an HTTP request for a path the route's
+        pattern matches, with one of its methods, without calling
+        :meth:`matches` and :meth:`handle`: it sets ``route``, ``endpoint``
+        and ``path_params`` in the scope and calls :attr:`app`. A subclass
+        that overrides either (without marking its ``matches`` with
+        :func:`path_matching`) is always asked.
         """
         cls = type(self)
         return (
-            not self.compiled.convertors
-            and self.compiled.regex.match(path) is not None
-            and getattr(cls.matches, "matches_by_path", False)
+            getattr(cls.matches, "matches_by_path", False)
             and cls._match_path is _PathRoute._match_path
             and cls.handle is Route.handle
+        )
+
+    def matches_literally(self, path: str) -> bool:
+        """Whether :meth:`matches_by_path` holds and ``path`` is the route's own, without parameters."""
+        return (
+            not self.compiled.convertors
+            and self.compiled.regex.match(path) is not None
+            and self.matches_by_path()
         )
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
