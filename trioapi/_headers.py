@@ -70,13 +70,15 @@ class Headers(Mapping[str, str]):
         raw: HeaderList | None = None,
         scope: Scope | None = None,
     ) -> None:
+        if scope is not None and headers is None and raw is None:  # a request's, the most common
+            # Servers may hand us a tuple; store a list back so edits are seen.
+            self._list: HeaderList = list(scope.get("headers", ()))
+            scope["headers"] = self._list
+            return
         if (headers is not None) + (raw is not None) + (scope is not None) > 1:
             raise ValueError("Headers() takes only one of 'headers', 'raw' or 'scope'.")
-        self._list: HeaderList = []
-        if scope is not None:
-            # Servers may hand us a tuple; store a list back so edits are seen.
-            self._list = scope["headers"] = list(scope.get("headers", ()))
-        elif headers is not None:
+        self._list = []
+        if headers is not None:
             self._list = [
                 (_encode_header(k.lower(), "name"), _encode_header(v, "value"))
                 for k, v in headers.items()

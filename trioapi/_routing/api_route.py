@@ -104,6 +104,16 @@ async def _call_endpoint(route: APIRoute | APIWebSocketRoute, kwargs: dict[str, 
     return await run_in_threadpool(endpoint, **kwargs)
 
 
+def _coroutine_caller(route: APIRoute) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    """``_call_endpoint`` for an async endpoint: its coroutine, awaited by the caller itself."""
+
+    def call(kwargs: dict[str, Any]) -> Awaitable[Any]:
+        awaitable: Awaitable[Any] = route.endpoint(**kwargs)
+        return awaitable
+
+    return call
+
+
 async def _serve(
     route: APIRoute, request: Request, send: Send | None, kept: list[Response] | None = None
 ) -> None:
@@ -133,10 +143,17 @@ async def _serve_plain(
 ) -> None:
     plan = route.plans.for_scope(request.scope)
     body_plan = route.body_plan
-    limits = route._route_limits.current(request.scope)
     if body_plan is None:
-        state = RequestSolution(request, plan, None, False, limits.concurrent_dependencies)
+        # The setting matters only for a plan with groups to run concurrently
+        # (RequestSolution turns it off for the others): looked up only then.
+        concurrent = (
+            route._route_limits.current(request.scope).concurrent_dependencies
+            if plan.groups
+            else True
+        )
+        state = RequestSolution(request, plan, None, False, concurrent)
     else:
+        limits = route._route_limits.current(request.scope)
         body = await read_body(request, body_plan, limits)
         state = RequestSolution(
             request, plan, body, body_plan.embed, limits.concurrent_dependencies
@@ -338,7 +355,11 @@ class APIRoute(PlannedRoute, Route):
         self.is_async_endpoint = call_kind(endpoint).is_coroutine
         self.is_stream_endpoint = is_stream_endpoint(endpoint)
         # Made once: a closure per request costs more than the call it makes.
-        self._endpoint_caller = partial(_call_endpoint, self)
+        self._endpoint_caller: Callable[[dict[str, Any]], Awaitable[Any]] = (
+            _coroutine_caller(self)
+            if self.is_async_endpoint and not self.is_stream_endpoint
+            else partial(_call_endpoint, self)
+        )
         self.unique_id = self.operation_id or _unwrap_default(generate_unique_id_function)(self)
         self.status_code = int(status_code) if isinstance(status_code, IntEnum) else status_code
         self.description = self._description(description)
