@@ -100,6 +100,39 @@ def test_a_parameterless_endpoint_with_a_status_code_and_class_answers_with_them
     assert "content-length" not in empty_response.headers
 
 
+class ShoutingResponse(PlainTextResponse):
+    def render(self, content: object) -> bytes:
+        return str(content).upper().encode()
+
+
+def test_a_parameterless_endpoint_is_answered_with_exact_headers_or_by_its_own_class() -> None:
+    app = TrioAPI()
+
+    @app.get("/json")
+    async def json_message() -> dict[str, str]:
+        return {"message": "Hello, World!"}
+
+    @app.get("/shout", response_class=ShoutingResponse)
+    async def shout() -> str:
+        return "quiet"
+
+    @app.get("/numbers", response_class=ShoutingResponse)
+    async def numbers() -> list[int]:
+        return [1, 2]
+
+    with TestClient(app) as client:
+        message = client.get("/json")
+        shouted = client.get("/shout")
+        listed = client.get("/numbers")
+    assert message.content == b'{"message":"Hello, World!"}'
+    assert [(k, v) for k, v in message.headers.items() if k.startswith("content")] == [
+        ("content-length", "27"),
+        ("content-type", "application/json"),
+    ]
+    assert (shouted.text, shouted.headers["content-type"]) == ("QUIET", "text/plain; charset=utf-8")
+    assert listed.text == "[1, 2]"
+
+
 # --- the app's two error layers, run as one -----------------------------------------
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "check_header",
     "has_no_body",
     "keeps_response_construction",
+    "rendered_headers",
     "rendered_response",
 ]
 
@@ -309,14 +310,21 @@ def rendered_response(
     response.status_code = status_code
     response.background = background
     response.body = body
+    response.raw_headers = rendered_headers(cls, body, status_code)
+    return response
+
+
+def rendered_headers(
+    cls: type[Response], body: bytes, status_code: int
+) -> list[tuple[bytes, bytes]]:
+    """The raw headers of :func:`rendered_response`: Content-Length and Content-Type."""
     raw_headers: list[tuple[bytes, bytes]] = []
     if not (status_code < 200 or status_code == 204 or status_code == 304):
         raw_headers.append(_content_length_header(len(body)))
     media_type = cls.media_type
     if media_type is not None:
         raw_headers.append(_content_type_header(media_type, cls.charset))
-    response.raw_headers = raw_headers
-    return response
+    return raw_headers
 
 
 def _cookie_expires(expires: datetime | str | int) -> str | int:

@@ -232,10 +232,19 @@ class _HTTPHandler:
         try:
             result = await route.endpoint()
             builder = route.response_builder
-            if builder.synchronous:
-                response = builder.build_now(result)
-            else:
+            if not builder.synchronous:
                 response = await builder.build(result)
+            else:
+                made = builder.build_parts(result)
+                if isinstance(made, tuple):
+                    # What Response.__call__ sends for it, without the response.
+                    status, headers, body = made
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                response = made
             await response(scope, receive, send)
         except ValidationException as exc:
             _name_endpoint(exc, route, scope)

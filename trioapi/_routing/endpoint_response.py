@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trioapi._response import keeps_response_construction, rendered_response
+from trioapi._response import keeps_response_construction, rendered_headers, rendered_response
 from trioapi._routing.endpoint_stream import StreamBuilder
 from trioapi._routing.response_model import (
     ResponseSerializer,
@@ -23,12 +23,14 @@ from trioapi.dependencies.solver import RequestSolution
 from trioapi.encoders import jsonable_encoder
 from trioapi.requests import Request
 from trioapi.responses import JSONResponse, Response
-from trioapi.types import Send
+from trioapi.types import HeaderList, Send
 
 __all__ = ["ResponseBuilder"]
 
 # build_now()'s default: the serializer has not run yet.
 _NOT_SERIALIZED: Any = object()
+# Statuses from 200 up whose response has no body (is_body_allowed_for_status_code).
+_NO_BODY_STATUSES = frozenset({204, 205, 304})
 
 
 class _RenderedJSONResponse(JSONResponse):
@@ -201,6 +203,43 @@ class ResponseBuilder:
         if sub_response is not None:
             response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+    def build_parts(self, result: Any) -> Response | tuple[int, HeaderList, bytes]:
+        """What :meth:`build_now` makes of ``result``, without a background or sub-response.
+
+        When that would be a response :func:`rendered_response` makes (JSON,
+        or text of a class that keeps Response's construction) with a status
+        that allows a body: its status, headers and body, for the caller to
+        send as ``Response.__call__`` would, without the object. Otherwise
+        the response itself.
+        """
+        status = self.status_code
+        if status is None:
+            status = 200  # the class's default: JSONResponse's and Response's
+        if (
+            isinstance(result, Response)
+            or self.stream is not None
+            or status < 200
+            or status in _NO_BODY_STATUSES
+        ):
+            return self.build_now(result)
+        serializer = self.serializer
+        if self._plain_json:
+            if serializer is None:
+                body = serialize_without_model(result)
+            else:
+                body = serializer.serialize(result)
+            return status, rendered_headers(_RenderedJSONResponse, body, status), body
+        if not self._plain_class:
+            return self.build_now(result)
+        if serializer is None:
+            content: Any = jsonable_encoder(result)
+        else:
+            content = serializer.serialize_python(result)
+        if type(content) is not str:
+            return self.build_now(result, None, None, content)
+        body = content.encode(self.response_class.charset)  # what render() does
+        return status, rendered_headers(self.response_class, body, status), body
 
     def _wrap(
         self, content: Any, status_code: int | None, background: BackgroundTasks | None
