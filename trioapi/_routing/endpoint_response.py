@@ -106,13 +106,24 @@ class ResponseBuilder:
         A checkpoint. ``telemetry`` (with the ``endpoint`` it names) records
         the serialization as an operation span.
         """
+        background = state.background_tasks
+        sub_response = state.sub_response
         if telemetry is not None:
             with telemetry.operation("trioapi.serialization", endpoint):
-                response = await self.build(result, state.background_tasks, state.sub_response)
-        elif self.synchronous:
-            response = self.build_now(result, state.background_tasks, state.sub_response)
+                response = await self.build(result, background, sub_response)
+        elif not self.synchronous:
+            response = await self.build(result, background, sub_response)
+        elif background is not None or sub_response is not None or send is None:
+            response = self.build_now(result, background, sub_response)
         else:
-            response = await self.build(result, state.background_tasks, state.sub_response)
+            made = self.build_parts(result)
+            if isinstance(made, tuple):
+                # What Response.__call__ sends for it, without the response.
+                status, headers, body = made
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            response = made
         if send is None:
             if kept is not None:
                 kept.append(response)
