@@ -434,13 +434,8 @@ class APIRoute(PlannedRoute, Route):
         # The plan when the endpoint is awaited with no arguments and nothing
         # around it: then a request needs no Request object and no solution.
         self._bare_plan: Plan | None = None
-        if (
-            _is_bare_plan(self.plans.plan)
-            and self.body_plan is None
-            and self.is_async_endpoint
-            and not self.is_stream_endpoint
-        ):
-            self._bare_plan = self.plans.plan
+        if self.body_plan is None and self.is_async_endpoint and not self.is_stream_endpoint:
+            self._bare_plan = self.plans.bare_plan
         self.body_field = self.plans.body_field(self.body_plan, self.unique_id)
         response_class = _unwrap_default(self.response_class)
         stream = None
@@ -518,19 +513,6 @@ class APIRoute(PlannedRoute, Route):
         if match is not Match.NONE:
             child_scope["route"] = self
         return match, child_scope
-
-
-def _is_bare_plan(plan: Plan) -> bool:
-    """Whether solving ``plan`` only calls the endpoint, without arguments.
-
-    One step (the endpoint) that reads no parameter, receives nothing
-    injected and has no sub-dependency: ``call_root`` then calls it with no
-    keyword arguments and nothing can fail before it.
-    """
-    if len(plan.steps) != 1 or plan.early or plan.late:
-        return False
-    root = plan.steps[0]
-    return not (root.reads_params or root.reads_body or root.injects or root.args or root.subs)
 
 
 class _WebSocketHandler:

@@ -39,6 +39,8 @@ class RoutePlans:
     Attributes:
         dependant: The endpoint's dependant, route ``dependencies=`` first.
         plan: The plan without overrides.
+        bare_plan: :attr:`plan` when solving it only calls the endpoint,
+            without arguments (see :func:`_is_bare_plan`), else ``None``.
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class RoutePlans:
         ]
         self.dependant.dependencies[:0] = extra
         self.plan = compile_plan(self.dependant, label=label)
+        self.bare_plan = self.plan if _is_bare_plan(self.plan) else None
         self._override_plans: dict[Any, Plan] = {}
 
     def _analyze_override(self, original: Dependant, override: Callable[..., Any]) -> Dependant:
@@ -144,6 +147,19 @@ class RoutePlans:
         if not required:
             info.default = None
         return build_param_field("body", model, info)
+
+
+def _is_bare_plan(plan: Plan) -> bool:
+    """Whether solving ``plan`` only calls the endpoint, without arguments.
+
+    One step (the endpoint) that reads no parameter, receives nothing
+    injected and has no sub-dependency: ``call_root`` then calls it with no
+    keyword arguments and nothing can fail before it.
+    """
+    if len(plan.steps) != 1 or plan.early or plan.late:
+        return False
+    root = plan.steps[0]
+    return not (root.reads_params or root.reads_body or root.injects or root.args or root.subs)
 
 
 def _body_media_type(fields: Sequence[ParamField], info_class: type[Body]) -> str | None:
