@@ -1,11 +1,11 @@
-"""The writes a small response takes through hypercorn (fixes skip-empty-write, h2-end-with-data, h11-head-with-body).
+"""The writes a small response takes through hypercorn (fixes skip-empty-write, h2-end-with-data, h11-head-with-body, h2-head-with-body).
 
 hypercorn as shipped writes an HTTP/1.1 response as its head, its body and
 the empty bytes h11 returns for the end of a ``Content-Length`` body, and an
 HTTP/2 response as HEADERS, DATA and an empty DATA frame flagged END_STREAM,
 each flushed on its own. With the fixes the empty write is gone, the head of
-a response of known length goes with its body, and the last DATA frame
-carries END_STREAM. The tests record every write that reaches the
+a response of known length goes with its body (over HTTP/2 too), and the
+last DATA frame carries END_STREAM. The tests record every write that reaches the
 socket (the direct send's ``send()`` and ``SocketStream.send_all``) and hold
 what the client gets, a streaming response, a client that leaves and a
 deadline that cuts a response to what they were.
@@ -117,7 +117,8 @@ async def recorded(
 
 
 def bare_app(gate: trio.Event) -> Any:
-    """/small: 13 bytes in one body message; /stream: two, the second once ``gate`` is set."""
+    """/small: 13 bytes in one body message; /stream: two, the second once ``gate`` is set;
+    /fail: a start with a length, then the app fails."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -126,9 +127,11 @@ def bare_app(gate: trio.Event) -> Any:
             await send({"type": "lifespan.shutdown.complete"})
             return
         headers = [(b"content-type", b"text/plain")]
-        if scope["path"] == "/small":
+        if scope["path"] in ("/small", "/fail"):
             headers.append((b"content-length", b"13"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if scope["path"] == "/fail":
+            raise RuntimeError("the app fails before its body")
         if scope["path"] == "/small":
             await send({"type": "http.response.body", "body": b"Hello, world!"})
             return
@@ -137,6 +140,16 @@ def bare_app(gate: trio.Event) -> Any:
         await send({"type": "http.response.body", "body": b"two;"})
 
     return app
+
+
+async def warm_up(client: H2Client) -> None:
+    """One request first: the connection's own frames (SETTINGS and their ACKs) are done with.
+
+    A frame the client sends makes the server flush whatever it holds, so a
+    SETTINGS ACK arriving while a response is held would split its writes.
+    """
+    outcome = await client.wait_over(await client.open_stream("GET", "/small", body_length=None))
+    assert (outcome.status, outcome.ended) == (200, "complete")
 
 
 def frames(write: bytes) -> list[tuple[str, int, bool, int]]:
@@ -162,9 +175,10 @@ def of_stream(writes: list[bytes], stream_id: int) -> list[list[tuple[str, bool,
     return found
 
 
+@needs_fix("h2-head-with-body")
 @needs_fix("h2-end-with-data")
 @needs_fix("direct-send")
-async def test_http2_a_small_response_is_two_writes_its_data_frame_ending_the_stream(monkeypatch):
+async def test_http2_a_small_response_is_one_write_a_streamed_one_as_before(monkeypatch):
     gate = trio.Event()
     async with recorded(bare_app(gate), monkeypatch) as (url, writes), await _open(url) as stream:
         client = H2Client(stream)
@@ -173,6 +187,7 @@ async def test_http2_a_small_response_is_two_writes_its_data_frame_ending_the_st
         with trio.fail_after(10):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(client.run_reader)
+                await warm_up(client)
                 small = await client.wait_over(
                     await client.open_stream("GET", "/small", body_length=None)
                 )
@@ -184,14 +199,49 @@ async def test_http2_a_small_response_is_two_writes_its_data_frame_ending_the_st
                 nursery.cancel_scope.cancel()
     assert (small.status, small.body, small.ended) == (200, b"Hello, world!", "complete")
     assert (streamed.status, streamed.body, streamed.ended) == (200, b"one;two;", "complete")
-    assert of_stream(writes, 1) == [
-        [("HEADERS", False, of_stream(writes, 1)[0][0][2])],
-        [("DATA", True, 13)],
-    ]
+    # HEADERS and the 13 bytes ending the stream, in one write.
     assert [[(kind, end) for kind, end, _ in write] for write in of_stream(writes, 3)] == [
+        [("HEADERS", False), ("DATA", True)],
+    ]
+    assert [[(kind, end) for kind, end, _ in write] for write in of_stream(writes, 5)] == [
         [("HEADERS", False)],
         [("DATA", False)],
         [("DATA", True)],  # the last body message's bytes end the stream
+    ]
+
+
+@needs_fix("h2-head-with-body")
+@needs_fix("h2-reset")
+async def test_http2_held_headers_go_out_for_a_head_answer_and_an_app_that_fails(monkeypatch):
+    gate = trio.Event()
+    async with recorded(bare_app(gate), monkeypatch) as (url, writes), await _open(url) as stream:
+        client = H2Client(stream)
+        client.conn.initiate_connection()
+        await client.flush()
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.run_reader)
+                await warm_up(client)
+                head = await client.wait_over(
+                    await client.open_stream("HEAD", "/small", body_length=None)
+                )
+                failed = await client.wait_over(
+                    await client.open_stream("GET", "/fail", body_length=None)
+                )
+                nursery.cancel_scope.cancel()
+    assert (head.status, head.body, head.ended) == (200, b"", "complete")
+    assert [[(kind, end) for kind, end, _ in write] for write in of_stream(writes, 3)] == [
+        [("HEADERS", False), ("DATA", True)],  # the head with the (empty) end of the stream
+    ]
+    # As before the fix: the head, then the stream is reset (fix h2-reset).
+    assert (failed.status, failed.body, failed.notes) == (
+        200,
+        b"",
+        ["reset <ErrorCodes.INTERNAL_ERROR: 2>"],
+    )
+    assert [kind for write in of_stream(writes, 5) for kind, _, _ in write] == [
+        "HEADERS",
+        "RST_STREAM",
     ]
 
 

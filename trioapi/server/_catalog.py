@@ -9,6 +9,8 @@ that its shape check refuses a changed hypercorn (``tests/test_server_fixes.py``
 from __future__ import annotations
 
 FIX_MODULES: dict[str, str] = {
+    # First: it replaces TCPServer._read_data, which later fixes wrap.
+    "read-without-scope": "trioapi.server._read_scope",
     "send-eof-lock": "trioapi.server._send_eof",
     "shutdown-trigger": "trioapi.server._shutdown_trigger",
     "response-start-repair": "trioapi.server._response_start",
@@ -24,4 +26,5 @@ FIX_MODULES: dict[str, str] = {
     "h2-end-with-data": "trioapi.server._h2_end_stream",
     "app-queue-nowait": "trioapi.server._app_queue",
     "h11-head-with-body": "trioapi.server._head_with_body",
+    "h2-head-with-body": "trioapi.server._h2_head_with_body",
 }
