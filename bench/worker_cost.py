@@ -254,7 +254,20 @@ def http1_requests(url: str, count: int, connections: int) -> None:
     host, port = url.removeprefix("http://").split(":")
     request = f"GET /plaintext HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
 
+    errors: list[BaseException] = []
+
     def client(requests: int) -> None:
+        try:
+            while requests > 0:
+                # A new connection every 500 requests: hypercorn closes one after
+                # keep_alive_max_requests (1,000).
+                batch = min(requests, 500)
+                exchange(batch)
+                requests -= batch
+        except BaseException as error:  # a thread's error would be lost
+            errors.append(error)
+
+    def exchange(requests: int) -> None:
         with socket.create_connection((host, int(port))) as sock:
             buffered = b""
             for _ in range(requests):
@@ -275,6 +288,8 @@ def http1_requests(url: str, count: int, connections: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _received(sock: Any) -> bytes:
@@ -445,7 +460,7 @@ if __name__ == "__main__":
         action="store_true",
         help="count instructions (callgrind) and system calls (strace) per request instead",
     )
-    parser.add_argument("--requests2", type=int, default=1200, help="with --syscalls")
+    parser.add_argument("--requests2", type=int, default=600, help="with --syscalls")
     parser.add_argument(
         "--syscalls", action="store_true", help="with --instructions: system calls too (strace)"
     )
