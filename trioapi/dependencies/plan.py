@@ -65,6 +65,9 @@ class Step:
         reads_body: Its dependant reads body parameters (the only reading that may wait).
         injects: Its dependant receives the ``Request``, ``Response``,
             ``BackgroundTasks``, ... (a request skips the injecting when it does not).
+        injections: ``(what, parameter name)`` of each object it receives:
+            ``"connection"``, ``"request"``, ``"websocket"``, ``"response"``,
+            ``"background"`` or ``"scopes"``.
         name: How messages name its callable (``get_db()``).
         readers: Read its path, query, header and cookie parameters, one per location.
         never_waits: An async generator that never yields to Trio (its
@@ -82,6 +85,7 @@ class Step:
     reads_params: bool = False
     reads_body: bool = False
     injects: bool = False
+    injections: tuple[tuple[str, str], ...] = ()
     name: str = ""
     readers: tuple[LocationReader, ...] = ()
     never_waits: bool = False
@@ -113,12 +117,15 @@ class Plan:
             here), ending just before the endpoint.
         groups: The runs of steps worth resolving concurrently, by the
             index of their first step (see :func:`find_groups`).
+        nests: Has a yield dependency (the endpoint and the response then
+            run inside it); without one the steps simply run in order.
     """
 
     steps: list[Step] = field(default_factory=list)
     early: tuple[int, ...] = ()
     late: tuple[int, ...] = ()
     groups: dict[int, Group] = field(default_factory=dict)
+    nests: bool = False
 
 
 def _kind_of(dependant: Dependant) -> StepKind:
@@ -181,7 +188,8 @@ class _Compiler:
                 late=late,
                 reads_params=_reads_params(dependant),
                 reads_body=bool(dependant.body_params),
-                injects=_injects(dependant),
+                injects=bool(_injections(dependant)),
+                injections=_injections(dependant),
                 name=callable_name(dependant.call),
                 readers=param_readers(dependant),
                 never_waits=step_kind is StepKind.ASYNC_GEN
@@ -217,15 +225,16 @@ def _reads_params(dependant: Dependant) -> bool:
     )
 
 
-def _injects(dependant: Dependant) -> bool:
-    return bool(
-        dependant.request_param_name
-        or dependant.websocket_param_name
-        or dependant.http_connection_param_name
-        or dependant.response_param_name
-        or dependant.background_tasks_param_name
-        or dependant.security_scopes_param_name
+def _injections(dependant: Dependant) -> tuple[tuple[str, str], ...]:
+    named = (
+        ("connection", dependant.http_connection_param_name),
+        ("request", dependant.request_param_name),
+        ("websocket", dependant.websocket_param_name),
+        ("response", dependant.response_param_name),
+        ("background", dependant.background_tasks_param_name),
+        ("scopes", dependant.security_scopes_param_name),
     )
+    return tuple((what, name) for what, name in named if name)
 
 
 def _check_nesting(plan: Plan, label: str) -> None:
@@ -307,6 +316,7 @@ def compile_plan(
     plan.early = tuple(s.index for s in body_steps if s.index in early)
     plan.late = tuple(s.index for s in body_steps if s.index not in early)
     plan.groups = find_groups(plan)
+    plan.nests = any(s.kind in (StepKind.ASYNC_GEN, StepKind.SYNC_GEN) for s in plan.steps)
     return plan
 
 

@@ -37,7 +37,7 @@ from trioapi.background import BackgroundTasks
 from trioapi.concurrency import run_in_threadpool
 from trioapi.dependencies.analysis import callable_name
 from trioapi.dependencies.body import ParsedBody, validate_body_params
-from trioapi.dependencies.models import Dependant, SecurityScopes
+from trioapi.dependencies.models import SecurityScopes
 from trioapi.dependencies.plan import Group, Plan, Step, StepKind
 from trioapi.dependencies.request_params import Errors
 from trioapi.dependencies.yield_deps import run_inside_generator
@@ -132,20 +132,23 @@ def _read_params(state: RequestSolution, step: Step, errors: Errors) -> dict[str
     return values
 
 
-def _add_injected(state: RequestSolution, dependant: Dependant, kwargs: dict[str, Any]) -> None:
+def _add_injected(state: RequestSolution, step: Step, kwargs: dict[str, Any]) -> None:
     connection = state.connection
-    if dependant.request_param_name and isinstance(connection, Request):
-        kwargs[dependant.request_param_name] = connection
-    if dependant.websocket_param_name and isinstance(connection, WebSocket):
-        kwargs[dependant.websocket_param_name] = connection
-    if dependant.http_connection_param_name:
-        kwargs[dependant.http_connection_param_name] = connection
-    if dependant.response_param_name:
-        kwargs[dependant.response_param_name] = state.get_sub_response()
-    if dependant.background_tasks_param_name:
-        kwargs[dependant.background_tasks_param_name] = state.get_background_tasks()
-    if dependant.security_scopes_param_name:
-        kwargs[dependant.security_scopes_param_name] = SecurityScopes(scopes=dependant.oauth_scopes)
+    for what, name in step.injections:
+        if what == "connection":
+            kwargs[name] = connection
+        elif what == "request":
+            if isinstance(connection, Request):
+                kwargs[name] = connection
+        elif what == "websocket":
+            if isinstance(connection, WebSocket):
+                kwargs[name] = connection
+        elif what == "response":
+            kwargs[name] = state.get_sub_response()
+        elif what == "background":
+            kwargs[name] = state.get_background_tasks()
+        else:
+            kwargs[name] = SecurityScopes(scopes=step.dependant.oauth_scopes)
 
 
 async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | None:
@@ -187,15 +190,16 @@ def _finish_step(
         state.has_errors = True
         failed[step.index] = True
         return None
-    for index in step.subs:
-        if failed[index]:
-            failed[step.index] = True
-            return None
+    if state.has_errors:  # no step has failed before any error was recorded
+        for index in step.subs:
+            if failed[index]:
+                failed[step.index] = True
+                return None
     values = state.values
     for name, index in step.args:
         kwargs[name] = values[index]
     if step.injects:
-        _add_injected(state, step.dependant, kwargs)
+        _add_injected(state, step, kwargs)
     return kwargs
 
 
@@ -236,9 +240,9 @@ async def _call_unlimited(step: Step, kwargs: dict[str, Any]) -> Any:
 
 
 async def _run_steps(
-    state: RequestSolution, plan: Plan, order: tuple[int, ...], position: int, inner: Inner
+    state: RequestSolution, plan: Plan, order: tuple[int, ...], position: int, inner: Inner | None
 ) -> Any:
-    """Run ``order[position:]`` then ``inner()``, nesting inside each yield dependency."""
+    """Run ``order[position:]`` then ``inner()`` (if any), nesting inside each yield dependency."""
     steps = plan.steps
     while position < len(order):
         step = steps[order[position]]
@@ -259,7 +263,7 @@ async def _run_steps(
             state.values[step.index] = await _callable(step)(**kwargs)
         else:
             state.values[step.index] = await _call(step, kwargs)
-    return await inner()
+    return None if inner is None else await inner()
 
 
 async def _run_step(state: RequestSolution, step: Step) -> None:
@@ -314,7 +318,7 @@ async def _enter(
     kwargs: dict[str, Any],
     order: tuple[int, ...],
     position: int,
-    inner: Inner,
+    inner: Inner | None,
 ) -> Any:
     async def rest(value: Any) -> Any:
         state.values[step.index] = value
@@ -362,6 +366,11 @@ async def solve_and_run(
     """
     if not plan.early and not plan.late:
         # No dependencies: nothing to nest inside, so no closures either.
+        await respond(await call_root(plan, state, call_endpoint, error_class))
+        return
+    if not plan.nests:
+        # No yield dependency to nest the endpoint and the response in.
+        await _run_steps(state, plan, plan.early, 0, None)
         await respond(await call_root(plan, state, call_endpoint, error_class))
         return
 

@@ -40,6 +40,16 @@ class HTTPAuthorizationCredentials(BaseModel):
     credentials: str
 
 
+def _authorization_credentials(scheme: str, credentials: str) -> HTTPAuthorizationCredentials:
+    # What HTTPAuthorizationCredentials(scheme=..., credentials=...) builds,
+    # through the model's validator without BaseModel.__init__'s frame.
+    validator = HTTPAuthorizationCredentials.__pydantic_validator__
+    made: HTTPAuthorizationCredentials = validator.validate_python(
+        {"scheme": scheme, "credentials": credentials}
+    )
+    return made
+
+
 class HTTPBase(SecurityBase):
     """Any HTTP authentication scheme; the base of the specific ones.
 
@@ -104,7 +114,7 @@ class HTTPBase(SecurityBase):
         if expected_scheme is not None and scheme.lower() != expected_scheme:
             self._reject()
             return None
-        return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+        return _authorization_credentials(scheme, credentials)
 
 
 class HTTPBasic(HTTPBase):
