@@ -72,6 +72,8 @@ class Step:
         readers: Read its path, query, header and cookie parameters, one per location.
         never_waits: An async generator that never yields to Trio (its
             teardown needs no scope; see :func:`~trioapi.dependencies.call_kinds.never_waits`).
+        direct: An ``async def`` without a concurrency limit: awaited as it is.
+        nests: A ``yield`` dependency: the rest of the request runs inside it.
     """
 
     index: int
@@ -89,6 +91,8 @@ class Step:
     name: str = ""
     readers: tuple[LocationReader, ...] = ()
     never_waits: bool = False
+    direct: bool = False
+    nests: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -194,6 +198,8 @@ class _Compiler:
                 readers=param_readers(dependant),
                 never_waits=step_kind is StepKind.ASYNC_GEN
                 and generator_never_waits(dependant.call),
+                direct=step_kind is StepKind.ASYNC and dependant.limiter is None,
+                nests=step_kind is StepKind.ASYNC_GEN or step_kind is StepKind.SYNC_GEN,
             )
         )
         return index
@@ -316,7 +322,7 @@ def compile_plan(
     plan.early = tuple(s.index for s in body_steps if s.index in early)
     plan.late = tuple(s.index for s in body_steps if s.index not in early)
     plan.groups = find_groups(plan)
-    plan.nests = any(s.kind in (StepKind.ASYNC_GEN, StepKind.SYNC_GEN) for s in plan.steps)
+    plan.nests = any(step.nests for step in plan.steps)
     return plan
 
 

@@ -50,6 +50,10 @@ __all__ = ["RequestSolution", "solve_and_run"]
 
 Inner = Callable[[], Awaitable[Any]]
 
+# What RequestSolution.failed and .own_errors are until an error is recorded:
+# they are only read once one was (indexing it would fail loudly).
+_NO_ERRORS: list[Any] = []
+
 
 class RequestSolution:
     """Everything one request's dependency solving produces and shares.
@@ -94,14 +98,25 @@ class RequestSolution:
         self.body = body
         self.embed = embed
         self.values: list[Any] = [None] * count
-        self.failed: list[bool] = [False] * count
-        self.own_errors: list[Errors | None] = [None] * count
+        # Made on the first error (record_errors): most requests have none.
+        self.failed: list[bool] = _NO_ERRORS
+        self.own_errors: list[Errors | None] = _NO_ERRORS
         self.has_errors = False
         self.sub_response: Response | None = None
         self.background_tasks: BackgroundTasks | None = None
         # Off when the request's settings say concurrent_dependencies=False
         # (or the plan has no group).
         self.concurrent = concurrent and bool(plan.groups)
+
+    def record_errors(self, index: int, errors: Errors) -> None:
+        """Record step ``index``'s own validation errors; the step is skipped."""
+        if not self.has_errors:
+            count = len(self.plan.steps)
+            self.failed = [False] * count
+            self.own_errors = [None] * count
+            self.has_errors = True
+        self.own_errors[index] = errors
+        self.failed[index] = True
 
     def errors(self) -> Errors:
         """Every validation error so far, in FastAPI's order."""
@@ -173,7 +188,7 @@ def _prepare(state: RequestSolution, step: Step) -> dict[str, Any] | None:
     if step.kind is StepKind.ECHO:
         _echo(state, step)
         return None
-    if not step.reads_params:
+    if not step.readers:
         return _finish_step(state, step, {}, None)
     errors: Errors = []
     kwargs = _read_params(state, step, errors)
@@ -184,13 +199,11 @@ def _finish_step(
     state: RequestSolution, step: Step, kwargs: dict[str, Any], errors: Errors | None
 ) -> dict[str, Any] | None:
     """Add the sub-dependencies' values and the injected objects, or mark the step failed."""
-    failed = state.failed
     if errors:
-        state.own_errors[step.index] = errors
-        state.has_errors = True
-        failed[step.index] = True
+        state.record_errors(step.index, errors)
         return None
     if state.has_errors:  # no step has failed before any error was recorded
+        failed = state.failed
         for index in step.subs:
             if failed[index]:
                 failed[step.index] = True
@@ -207,7 +220,7 @@ def _echo(state: RequestSolution, step: Step) -> None:
     # A cached dependency met again: FastAPI solves it again, so when the
     # first solve failed its errors are reported a second time.
     original = step.replay_of
-    if state.failed[original]:
+    if state.has_errors and state.failed[original]:
         state.failed[step.index] = True
         subtree = state.plan.steps[original].subtree
         replay = [e for i in subtree for e in state.own_errors[i] or ()]
@@ -255,12 +268,10 @@ async def _run_steps(
         kwargs = await prepare_step(state, step) if step.reads_body else _prepare(state, step)
         if kwargs is None:
             continue
-        kind = step.kind
-        if kind is StepKind.ASYNC_GEN or kind is StepKind.SYNC_GEN:
+        if step.direct:  # the common case, without _call's two frames
+            state.values[step.index] = await step.dependant.call(**kwargs)  # type: ignore[misc]
+        elif step.nests:
             return await _enter(state, plan, step, kwargs, order, position, inner)
-        if kind is StepKind.ASYNC and step.dependant.limiter is None:
-            # The common case, without _call's two frames.
-            state.values[step.index] = await _callable(step)(**kwargs)
         else:
             state.values[step.index] = await _call(step, kwargs)
     return None if inner is None else await inner()
@@ -374,11 +385,12 @@ async def solve_and_run(
         await respond(await call_root(plan, state, call_endpoint, error_class))
         return
 
-    async def endpoint() -> Any:
-        return await call_root(plan, state, call_endpoint, error_class)
-
     async def request_scope() -> Any:
         if plan.late:
+
+            async def endpoint() -> Any:
+                return await call_root(plan, state, call_endpoint, error_class)
+
             result = await _run_steps(state, plan, plan.late, 0, endpoint)
         else:
             result = await call_root(plan, state, call_endpoint, error_class)

@@ -170,7 +170,12 @@ async def run_inside_generator(
             value = await agen.__anext__()
         except StopAsyncIteration:
             raise _not_yielding(name) from None
-        result = await outcome.acapture(inner, value)
+        # What outcome.acapture() does, without its coroutine.
+        result: outcome.Outcome[T]
+        try:
+            result = outcome.Value(await inner(value))
+        except BaseException as exc:
+            result = outcome.Error(exc)
         try:
             await _finish_async(agen, result)
         except _Swallowed:
