@@ -425,16 +425,22 @@ def main(args: argparse.Namespace) -> None:
             for server in servers.values():
                 server.stop()
     base = next(iter(servers))
-    print(f"server CPU µs per request, median of {args.rounds} (all rounds), vs {base}:")
-    print("| variant | HTTP/1.1 µs | vs first | HTTP/2 µs | vs first |")
-    print("|---|---|---|---|---|")
+    print(f"server CPU µs per request, median of {args.rounds} (all rounds), vs {base}")
+    print("(vs first: of the medians; paired: the median of the rounds' own ratios):")
+    print("| variant | HTTP/1.1 µs | vs first | paired | HTTP/2 µs | vs first | paired |")
+    print("|---|---|---|---|---|---|---|")
     for label in servers:
         row = [label]
         for http1 in (True, False):
-            median = statistics.median(cpu[label, http1])
-            first = statistics.median(cpu[base, http1])
-            rounds = " · ".join(f"{value:.0f}" for value in cpu[label, http1])
-            row += [f"{median:.0f} ({rounds})", f"{first / median:.2f}x"]
+            mine, theirs = cpu[label, http1], cpu[base, http1]
+            median = statistics.median(mine)
+            paired = statistics.median(b / a for a, b in zip(mine, theirs, strict=True))
+            rounds = " · ".join(f"{value:.0f}" for value in mine)
+            row += [
+                f"{median:.0f} ({rounds})",
+                f"{statistics.median(theirs) / median:.2f}x",
+                f"{paired:.2f}x",
+            ]
         print("| " + " | ".join(row) + " |")
     print(f"\nrequests/s, median ({connections} connections):")
     for label in servers:
