@@ -521,3 +521,22 @@ def test_an_app_failing_before_its_response_is_a_bare_500_when_not_reraised():
 
     response = TestClient(app, raise_server_exceptions=False).get("/")
     assert (response.status_code, response.content) == (500, b"")
+
+
+async def test_a_slow_reader_still_gets_the_last_body_message(autojump_clock: object) -> None:
+    # The app hears http.disconnect only once the client has the whole
+    # response: said while the last message still waited for a slow client
+    # (a test's thread under load), the disconnect watch gave up on that send
+    # two ticks later and the client read an empty body.
+    app = TrioAPI()
+
+    @app.get("/")
+    async def home() -> dict[str, str]:
+        return {"hello": "world"}
+
+    async with AsyncTestClient(app) as client:
+        async with client.stream("GET", "/") as response:
+            assert response.status_code == 200
+            await trio.sleep(5)  # far past the watchdog's ticks
+            body = await response.aread()
+    assert body == b'{"hello":"world"}'

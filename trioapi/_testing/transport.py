@@ -93,12 +93,18 @@ class _AppCall:
         if kind == "http.response.trailers":
             assert self.trailers is not None  # _check_order refuses undeclared trailers
             self.trailers.extend((bytes(k), bytes(v)) for k, v in message.get("headers", []))
-            return
-        if kind == "http.response.body" and not isinstance(message.get("body", b""), bytes):
-            # A copy now: the app may reuse its bytearray (or the memory under
-            # a memoryview) for the next chunk once send() returns.
-            message = {**message, "body": bytes(message["body"])}
-        await self._to_client.send(message)
+        else:
+            if kind == "http.response.body" and not isinstance(message.get("body", b""), bytes):
+                # A copy now: the app may reuse its bytearray (or the memory under
+                # a memoryview) for the next chunk once send() returns.
+                message = {**message, "body": bytes(message["body"])}
+            await self._to_client.send(message)
+        if self._phase == _COMPLETE:
+            # As a server does (ASGI spec): once the response is complete,
+            # receive() answers http.disconnect. Only once the client has the
+            # last message: said earlier, a disconnect watch could give up on
+            # that send while a slow client thread had not taken it yet.
+            self.client_gone.set()
 
     def _check_order(self, message: Message) -> None:
         """Refuse messages out of the order the ASGI spec gives (AssertionError, as Starlette's)."""
@@ -121,10 +127,6 @@ class _AppCall:
                 raise AssertionError("Received trailers after response completed.")
             if not message.get("more_trailers", False):
                 self._phase = _COMPLETE
-        if self._phase == _COMPLETE:
-            # As a server does (ASGI spec): once the response is complete,
-            # receive() answers http.disconnect.
-            self.client_gone.set()
 
     @property
     def response_complete(self) -> bool:
