@@ -15,7 +15,7 @@ import trio
 from tests.trio_support import http_scope
 from trioapi import Depends, TrioAPI
 from trioapi.dependencies.call_kinds import never_waits
-from trioapi.exceptions import TrioAPIError
+from trioapi.exceptions import HTTPException, TrioAPIError
 from trioapi.testclient import TestClient
 from trioapi.testing import AsyncTestClient
 
@@ -210,3 +210,39 @@ async def test_a_cancellation_during_the_response_is_delivered_after_the_teardow
     assert log == ["closed"]
     assert sent == ["http.response.start", "http.response.body"]
     assert cancel_scope.cancelled_caught
+
+
+def test_a_never_waiting_generator_that_yields_twice_is_an_error():
+    app = TrioAPI()
+
+    async def twice():
+        yield "one"
+        yield "two"
+
+    @app.get("/")
+    async def endpoint(value: Annotated[str, Depends(twice)]):
+        return {"value": value}
+
+    with pytest.raises(RuntimeError, match="yielded more than once"):
+        TestClient(app).get("/")
+
+
+def test_an_error_thrown_into_a_never_waiting_generator_is_answered_as_raised():
+    log = []
+    app = TrioAPI()
+
+    async def resource():
+        try:
+            yield "r"
+        except HTTPException as exc:
+            log.append(exc.status_code)
+            raise
+
+    @app.get("/")
+    async def endpoint(r: Annotated[str, Depends(resource)]):
+        raise HTTPException(status_code=418, detail="teapot")
+
+    response = TestClient(app).get("/")
+    assert response.status_code == 418
+    assert response.json() == {"detail": "teapot"}
+    assert log == [418]

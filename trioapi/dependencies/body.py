@@ -37,7 +37,14 @@ from trioapi.dependencies.request_params import (
 from trioapi.exceptions import HTTPException, RequestValidationError
 from trioapi.requests import Request
 
-__all__ = ["BodyPlan", "ParsedBody", "build_body_plan", "read_body", "validate_body_params"]
+__all__ = [
+    "BodyPlan",
+    "ParsedBody",
+    "build_body_plan",
+    "read_body",
+    "validate_body_params",
+    "validate_json_body_params",
+]
 
 _NOT_PARSED: Any = object()
 
@@ -72,13 +79,15 @@ class ParsedBody:
     """The body of one request: the parsed value, and the fast path's result.
 
     ``absent``: the request had no body at all (``value`` is then ``None``,
-    as for a JSON ``null``, which embedded parameters refuse).
+    as for a JSON ``null``, which embedded parameters refuse). ``is_form``:
+    ``value`` is the request's ``FormData``.
     """
 
     value: Any = None
     validated: Any = _NOT_PARSED
     raw: bytes = b""
     absent: bool = False
+    is_form: bool = False
 
     @property
     def for_error(self) -> Any:
@@ -227,7 +236,7 @@ async def read_body(request: Request, plan: BodyPlan, limits: Limits) -> ParsedB
     """
     try:
         if plan.is_form:
-            return ParsedBody(await _read_form(request))
+            return ParsedBody(await _read_form(request), is_form=True)
         body = await request.body()
         if not body:
             return ParsedBody(None, absent=True)
@@ -257,7 +266,7 @@ def _validate_fast(field: ParamField, body: bytes) -> ParsedBody | None:
     if field.adapter is None:
         return None
     try:
-        value = field.adapter.validate_json(body)
+        value = field.adapter.validator.validate_json(body)
     except ValidationError:
         return None  # the slow path reports FastAPI's exact errors
     if value is None:
@@ -322,13 +331,20 @@ async def validate_body_params(
     Returns:
         The validated values by parameter name (parameters with errors left out).
     """
+    if isinstance(body.value, FormData):
+        return await _validate_form(fields, body.value, errors)
+    return validate_json_body_params(fields, body, embed, errors)
+
+
+def validate_json_body_params(
+    fields: Sequence[ParamField], body: ParsedBody, embed: bool, errors: Errors
+) -> dict[str, Any]:
+    """:func:`validate_body_params` for a body that is not a form, which never waits."""
     first = fields[0]
     single = len(fields) == 1 and not embed
     if single and body.has_validated:
         return {first.name: body.validated}
     to_process = body.value
-    if isinstance(to_process, FormData):
-        return await _validate_form(fields, to_process, errors)
     values: dict[str, Any] = {}
     if single:
         before = len(errors)

@@ -47,6 +47,10 @@ class StepKind(Enum):
     ENDPOINT = "endpoint"
 
 
+def _no_call(**kwargs: Any) -> Any:  # pragma: no cover - analysis always records the callable
+    raise RuntimeError("this step of the plan has no callable")
+
+
 @dataclass(eq=False, slots=True)
 class Step:
     """One call in the plan.
@@ -74,6 +78,9 @@ class Step:
             teardown needs no scope; see :func:`~trioapi.dependencies.call_kinds.never_waits`).
         direct: An ``async def`` without a concurrency limit: awaited as it is.
         nests: A ``yield`` dependency: the rest of the request runs inside it.
+        plain: Receives only sub-dependency values and injected objects (no
+            request parameters to read; not an echo).
+        call: The dependant's callable.
     """
 
     index: int
@@ -93,6 +100,8 @@ class Step:
     never_waits: bool = False
     direct: bool = False
     nests: bool = False
+    plain: bool = False
+    call: Callable[..., Any] = _no_call
 
 
 @dataclass(eq=False, slots=True)
@@ -200,6 +209,8 @@ class _Compiler:
                 and generator_never_waits(dependant.call),
                 direct=step_kind is StepKind.ASYNC and dependant.limiter is None,
                 nests=step_kind is StepKind.ASYNC_GEN or step_kind is StepKind.SYNC_GEN,
+                plain=not _reads_params(dependant),
+                call=dependant.call or _no_call,
             )
         )
         return index

@@ -36,7 +36,7 @@ from trioapi._scopes import log_request_error, run_alongside
 from trioapi.background import BackgroundTasks
 from trioapi.concurrency import run_in_threadpool
 from trioapi.dependencies.analysis import callable_name
-from trioapi.dependencies.body import ParsedBody, validate_body_params
+from trioapi.dependencies.body import ParsedBody, validate_body_params, validate_json_body_params
 from trioapi.dependencies.models import SecurityScopes
 from trioapi.dependencies.plan import Group, Plan, Step, StepKind
 from trioapi.dependencies.request_params import Errors
@@ -62,6 +62,7 @@ class RequestSolution:
         connection: The ``Request`` or ``WebSocket``.
         body: The parsed body (``None`` when the route has no body parameters).
         embed: Whether body parameters are embedded.
+        form_body: The body is a form (its steps are prepared by :func:`prepare_step`).
         values: Each step's value, by step index.
         failed: Whether each step was skipped (its parameters or a sub-dependency failed).
         own_errors: Each step's own validation errors, by step index.
@@ -77,6 +78,7 @@ class RequestSolution:
         "connection",
         "embed",
         "failed",
+        "form_body",
         "has_errors",
         "own_errors",
         "plan",
@@ -97,6 +99,8 @@ class RequestSolution:
         self.connection = connection
         self.body = body
         self.embed = embed
+        # Reading a form body's files may wait (prepare_step); JSON never does.
+        self.form_body = body is not None and body.is_form
         self.values: list[Any] = [None] * count
         # Made on the first error (record_errors): most requests have none.
         self.failed: list[bool] = _NO_ERRORS
@@ -169,29 +173,46 @@ def _add_injected(state: RequestSolution, step: Step, kwargs: dict[str, Any]) ->
 async def prepare_step(state: RequestSolution, step: Step) -> dict[str, Any] | None:
     """The keyword arguments for ``step``, or ``None`` if it must be skipped.
 
-    A checkpoint only when it reads a form body.
+    A checkpoint only when it reads a form body (:func:`_prepare` otherwise).
     """
-    if not step.reads_body:
+    if not (step.reads_body and state.form_body):
         return _prepare(state, step)
-    # A dependant's own parameters are validated even when a sub-dependency
-    # failed, so that the 422 lists every error at once (as FastAPI does).
-    dependant = step.dependant
     errors: Errors = []
     kwargs = _read_params(state, step, errors)
-    body = state.body if state.body is not None else ParsedBody(None, absent=True)
-    kwargs.update(await validate_body_params(dependant.body_params, body, state.embed, errors))
+    body = _body_of(state)
+    kwargs.update(await validate_body_params(step.dependant.body_params, body, state.embed, errors))
     return _finish_step(state, step, kwargs, errors)
 
 
+def _body_of(state: RequestSolution) -> ParsedBody:
+    # None when the route has no body parameters but an override reads some.
+    return state.body if state.body is not None else ParsedBody(None, absent=True)
+
+
 def _prepare(state: RequestSolution, step: Step) -> dict[str, Any] | None:
-    """:func:`prepare_step` for a step without body parameters, which never waits."""
+    """:func:`prepare_step` when the request has no form body: it never waits."""
+    if step.plain and not state.has_errors:
+        # Only sub-dependency values and injected objects: what
+        # _finish_step would do, without its frame.
+        kwargs: dict[str, Any] = {}
+        values = state.values
+        for name, index in step.args:
+            kwargs[name] = values[index]
+        if step.injects:
+            _add_injected(state, step, kwargs)
+        return kwargs
     if step.kind is StepKind.ECHO:
         _echo(state, step)
         return None
-    if not step.readers:
+    if not step.reads_params:
         return _finish_step(state, step, {}, None)
+    # A dependant's own parameters are validated even when a sub-dependency
+    # failed, so that the 422 lists every error at once (as FastAPI does).
     errors: Errors = []
     kwargs = _read_params(state, step, errors)
+    if step.reads_body:
+        params = step.dependant.body_params
+        kwargs.update(validate_json_body_params(params, _body_of(state), state.embed, errors))
     return _finish_step(state, step, kwargs, errors)
 
 
@@ -257,19 +278,22 @@ async def _run_steps(
 ) -> Any:
     """Run ``order[position:]`` then ``inner()`` (if any), nesting inside each yield dependency."""
     steps = plan.steps
-    while position < len(order):
+    values = state.values
+    count = len(order)
+    while position < count:
         step = steps[order[position]]
-        group = plan.groups.get(step.index) if state.concurrent else None
-        if group is not None:
-            await _run_group(state, group)
-            position += len(group.steps)
-            continue
+        if state.concurrent:
+            group = plan.groups.get(step.index)
+            if group is not None:
+                await _run_group(state, group)
+                position += len(group.steps)
+                continue
         position += 1
-        kwargs = await prepare_step(state, step) if step.reads_body else _prepare(state, step)
+        kwargs = await prepare_step(state, step) if state.form_body else _prepare(state, step)
         if kwargs is None:
             continue
         if step.direct:  # the common case, without _call's two frames
-            state.values[step.index] = await step.dependant.call(**kwargs)  # type: ignore[misc]
+            values[step.index] = await step.call(**kwargs)
         elif step.nests:
             return await _enter(state, plan, step, kwargs, order, position, inner)
         else:
@@ -412,7 +436,7 @@ async def call_root(
         ValidationException: what ``error_class`` builds, when any parameter failed.
     """
     root = plan.steps[-1]
-    kwargs = await prepare_step(state, root) if root.reads_body else _prepare(state, root)
+    kwargs = await prepare_step(state, root) if state.form_body else _prepare(state, root)
     if state.has_errors or kwargs is None:
         body = state.body.for_error if state.body is not None else None
         raise error_class(state.errors(), body)

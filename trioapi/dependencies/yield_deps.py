@@ -41,6 +41,9 @@ SWALLOWED_EXCEPTION_MESSAGE = (
 )
 
 
+_YIELDED_TWICE = "A yield dependency yielded more than once; a dependency yields once"
+
+
 class _Swallowed(Exception):
     """Internal: the generator returned after an exception was thrown into it."""
 
@@ -55,7 +58,16 @@ async def _finish_async(agen: AsyncGenerator[Any, Any], result: outcome.Outcome[
         if isinstance(result, outcome.Error):
             raise _Swallowed from None
         return
-    raise RuntimeError("A yield dependency yielded more than once; a dependency yields once")
+    raise RuntimeError(_YIELDED_TWICE)
+
+
+async def _finish_async_with(agen: AsyncGenerator[Any, Any], value: Any) -> None:
+    """:func:`_finish_async` for a value."""
+    try:
+        await agen.asend(value)
+    except StopAsyncIteration:
+        return
+    raise RuntimeError(_YIELDED_TWICE)
 
 
 def _start_sync(gen: Generator[Any, Any, Any], name: str) -> Any:
@@ -76,7 +88,7 @@ def _finish_sync(gen: Generator[Any, Any, Any], result: outcome.Outcome[Any]) ->
         if isinstance(result, outcome.Error):
             raise _Swallowed from None
         return
-    raise RuntimeError("A yield dependency yielded more than once; a dependency yields once")
+    raise RuntimeError(_YIELDED_TWICE)
 
 
 def _shield_teardown(scope: trio.CancelScope) -> None:
@@ -170,19 +182,22 @@ async def run_inside_generator(
             value = await agen.__anext__()
         except StopAsyncIteration:
             raise _not_yielding(name) from None
-        # What outcome.acapture() does, without its coroutine.
-        result: outcome.Outcome[T]
+        # What the general path does below, without outcome objects on success.
         try:
-            result = outcome.Value(await inner(value))
+            answer = await inner(value)
         except BaseException as exc:
-            result = outcome.Error(exc)
+            failure = outcome.Error(exc)
+        else:
+            await _finish_async_with(agen, answer)
+            await trio.lowlevel.checkpoint_if_cancelled()  # as after a waiting teardown
+            return answer
         try:
-            await _finish_async(agen, result)
+            await _finish_async(agen, failure)
         except _Swallowed:
-            _raise_swallowed(result, name)
+            _raise_swallowed(failure, name)
             raise
-        await trio.lowlevel.checkpoint_if_cancelled()  # as after a waiting teardown
-        return result.unwrap()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        return failure.unwrap()
     with trio.CancelScope() as teardown_scope:
         if is_async:
             agen = call(**kwargs)
