@@ -30,7 +30,7 @@ import trio.testing
 from trioapi import BackgroundTasks, Depends, Request, TrioAPI, WebSocket, WebSocketDisconnect
 from trioapi._request_state import ResponsePhase
 from trioapi._scopes import RequestContext, get_request_context
-from trioapi._shutdown import ServerShutdown, current_shutdown
+from trioapi._shutdown import ServerShutdown
 from trioapi.nurseries import RequestNursery
 from trioapi.responses import PlainTextResponse, StreamingResponse
 
@@ -197,7 +197,7 @@ async def checkpoint(state: ChaosState, name: str) -> None:
         await trio.lowlevel.checkpoint()
         return
     assert state.app_nursery is not None
-    run.shutdown = current_shutdown()
+    run.shutdown = None if run.context is None else run.context.shutdown
     state.app_nursery.start_soon(_release_when_settled, run, False)
     try:
         await run.release.wait()
@@ -275,7 +275,7 @@ def checkpoint_in_thread(state: ChaosState, name: str) -> None:
     if run.delay is not None:
         return
     assert state.app_nursery is not None
-    run.shutdown = current_shutdown()
+    run.shutdown = None if run.context is None else run.context.shutdown
     trio.from_thread.run_sync(state.app_nursery.start_soon, _release_when_settled, run, True)
     run.event(f"thread holds at {name}")
     run.release.wait_blocking(THREAD_HOLD_BOUND)

@@ -352,7 +352,7 @@ async def test_an_http2_request_without_body_ends_without_a_reading_task():
     server = ChannelServer()
     server.queue(b"", more_body=False)  # hypercorn queues it with an HTTP/2 request's head
     context = RequestContext(RequestLimits(), None, {})
-    pump = ReceivePump(server.app_inbox.receive, context, headers=[], http_version="2")
+    pump = ReceivePump(server.app_inbox.receive, context, {"headers": [], "http_version": "2"})
     async with trio.open_nursery() as nursery:
         pump.discard_rest(nursery)
         assert not pump.started

@@ -11,6 +11,7 @@ import trio
 from tests.trio_support import http_scope
 from trioapi import TrioAPI
 from trioapi.sse import PING_INTERVAL, EventSourceResponse
+from trioapi.testing import AsyncTestClient
 
 
 def build_app(log: list[str]) -> TrioAPI:
@@ -105,3 +106,24 @@ async def test_an_event_stream_started_after_shutdown_began_ends_at_once(autojum
     assert bodies(sent) == [(b"", False)]
     # The event source was never started, so it has no finally to run yet.
     assert log == []
+
+
+async def test_a_stream_served_while_the_lifespan_runs_ends_when_shutdown_begins(autojump_clock):
+    # Served with the lifespan's watchdog (the path every served request takes):
+    # the request context carries the app's shutdown to the stream.
+    log: list[str] = []
+    app = build_app(log)
+    stop = trio.Event()
+
+    async def begin_shutdown() -> None:
+        await trio.sleep(1)
+        stop.set()
+
+    with trio.fail_after(PING_INTERVAL * 4):
+        async with AsyncTestClient(app) as client, trio.open_nursery() as nursery:
+            nursery.start_soon(app.shutdown_trigger(stop.wait))
+            nursery.start_soon(begin_shutdown)
+            response = await client.get("/raw")
+    assert response.status_code == 200
+    assert response.text == "data: 1\n\n"
+    assert log == ["source closed"]

@@ -24,7 +24,7 @@ import trio
 from trioapi._request_state import CancelReason, ResponsePhase
 from trioapi._settings import Limits
 from trioapi.exceptions import HTTPException
-from trioapi.types import Message, Receive
+from trioapi.types import Message, Receive, Scope
 
 __all__ = ["BODY_RATE_GRACE", "DRAIN_GRACE", "ReceivePump"]
 
@@ -74,31 +74,25 @@ class ReceivePump:
         "_waiting_since",
     )
 
-    def __init__(
-        self,
-        receive: Receive,
-        context: _Context,
-        *,
-        headers: list[tuple[bytes, bytes]],
-        http_version: str = "1.1",
-    ) -> None:
+    def __init__(self, receive: Receive, context: _Context, scope: Scope) -> None:
         self._server_receive = receive
         self._context = context
         # One pass over the headers: what the body framing says.
-        self._declared_lengths: list[bytes] = []
+        declared: list[bytes] = []
         chunked = False
-        for name, value in headers:
+        for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                self._declared_lengths.append(value)
+                declared.append(value)
             elif name == b"transfer-encoding":
                 chunked = True
+        self._declared_lengths = declared
         self._waiting_since = math.inf
         self._received_bytes = 0
         self._body_complete = False
         # An HTTP/1.x request without Content-Length or Transfer-Encoding has
         # no body (RFC 9112 §6.3): nothing is left to drain after the app.
-        self._is_http1 = http_version in ("1.1", "1.0")
-        self._has_no_body = self._is_http1 and not self._declared_lengths and not chunked
+        self._is_http1 = scope.get("http_version", "1.1") in ("1.1", "1.0")
+        self._has_no_body = self._is_http1 and not declared and not chunked
         self._disconnected = False
         self._reading_inline = False
         self._app_done = False

@@ -39,6 +39,7 @@ from trioapi.types import Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from trioapi._receive import ReceivePump
     from trioapi._scopes import RequestContext
     from trioapi._watchdog import RequestWatchdog
 
@@ -67,6 +68,7 @@ _NOT_STARTED = ResponsePhase.NOT_STARTED
 _STARTED = ResponsePhase.STARTED
 _ENDING = ResponsePhase.ENDING
 _COMPLETE = ResponsePhase.COMPLETE
+_INF = math.inf
 
 
 class ResponseTracker:
@@ -78,20 +80,18 @@ class ResponseTracker:
 
     Attributes:
         on_timeout: Sends the deadline's answer (504), for :meth:`answer_deadline`.
-        receive: The request's ``receive``, handed to ``on_timeout``.
         send_timeout: Read by the watchdog: the timeout of the send in progress, if any.
         sends_started: Read by the watchdog: how many sends have started.
     """
 
     __slots__ = (
         "_answered",
-        "_before_last_send",
         "_context",
+        "_pump",
         "_send",
         "_taken_over",
         "_watchdog",
         "on_timeout",
-        "receive",
         "send_timeout",
         "sends_started",
     )
@@ -101,23 +101,29 @@ class ResponseTracker:
         send: Send,
         context: RequestContext,
         watchdog: RequestWatchdog | None = None,
-        *,
-        before_last_send: Callable[[], None] | None = None,
+        pump: ReceivePump | None = None,
+        on_timeout: TimeoutResponder | None = None,
     ) -> None:
         self._send = send
         self._context = context
         self._watchdog = watchdog
-        # Called just before the last body message is sent (the receive pump
-        # then drops what is left of a body the app did not read).
-        self._before_last_send = before_last_send
+        # The request's receive pump: told just before the last body message
+        # is sent (it then drops what is left of a body the app did not
+        # read); its receive is handed to on_timeout.
+        self._pump = pump
         self.send_timeout: float | None = None
         self.sends_started = 0
         # Set once the deadline was answered on the app's behalf: its own
         # messages are dropped from then on.
         self._taken_over = False
         self._answered: trio.Event | None = None
-        self.on_timeout: TimeoutResponder | None = None
-        self.receive: Receive | None = None
+        self.on_timeout = on_timeout
+
+    @property
+    def receive(self) -> Receive | None:
+        """The request's ``receive`` (its pump's), handed to ``on_timeout``; ``None`` without one."""
+        pump = self._pump
+        return None if pump is None else pump.receive
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain function returning the coroutine to await: one coroutine
@@ -129,22 +135,10 @@ class ResponseTracker:
     async def _forward(self, message: Message) -> None:
         kind = message["type"]
         context = self._context
-        if kind == "http.response.start":
-            if context.phase is not _NOT_STARTED:
-                await self._refuse(message, "a second response start")
-                return
-            request_scope = context.request_cancel_scope
-            if request_scope is not None and (
-                request_scope.cancel_called or request_scope.deadline != math.inf
-            ):
-                # Only requests with a deadline (or already cancelled) pay.
-                await self._send_start_by_deadline(message, request_scope)
-                return
-            context.phase = _STARTED
-            if context.close_connection:
-                headers = [*message.get("headers", ()), (b"connection", b"close")]
-                message = {**message, "headers": headers}
-        elif kind == "http.response.body":
+        # Whether the send is timed (a response message); by the watchdog
+        # when there is one, in this coroutine (one less per message).
+        timed = True
+        if kind == "http.response.body":
             if context.phase is not _STARTED:
                 if context.phase is _NOT_STARTED:
                     raise RuntimeError(
@@ -156,21 +150,45 @@ class ResponseTracker:
             if not message.get("more_body", False):
                 # Watched: to a client that has gone, this send may wait for a
                 # flow-control window that never opens (RequestWatchdog).
-                self._finish()
-                if self._before_last_send is not None:
-                    self._before_last_send()
-        elif kind == "websocket.accept" or kind == "websocket.http.response.start":
+                context.phase = _ENDING
+                if context.deadline != _INF:
+                    context.lift_deadline()
+                if self._pump is not None:
+                    watchdog = self._watchdog
+                    self._pump.discard_rest(None if watchdog is None else watchdog.nursery)
+        elif kind == "http.response.start":
+            if context.phase is not _NOT_STARTED:
+                await self._refuse(message, "a second response start")
+                return
+            # Only requests with a deadline (or already cancelled) pay. The
+            # context knows both: its set_timeout() sets the request scope's
+            # deadline, its cancel() records a reason first.
+            if context.deadline != _INF or context.cancel_reason is not None:
+                request_scope = context.request_cancel_scope
+                if request_scope is not None:
+                    await self._send_start_by_deadline(message, request_scope)
+                    return
             context.phase = _STARTED
-        timed = kind.startswith("http.response.")
-        if timed and self._watchdog is not None:
-            # Timed by the watchdog, in this coroutine (one less per message).
-            self._note_watched_send()
+            if context.close_connection:
+                headers = [*message.get("headers", ()), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+        else:
             timed = False
+            if kind == "websocket.accept" or kind == "websocket.http.response.start":
+                context.phase = _STARTED
         try:
-            if timed:
-                await self._send_timed(message)
-            else:
+            if not timed:
                 await self._send(message)
+            elif self._watchdog is not None:
+                # Counted also without a timeout: a last send to a client
+                # that has gone is watched all the same. Read per message:
+                # the route may have replaced the app's send timeout.
+                timeout = context.limits.send_timeout
+                self.sends_started += 1
+                self.send_timeout = _INF if timeout is None else timeout
+                await self._send(message)
+            else:
+                await self._send_timed(message)
         except trio.Cancelled:
             if kind == "http.response.start":
                 # Cut half-way by the request's cancellation (a deadline, a
@@ -187,9 +205,7 @@ class ResponseTracker:
             self.send_timeout = None
 
     def _note_watched_send(self) -> None:
-        # Counted also without a timeout: a last send to a client that has
-        # gone is watched all the same. Read per message: the route may have
-        # replaced the app's send timeout.
+        # As _forward does for the messages it times itself.
         timeout = self._context.limits.send_timeout
         self.sends_started += 1
         self.send_timeout = math.inf if timeout is None else timeout
@@ -509,14 +525,6 @@ class ResponseTracker:
         logger.info("Client stopped reading the response; giving up on it")
         if context.phase is not _COMPLETE:
             context.cancel(CancelReason.SEND_TIMEOUT)
-
-    def _finish(self) -> None:
-        context = self._context
-        context.phase = _ENDING
-        # Background work after the response is not bound by the request deadline.
-        request_scope = context.request_cancel_scope
-        if request_scope is not None and request_scope.deadline != math.inf:
-            request_scope.deadline = math.inf
 
 
 async def send_gateway_timeout(scope: Scope, receive: Receive, send: Send) -> None:

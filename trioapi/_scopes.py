@@ -15,7 +15,7 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -26,6 +26,9 @@ from trioapi._runtime import error_hint
 from trioapi._settings import DEFAULT_LIMITS, Limits
 from trioapi._settings import RequestLimits as RequestLimits  # the app-wide value
 from trioapi.types import Scope
+
+if TYPE_CHECKING:
+    from trioapi._shutdown import ServerShutdown
 
 CONTEXT_KEY = "trioapi.context"
 CLEANUP_GRACE = 5.0
@@ -46,6 +49,10 @@ class RequestContext:
         cancel_reason: Why trioapi cancelled the request scope, once it has
             (:meth:`cancel`); see :meth:`why_cancelled`.
         client_disconnected: The server reported the client gone.
+        deadline: When the request scope's deadline passes, on Trio's clock
+            (``inf``: none); set by :meth:`set_timeout`.
+        shutdown: The serving app's graceful shutdown (``None`` outside an app):
+            a streaming response stops at its next chunk once it begins.
     """
 
     __slots__ = (
@@ -56,16 +63,22 @@ class RequestContext:
         "cancel_reason",
         "client_disconnected",
         "close_connection",
+        "deadline",
         "limits",
         "phase",
         "request_cancel_scope",
         "request_nursery",
         "scope",
+        "shutdown",
         "started_at",
     )
 
     def __init__(
-        self, limits: Limits, app_nursery: trio.Nursery | None, scope: Scope | None = None
+        self,
+        limits: Limits,
+        app_nursery: trio.Nursery | None,
+        scope: Scope | None = None,
+        shutdown: ServerShutdown | None = None,
     ) -> None:
         self.scope: Scope = scope if scope is not None else {}
         self.client_disconnected = False
@@ -83,8 +96,13 @@ class RequestContext:
         self.app_nursery = app_nursery
         self.request_nursery: trio.Nursery | None = None
         self.request_cancel_scope: trio.CancelScope | None = None
+        # The request scope's deadline, kept here too: reading it from the
+        # cancel scope is a property call on every response start.
+        self.deadline = math.inf
+        self.shutdown = shutdown
         self.started_at = trio.current_time()
-        self._cleanups: list[Cleanup] = []
+        # Made by the first add_cleanup(): most requests have none.
+        self._cleanups: list[Cleanup] | None = None
         self._request_id: str | None = None
 
     @property
@@ -159,13 +177,20 @@ class RequestContext:
 
     def add_cleanup(self, cleanup: Cleanup) -> None:
         """Await ``cleanup()`` when the request ends, after everything else, even if cancelled."""
+        if self._cleanups is None:
+            self._cleanups = []
         self._cleanups.append(cleanup)
 
     def set_timeout(self, seconds: float | None) -> None:
         """Give the request a deadline ``seconds`` after it started (``None`` lifts it)."""
         if self.request_cancel_scope is not None and self.phase < ResponsePhase.ENDING:
             deadline = math.inf if seconds is None else self.started_at + seconds
-            self.request_cancel_scope.deadline = deadline
+            self.request_cancel_scope.deadline = self.deadline = deadline
+
+    def lift_deadline(self) -> None:
+        """The response's last message is going: work after it is not bound by the deadline."""
+        if self.request_cancel_scope is not None:
+            self.request_cancel_scope.deadline = self.deadline = math.inf
 
     def remaining_time(self) -> float:
         """Seconds left before the request's deadline (``inf`` when it has none)."""
@@ -182,11 +207,12 @@ class RequestContext:
         """Run the registered cleanups last-in, first-out, shielded and bounded."""
         # Shielded: cleanups (closing upload temp files) must run even when
         # the request was cancelled; bounded so a stuck one cannot pin a worker.
-        if not self._cleanups:
+        cleanups = self._cleanups
+        if not cleanups:
             return
         with trio.move_on_after(CLEANUP_GRACE, shield=True):
-            while self._cleanups:
-                cleanup = self._cleanups.pop()
+            while cleanups:
+                cleanup = cleanups.pop()
                 try:
                     await cleanup()
                 except Exception:

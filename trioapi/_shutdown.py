@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
 from typing import Any
 
 import trio
@@ -39,16 +38,9 @@ _GOING_AWAY_CLOSE = {
     "reason": "Server shutting down",
 }
 
-_current: ContextVar[ServerShutdown | None] = ContextVar("trioapi_shutdown", default=None)
-
 
 class ServerGoingAway(trio.ClosedResourceError):
     """A WebSocket message was sent after the server closed the socket for shutdown."""
-
-
-def current_shutdown() -> ServerShutdown | None:
-    """The shutdown signal of the app serving the current call, or ``None`` outside TrioAPI."""
-    return _current.get()
 
 
 class StreamStopper:
@@ -178,19 +170,6 @@ class ServerShutdown:
         self.started = False
         self._stoppers: set[StreamStopper] = set()
         self._sockets: set[SocketGuard] = set()
-
-    def activate(self) -> Token[ServerShutdown | None]:
-        """Make this the :func:`current_shutdown` until :meth:`deactivate` gets the token.
-
-        A pair of calls rather than a context manager: it wraps every
-        request, and a generator-based manager costs more than the rest of it.
-        """
-        return _current.set(self)
-
-    @staticmethod
-    def deactivate(token: Token[ServerShutdown | None]) -> None:
-        """Undo the :meth:`activate` that returned ``token``."""
-        _current.reset(token)
 
     @contextmanager
     def open_stream_stopper(self) -> Iterator[StreamStopper]:

@@ -21,7 +21,7 @@ from trioapi._response_tracker import STUCK_AFTER
 from trioapi._routing.router import Router
 from trioapi._routing.routes import BaseRoute
 from trioapi._runtime import refuse_wrong_runtime, running_on_trio
-from trioapi._serve import serve_request
+from trioapi._serve import serve_http, serve_request
 from trioapi._settings import Limits, RequestLimits
 from trioapi._shutdown import ServerShutdown
 from trioapi._watchdog import RequestWatchdog
@@ -105,6 +105,8 @@ class Starlette:
         # The lifespan's app tasks (their nursery, the request watchdog) while it runs.
         self._app_tasks: AppTasks | None = None
         self._shutdown = ServerShutdown()
+        # Made once: a bound method per request costs an object each time.
+        self._on_timeout = self._answer_timeout
         # The asyncio loop (trioapi.asyncio_bridge): opened around the lifespan
         # when the app asks for it, or by open_asyncio_bridge() inside it.
         self.asyncio_bridge = asyncio_bridge
@@ -120,6 +122,35 @@ class Starlette:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point. Each call runs in the scopes of ``trioapi._scopes``."""
         scope["app"] = self
+        tasks = self._app_tasks
+        if (
+            tasks is not None
+            and tasks.watchdog is not None
+            and scope["type"] == "http"
+            and self.middleware_stack is not None
+            and self.asyncio_bridge is None
+        ):
+            # What a server sends while the lifespan runs: an HTTP request, in
+            # one coroutine below this one (each level costs a small request
+            # a few percent).
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await serve_http(
+                self.middleware_stack,
+                scope,
+                receive,
+                send,
+                self.request_limits,
+                tasks.watchdog,
+                tasks.nursery,
+                self._on_timeout,
+                self._shutdown,
+            )
+            return
+        await self._serve_any(scope, receive, send)
+
+    async def _serve_any(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Any call: the lifespan, a WebSocket, a request without the lifespan (a bare test call)."""
         if self.root_path:
             scope["root_path"] = self.root_path
         app = self.middleware_stack
@@ -141,7 +172,6 @@ class Starlette:
         tasks = self._app_tasks
         app_nursery, watchdog = (None, None) if tasks is None else (tasks.nursery, tasks.watchdog)
         shutdown = self._shutdown
-        token = shutdown.activate()
         bridge = self.asyncio_bridge
         loop_token = None if bridge is None else bridge.enter_request()
         try:
@@ -156,6 +186,7 @@ class Starlette:
                             limits=self.request_limits,
                             app_nursery=app_nursery,
                             watchdog=watchdog,
+                            shutdown=shutdown,
                         )
                     )
             else:
@@ -167,12 +198,12 @@ class Starlette:
                     limits=self.request_limits,
                     app_nursery=app_nursery,
                     watchdog=watchdog,
-                    on_timeout=self._answer_timeout,
+                    on_timeout=self._on_timeout,
+                    shutdown=shutdown,
                 )
         finally:
             if bridge is not None and loop_token is not None:
                 bridge.exit_request(loop_token)
-            shutdown.deactivate(token)
 
     async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The lifespan scope, after the user's middleware: run the lifespan in its nursery."""

@@ -13,8 +13,8 @@ import trio
 
 from trioapi._extensions import TrailersSource, can_send_trailers, send_trailers
 from trioapi._response import Response
-from trioapi._scopes import open_scope_nursery
-from trioapi._shutdown import current_shutdown
+from trioapi._scopes import get_request_context, open_scope_nursery
+from trioapi._shutdown import ServerShutdown
 from trioapi.background import BackgroundTask
 from trioapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from trioapi.types import Receive, Scope, Send
@@ -73,6 +73,8 @@ class StreamingResponse(Response):
         self._source: object = content
         self.trailers = trailers
         self._send_trailers = False
+        # The serving app's shutdown, once the response is called.
+        self._shutdown: ServerShutdown | None = None
         self.body_iterator: AsyncIterable[str | bytes]
         if isinstance(content, AsyncIterable):
             self.body_iterator = content
@@ -96,6 +98,9 @@ class StreamingResponse(Response):
         # messages (the rest of the body, then http.disconnect), so reading
         # here cannot steal anything from the server or the endpoint.
         self._send_trailers = self.trailers is not None and can_send_trailers(scope)
+        # The serving app's graceful shutdown, carried by the request context.
+        context = get_request_context(scope)
+        self._shutdown = None if context is None else context.shutdown
         finished = False
         try:
             # open_scope_nursery: an error from the iterator leaves as itself,
@@ -140,7 +145,7 @@ class StreamingResponse(Response):
         Use it under ``contextlib.aclosing``. Only the wait for the next chunk
         is interrupted, never a send, so no chunk is cut in half.
         """
-        shutdown = current_shutdown()
+        shutdown = self._shutdown
         if shutdown is None:
             async for chunk in self.body_iterator:
                 # A checkpoint per chunk: a generator that never awaits, sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Awaitable
 from typing import Any
 
 from trioapi.types import ASGIApp, Receive, Scope, Send
@@ -61,6 +62,8 @@ _ENVIRONMENT = (
     "OTEL_PYTHON_LOGGER_PROVIDER",
 )
 _ABSENT = object()
+# Imported by anything that can set a provider up: until then nothing can be recorded.
+_OTEL_TRACE = "opentelemetry.trace"
 
 
 class _UnsetProviders:
@@ -114,13 +117,19 @@ class _DeferredTelemetry:
         # Set up from the environment: OpenTelemetry is wanted from the lifespan on.
         self.auto_configure = os.environ.get("TRIOAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request, recorded once OpenTelemetry is in use. A checkpoint."""
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Serve one request, recorded once OpenTelemetry is in use. A checkpoint.
+
+        A plain function returning what to await: a request that is not
+        recorded goes straight to the app, without a coroutine of this layer.
+        """
+        if self.recording is None and not self.auto_configure and _OTEL_TRACE not in sys.modules:
+            return self.app(scope, receive, send)
+        return self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         recording = self.recording
         if recording is None:
-            if not self.auto_configure and "opentelemetry.trace" not in sys.modules:
-                await self.app(scope, receive, send)
-                return
             from trioapi.telemetry import TelemetrySettings
 
             recording = self.recording = telemetry_middleware(
