@@ -380,3 +380,35 @@ def test_opentelemetry_imported_but_not_set_up_skips_the_recording_layer(monkeyp
     assert [
         span.name for span in exporter.get_finished_spans() if span.kind == SpanKind.SERVER
     ] == ["GET /"]
+
+
+def test_explicit_settings_see_unset_global_providers_and_follow_one_set_later(monkeypatch):
+    import opentelemetry.metrics._internal as metrics_internal
+
+    from trioapi.telemetry import TelemetrySettings
+
+    def recording_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return provider, exporter
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    monkeypatch.setattr(metrics_internal, "_METER_PROVIDER", None)
+    settings = TelemetrySettings({"logs": False})
+    # Answered from OpenTelemetry's globals, as get_*_provider() would answer.
+    assert (settings.tracer(), settings.meter(), settings.logger()) == (None, None, None)
+    provider, exporter = recording_provider()
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    tracer = settings.tracer()
+    assert tracer is not None
+    tracer.start_span("set later").end()
+    assert [span.name for span in exporter.get_finished_spans()] == ["set later"]
+    # A replaced get_tracer_provider() decides again, as a test's patch expects.
+    other, other_exporter = recording_provider()
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: other)
+    tracer = settings.tracer()
+    assert tracer is not None
+    tracer.start_span("patched").end()
+    assert [span.name for span in other_exporter.get_finished_spans()] == ["patched"]

@@ -34,6 +34,7 @@ DRAIN_GRACE = 5.0
 # plus one second per ``min_body_rate`` bytes it has sent.
 BODY_RATE_GRACE = 10.0
 _DISCONNECT: Message = {"type": "http.disconnect"}
+_INF = math.inf
 # Body messages poll() keeps for an app that has not read them yet: as many
 # as the task's channel holds.
 _STASH_LIMIT = 4
@@ -70,23 +71,23 @@ class ReceivePump:
         "_server_receive",
         "_stash",
         "_task_scope",
-        "_to_app",
         "_waiting_since",
     )
 
     def __init__(self, receive: Receive, context: _Context, scope: Scope) -> None:
         self._server_receive = receive
         self._context = context
-        # One pass over the headers: what the body framing says.
-        declared: list[bytes] = []
+        # One pass over the headers: what the body framing says. A tuple: most
+        # requests declare no length, and the empty one is no new object.
+        declared: tuple[bytes, ...] = ()
         chunked = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                declared.append(value)
+                declared = (*declared, value)
             elif name == b"transfer-encoding":
                 chunked = True
         self._declared_lengths = declared
-        self._waiting_since = math.inf
+        self._waiting_since = _INF
         self._received_bytes = 0
         self._body_complete = False
         # An HTTP/1.x request without Content-Length or Transfer-Encoding has
@@ -100,7 +101,6 @@ class ReceivePump:
         self._body_event: trio.Event | None = None
         self._disconnect_event: trio.Event | None = None
         self._task_scope: trio.CancelScope | None = None
-        self._to_app: trio.MemorySendChannel[Message] | None = None
         self._from_pump: trio.MemoryReceiveChannel[Message] | None = None
         # Body messages poll() took from the server before the app asked for them.
         self._stash: list[Message] | None = None
@@ -123,8 +123,8 @@ class ReceivePump:
         if self._task_scope is not None or self._reading_inline or self._disconnected:
             return self._task_scope is not None
         self._task_scope = trio.CancelScope(shield=shield)
-        self._to_app, self._from_pump = trio.open_memory_channel[Message](_STASH_LIMIT)
-        nursery.start_soon(self._run, self._task_scope, self._to_app)
+        to_app, self._from_pump = trio.open_memory_channel[Message](_STASH_LIMIT)
+        nursery.start_soon(self._run, self._task_scope, to_app)
         return True
 
     def poll(self) -> bool:

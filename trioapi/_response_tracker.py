@@ -79,6 +79,7 @@ class ResponseTracker:
     without one, each send has its own cancel scope.
 
     Attributes:
+        context: The request context this tracker records the response's progress in.
         on_timeout: Sends the deadline's answer (504), for :meth:`answer_deadline`.
         send_timeout: Read by the watchdog: the timeout of the send in progress, if any.
         sends_started: Read by the watchdog: how many sends have started.
@@ -86,11 +87,11 @@ class ResponseTracker:
 
     __slots__ = (
         "_answered",
-        "_context",
         "_pump",
         "_send",
         "_taken_over",
         "_watchdog",
+        "context",
         "on_timeout",
         "send_timeout",
         "sends_started",
@@ -105,7 +106,7 @@ class ResponseTracker:
         on_timeout: TimeoutResponder | None = None,
     ) -> None:
         self._send = send
-        self._context = context
+        self.context = context
         self._watchdog = watchdog
         # The request's receive pump: told just before the last body message
         # is sent (it then drops what is left of a body the app did not
@@ -134,7 +135,7 @@ class ResponseTracker:
 
     async def _forward(self, message: Message) -> None:
         kind = message["type"]
-        context = self._context
+        context = self.context
         # Whether the send is timed (a response message); by the watchdog
         # when there is one, in this coroutine (one less per message).
         timed = True
@@ -206,7 +207,7 @@ class ResponseTracker:
 
     def _note_watched_send(self) -> None:
         # As _forward does for the messages it times itself.
-        timeout = self._context.limits.send_timeout
+        timeout = self.context.limits.send_timeout
         self.sends_started += 1
         self.send_timeout = math.inf if timeout is None else timeout
 
@@ -228,7 +229,7 @@ class ResponseTracker:
         the send timeout still bounds it. Further from the deadline, only a
         client that takes nothing for that long meets the closed connection.
         """
-        context = self._context
+        context = self.context
         now = trio.current_time()
         if scope.deadline <= now or (
             scope.cancel_called and context.why_cancelled() is CancelReason.DEADLINE
@@ -268,7 +269,7 @@ class ResponseTracker:
 
     async def _send_timed(self, message: Message) -> None:
         # Read per message: the route may have replaced the app's send timeout.
-        timeout = self._context.limits.send_timeout
+        timeout = self.context.limits.send_timeout
         if self._watchdog is not None:
             # The start of a request with a deadline comes here (_forward
             # counts its other sends itself, in its own coroutine).
@@ -289,7 +290,7 @@ class ResponseTracker:
 
     async def _refuse(self, message: Message, what: str) -> None:
         """Keep an invalid message from the server and end the request instead."""
-        context = self._context
+        context = self.context
         logger.error(
             "%s: the app sent %s (%s); it was not sent and the request is ended",
             context.describe(),
@@ -314,7 +315,7 @@ class ResponseTracker:
         once; one still silent here is waiting on something that cannot be
         interrupted, such as a worker thread.
         """
-        context = self._context
+        context = self.context
         request_scope = context.request_cancel_scope
         return (
             request_scope is not None
@@ -334,7 +335,7 @@ class ResponseTracker:
     def take_over(self) -> None:
         """From now on, the app's own messages are dropped; call :meth:`answer_deadline` next."""
         self._taken_over = True
-        self._context.answered_for_app = True
+        self.context.answered_for_app = True
         self._answered = trio.Event()
 
     async def answer_deadline(self) -> None:
@@ -356,7 +357,7 @@ class ResponseTracker:
         sends HTTP/2 body frames from a task of the connection that its hard
         cancel has ended, so no answer could go out whole.
         """
-        context = self._context
+        context = self.context
         return (
             context.phase is _NOT_STARTED
             and not self._taken_over
@@ -373,7 +374,7 @@ class ResponseTracker:
         ``Connection: close``; over HTTP/2 the stream is reset (``CANCEL``)
         instead, as async work is cut at that moment.
         """
-        context = self._context
+        context = self.context
         context.close_connection = True
         receive = self.receive
 
@@ -394,7 +395,7 @@ class ResponseTracker:
         """Log why, then ``answer()`` for the app, unless a response has started. A checkpoint."""
         answered = self._answered
         try:
-            context = self._context
+            context = self.context
             if self.receive is None or context.phase is not _NOT_STARTED:
                 return
             if context.cancel_reason is None:
@@ -415,7 +416,7 @@ class ResponseTracker:
 
         Run shielded, once the request scope is left; see :meth:`_answer_within_grace`.
         """
-        context = self._context
+        context = self.context
         if context.phase is _NOT_STARTED and not self._taken_over:
             await self._answer_within_grace(self)
 
@@ -428,7 +429,7 @@ class ResponseTracker:
         without a start, a bare 504 goes from here, and what the handler sends
         later is dropped. The whole answer is bounded by :data:`ANSWER_GRACE`.
         """
-        context = self._context
+        context = self.context
         responder, receive = self.on_timeout, self.receive
         if responder is None or receive is None:
             return
@@ -475,7 +476,7 @@ class ResponseTracker:
     def _log_dropped(self, message: Message, why: str) -> None:
         if message["type"] == "http.response.start":
             logger.debug(
-                "%s: response %s dropped; %s", self._context.describe(), message.get("status"), why
+                "%s: response %s dropped; %s", self.context.describe(), message.get("status"), why
             )
 
     async def wait_answered(self) -> None:
@@ -493,7 +494,7 @@ class ResponseTracker:
         inside that send, so this holds for a moment on many requests; a
         send that stays in this state is stuck (see :meth:`abandon_last_send`).
         """
-        context = self._context
+        context = self.context
         return (
             context.phase is _ENDING
             and context.client_disconnected
@@ -507,12 +508,7 @@ class ResponseTracker:
         of a reset stream waiting for a flow-control window that never opens.
         """
         logger.info("Client went away during the last send; giving up on it")
-        self._context.cancel(CancelReason.DISCONNECT)
-
-    @property
-    def context(self) -> RequestContext:
-        """The request context this tracker records the response's progress in."""
-        return self._context
+        self.context.cancel(CancelReason.DISCONNECT)
 
     def on_send_timeout(self) -> None:
         # A client that reads nothing for send_timeout is given up on: the
@@ -521,7 +517,7 @@ class ResponseTracker:
         # A stuck last body message is a failed send: the request is
         # cancelled in it, so background tasks do not run, as in FastAPI
         # when a send fails.
-        context = self._context
+        context = self.context
         logger.info("Client stopped reading the response; giving up on it")
         if context.phase is not _COMPLETE:
             context.cancel(CancelReason.SEND_TIMEOUT)

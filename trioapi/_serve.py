@@ -113,7 +113,7 @@ async def serve_http(
         if escaped is error:
             raise
     finally:
-        if context.has_cleanups:
+        if context._cleanups:
             await context.run_cleanups()
         _end_context(context, scope, outer_context)
     if escaped is not None:
@@ -173,7 +173,7 @@ async def serve_request(
         if escaped is error:
             raise
     finally:
-        if context.has_cleanups:
+        if context._cleanups:
             await context.run_cleanups()
         _end_context(context, scope, outer_context)
     if escaped is not None:
