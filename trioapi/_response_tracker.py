@@ -126,14 +126,15 @@ class ResponseTracker:
         pump = self._pump
         return None if pump is None else pump.receive
 
-    def __call__(self, message: Message) -> Awaitable[None]:
-        # A plain function returning the coroutine to await: one coroutine
-        # per message rather than two, on every response's path.
-        if self._taken_over:
-            return self._drop(message)
-        return self._forward(message)
+    async def __call__(self, message: Message, *, for_app: bool = False) -> None:
+        """Send ``message`` on, recording the response's progress. A checkpoint when sent.
 
-    async def _forward(self, message: Message) -> None:
+        Once the deadline was answered on the app's behalf (:meth:`take_over`),
+        the app's own messages are dropped; that answer passes ``for_app``.
+        """
+        if self._taken_over and not for_app:
+            await self._drop(message)
+            return
         kind = message["type"]
         context = self.context
         # Whether the send is timed (a response message); by the watchdog
@@ -206,7 +207,7 @@ class ResponseTracker:
             self.send_timeout = None
 
     def _note_watched_send(self) -> None:
-        # As _forward does for the messages it times itself.
+        # As __call__ does for the messages it times itself.
         timeout = self.context.limits.send_timeout
         self.sends_started += 1
         self.send_timeout = math.inf if timeout is None else timeout
@@ -252,7 +253,7 @@ class ResponseTracker:
             try:
                 await self._send_timed(message)
             except trio.Cancelled:
-                repair_cut_response_start(self._send)  # see _forward
+                repair_cut_response_start(self._send)  # see __call__
                 raise
             return
         timeout = context.limits.send_timeout
@@ -271,7 +272,7 @@ class ResponseTracker:
         # Read per message: the route may have replaced the app's send timeout.
         timeout = self.context.limits.send_timeout
         if self._watchdog is not None:
-            # The start of a request with a deadline comes here (_forward
+            # The start of a request with a deadline comes here (__call__
             # counts its other sends itself, in its own coroutine).
             self._note_watched_send()
             try:
@@ -285,7 +286,7 @@ class ResponseTracker:
                 await self._send(message)
             if send_scope.cancelled_caught:
                 if message["type"] == "http.response.start":
-                    repair_cut_response_start(self._send)  # see _forward
+                    repair_cut_response_start(self._send)  # see __call__
                 self.on_send_timeout()
 
     async def _refuse(self, message: Message, what: str) -> None:
@@ -345,7 +346,7 @@ class ResponseTracker:
         """
         if self.on_timeout is not None:
             await self._answer_for_app(
-                partial(self._answer_within_grace, self._forward),
+                partial(self._answer_within_grace, partial(self, for_app=True)),
                 CancelReason.DEADLINE,
                 "deadline passed",
             )
@@ -383,7 +384,7 @@ class ResponseTracker:
                 await cancel_http2_stream(self._send)
             elif receive is not None:
                 with trio.move_on_after(ANSWER_GRACE):
-                    await responder(context.scope, receive, self._forward)
+                    await responder(context.scope, receive, partial(self, for_app=True))
 
         await self._answer_for_app(
             answer, CancelReason.SHUTDOWN, "the server's graceful timeout passed"
