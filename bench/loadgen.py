@@ -49,9 +49,13 @@ def wrk(
     method: str = "GET",
     headers: Headers = (),
     body: bytes | None = None,
+    prefix: Sequence[str] = (),
 ) -> LoadRun:
-    """HTTP/1.1 keep-alive load on ``url`` (path and query included) for ``seconds``."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    """HTTP/1.1 keep-alive load on ``url`` (path and query included) for ``seconds``.
+
+    ``prefix`` goes before the command (``taskset -c 1``, to pin the load generator).
+    """
+    command = [*prefix, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     for name, value in headers:
         command += ["-H", f"{name.decode()}: {value.decode()}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
@@ -77,9 +81,13 @@ def h2load(
     connections: int,
     headers: Headers = (),
     body: bytes | None = None,
+    prefix: Sequence[str] = (),
 ) -> LoadRun:
-    """``requests`` HTTP/2 (h2c, prior knowledge) requests to ``url``; a POST with ``body``."""
-    command = ["h2load", "-n", str(requests), "-c", str(connections), "-m", "1"]
+    """``requests`` HTTP/2 (h2c, prior knowledge) requests to ``url``; a POST with ``body``.
+
+    ``prefix`` goes before the command, as for :func:`wrk`.
+    """
+    command = [*prefix, "h2load", "-n", str(requests), "-c", str(connections), "-m", "1"]
     for name, value in headers:
         command += ["-H", f"{name.decode()}: {value.decode()}"]
     with tempfile.NamedTemporaryFile(suffix=".body") as data:

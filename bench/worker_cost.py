@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -53,6 +52,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import loadgen  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 # A TrioAPI app answering what the bare app's /plaintext answers, for ``--workers``.
@@ -185,26 +188,15 @@ class Server:
         (h2load takes hypercorn's answers, which have no reason phrase, for
         failures and opens a new connection after each one).
         """
-        if http1:
-            command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", self.url + "/plaintext"]
-        else:
-            command = ["h2load", "-n", str(requests), "-c", str(connections), "-m", "1"]
-            command.append(self.url + "/plaintext")
         self.pids = children(self.process.pid)  # every worker, once all have started
         before = process_cpu(self.pids)
-        result = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
-        spent = process_cpu(self.pids) - before
-        output = result.stdout
+        url = self.url + "/plaintext"
         if http1:
-            done = re.search(r"(\d+) requests in ([\d.]+)s", output)
-            if done is None or "Non-2xx" in output or "Socket errors" in output:
-                raise SystemExit(f"{self.switch}: {output}{result.stderr}")
-            count, per_second = int(done.group(1)), int(done.group(1)) / float(done.group(2))
+            run = loadgen.wrk(url, seconds=seconds, connections=connections, prefix=prefix)
         else:
-            if re.search(rf"{requests} succeeded", output) is None:
-                raise SystemExit(f"{self.switch}: {output}{result.stderr}")
-            rate = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
-            count, per_second = requests, float(rate.group(1)) if rate else 0.0
+            run = loadgen.h2load(url, requests=requests, connections=connections, prefix=prefix)
+        spent = process_cpu(self.pids) - before
+        count, per_second = run.requests, run.per_second
         return spent / count * 1e6, per_second
 
     def stop(self) -> None:
@@ -304,10 +296,7 @@ def _load_plain(url: str, http1: bool, count: int, connections: int) -> None:
     if http1:
         http1_requests(url, count, connections)
         return
-    command = ["h2load", "-n", str(count), "-c", str(connections), "-m", "1", url + "/plaintext"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if f"{count} succeeded" not in result.stdout:
-        raise SystemExit(f"{url}: {result.stdout}{result.stderr}")
+    loadgen.h2load(url + "/plaintext", requests=count, connections=connections)
 
 
 def instructions_per_request(switch: str, http1: bool, args: argparse.Namespace) -> float:
@@ -479,8 +468,7 @@ if __name__ == "__main__":
     if parsed.serve is not None:
         serve(parsed.serve, parsed.profile_to)
     else:
-        if shutil.which("h2load") is None:
-            raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+        loadgen.require("h2load")
         if parsed.instructions:
             count_per_request(parsed)
         else:
