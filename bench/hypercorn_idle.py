@@ -1,10 +1,10 @@
 """What hypercorn's trio worker spends on its per-request idle-timeout task.
 
-    .venv/bin/python bench/hypercorn_idle.py            (needs h2load)
+    .venv/bin/python bench/hypercorn_idle.py            (needs h2load and wrk)
 
 Serves the bare ASGI app of ``bench.apps`` with hypercorn's trio worker in
-this process (trioapi's hypercorn fixes are turned off), loads it with h2load
-(HTTP/1.1, then HTTP/2) and prints the server's CPU time per request, four
+this process (trioapi's hypercorn fixes are turned off), loads it with wrk
+(HTTP/1.1) and h2load (HTTP/2) and prints the server's CPU time per request, four
 ways, in turns:
 
 - ``as shipped``: hypercorn's ``TrioSingleTask``, which cancels the idle
@@ -17,7 +17,7 @@ ways, in turns:
 - ``no idle task``: restarts do nothing, so keep-alive connections never
   time out. Not a fix: the bound on what the idle task costs.
 
-CPU time of this process only (h2load is a child process); the least of
+CPU time of this process only (the load generator is a child process); the least of
 ``--repeats`` runs counts, since other load only adds to it.
 """
 
@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from hypercorn.trio import tcp_server, worker_context
 os.environ["TRIOAPI_HYPERCORN_FIXES"] = "0"
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import loadgen  # noqa: E402
 from bench.apps import bare_app  # noqa: E402
 from tests.serving import run_hypercorn  # noqa: E402
 from trioapi.server._idle_task import ReusableIdleTask  # noqa: E402
@@ -99,27 +99,32 @@ VARIANTS: dict[str, Callable[[], None]] = {
 }
 
 
-async def server_cpu_per_request(url: str, requests: int, http1: bool) -> float:
-    """Microseconds of this process's CPU per request while h2load loads ``url``."""
-    command = ["h2load", "-n", str(requests), "-c", "8", "-m", "1", url]
+async def server_cpu_per_request(url: str, requests: int, seconds: int, http1: bool) -> float:
+    """Microseconds of this process's CPU per request while wrk (HTTP/1.1) or h2load loads ``url``.
+
+    HTTP/1.1 is loaded by wrk for ``seconds``: h2load takes hypercorn's
+    answers, which have no reason phrase, for failures and opens a new
+    connection after each one. The load generator is a child process, waited
+    for from a worker thread, so its CPU time is not counted.
+    """
     if http1:
-        command.insert(1, "--h1")
+        load = partial(loadgen.wrk, url, seconds=seconds, connections=8)
+    else:
+        load = partial(loadgen.h2load, url, requests=requests, connections=8)
     start = time.process_time()
-    result = await trio.run_process(command, capture_stdout=True)
+    run = await trio.to_thread.run_sync(load)
     spent = time.process_time() - start
-    if re.search(rf"{requests} done", result.stdout.decode()) is None:
-        raise SystemExit(result.stdout.decode())
-    return spent / requests * 1e6
+    return spent / run.requests * 1e6
 
 
-async def main(requests: int, repeats: int) -> None:
+async def main(requests: int, seconds: int, repeats: int) -> None:
     least = {(name, http1): float("inf") for name in VARIANTS for http1 in (True, False)}
     async with run_hypercorn(bare_app) as url:
         for _ in range(repeats):
             for name, set_up in VARIANTS.items():
                 set_up()
                 for http1 in (True, False):
-                    cpu = await server_cpu_per_request(url + "/plaintext", requests, http1)
+                    cpu = await server_cpu_per_request(url + "/plaintext", requests, seconds, http1)
                     least[name, http1] = min(least[name, http1], cpu)
     print("| idle task | HTTP/1.1 µs CPU/request | HTTP/2 µs CPU/request |")
     print("|---|---|---|")
@@ -128,10 +133,10 @@ async def main(requests: int, repeats: int) -> None:
 
 
 if __name__ == "__main__":
-    if shutil.which("h2load") is None:
-        raise SystemExit("h2load is not installed (Debian: apt-get install nghttp2-client)")
+    loadgen.require("h2load", "wrk")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=3000, help="per HTTP/2 run (h2load)")
+    parser.add_argument("--seconds", type=int, default=3, help="per HTTP/1.1 run (wrk)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    trio.run(main, args.requests, args.repeats)
+    trio.run(main, args.requests, args.seconds, args.repeats)
