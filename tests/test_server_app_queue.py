@@ -32,12 +32,41 @@ async def test_a_put_with_room_queues_without_a_scheduler_pass():
         nursery.start_soon(other_task)  # runs at the next pass through the scheduler
         put = nowait_put(send)
         await put({"type": "http.request", "body": b"a", "more_body": True})
-        await put({"type": "http.disconnect"})
+        await put({"type": "http.request", "body": b"", "more_body": False})
         assert ran == []
+    assert [receive.receive_nowait()["more_body"] for _ in range(2)] == [True, False]
+
+
+async def test_the_disconnect_is_put_with_a_scheduler_pass_so_the_app_runs_first():
+    # At a graceful shutdown the reader closes the connection right after the
+    # disconnect: the app must get its turn to end its stream before that.
+    send, receive = trio.open_memory_channel[Any](10)
+    steps = _TaskSteps(trio.lowlevel.current_task())
+    trio.lowlevel.add_instrument(steps)
+    try:
+        put = nowait_put(send)
+        await put({"type": "http.request", "body": b"", "more_body": False})
+        assert steps.count == 0
+        await put({"type": "http.disconnect"})
+        assert steps.count == 1
+    finally:
+        trio.lowlevel.remove_instrument(steps)
     assert [receive.receive_nowait()["type"] for _ in range(2)] == [
         "http.request",
         "http.disconnect",
     ]
+
+
+class _TaskSteps(trio.abc.Instrument):
+    """Counts how often one task is scheduled again: its passes through the scheduler."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task = task
+        self.count = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.count += 1
 
 
 async def test_a_cancelled_put_raises_and_queues_nothing():
