@@ -67,8 +67,8 @@ class NowaitAppQueue(TaskGroup):
 
 FIX = extension_fix(
     name="app-queue-nowait",
-    changes="TaskGroup.spawn_app's queue puts a message that fits without a pass through "
-    "the scheduler (two per request)",
+    changes="TaskGroup.spawn_app's queue puts a body message that fits without a pass "
+    "through the scheduler (one per request; the disconnect keeps its pass)",
     releases=("0.17", "0.18"),
     where="hypercorn.trio.tcp_server:TaskGroup",
     extension=NowaitAppQueue,
