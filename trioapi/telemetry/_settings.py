@@ -218,7 +218,7 @@ class TelemetrySettings:
     def nothing_set_up(self) -> bool:
         """Whether none of the three global providers is set up (a cheap look, no environment)."""
         unset = self._unset_check()
-        return unset is not None and unset.is_unset(0) and unset.is_unset(1) and unset.is_unset(2)
+        return unset is not None and unset.all_unset()
 
     def _from(self, kind: str, provider: Any, make: Callable[[Any], Any]) -> Any:
         cached = self._cache.get(kind)
