@@ -198,11 +198,6 @@ class RequestContext:
             return math.inf
         return self.request_cancel_scope.deadline - trio.current_time()
 
-    @property
-    def has_cleanups(self) -> bool:
-        """Whether :meth:`run_cleanups` has anything to run (most requests have nothing)."""
-        return bool(self._cleanups)
-
     async def run_cleanups(self) -> None:
         """Run the registered cleanups last-in, first-out, shielded and bounded."""
         # Shielded: cleanups (closing upload temp files) must run even when
